@@ -1,0 +1,3 @@
+from pyarch_lint.cli import main
+
+main()
