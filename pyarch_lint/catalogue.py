@@ -1,0 +1,64 @@
+"""The rule catalogue: `rules/*.md`, the one source of each rule's text.
+
+Each document is `# PAxxx rule-name`, then `## ` sections: What it does, Why is this bad?,
+Example (bad code), Use instead (good code), How to fix, Options, References. The Example and
+Use instead code blocks are run by the tests, so the documents and the rules cannot drift.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+_HEADING = re.compile(r"^# (PA\d{3}) ([a-z0-9-]+)\s*$")
+_CODE_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
+
+
+@dataclass(frozen=True, slots=True)
+class RuleDoc:
+    code: str
+    name: str
+    text: str
+    sections: dict[str, str]
+
+    @property
+    def summary(self) -> str:
+        """The first paragraph of "What it does": one line for listings and SARIF."""
+        first = self.sections.get("What it does", "").strip().split("\n\n")[0]
+        return " ".join(first.split())
+
+    def examples(self, section: str) -> list[str]:
+        """The Python code blocks of one section (`Example` is bad code, `Use instead` good)."""
+        return _CODE_BLOCK.findall(self.sections.get(section, ""))
+
+
+def rules_dir() -> Path:
+    """Where the documents are: inside the wheel when installed, beside the package in a checkout."""
+    here = Path(__file__).parent
+    shipped = here / "_rules"
+    return shipped if shipped.is_dir() else here.parent / "rules"
+
+
+def parse_doc(text: str) -> RuleDoc:
+    lines = text.splitlines()
+    match = _HEADING.match(lines[0]) if lines else None
+    if match is None:
+        raise ValueError("a rule document must start with '# PAxxx rule-name'")
+    sections: dict[str, str] = {}
+    current: str | None = None
+    for line in lines[1:]:
+        if line.startswith("## "):
+            current = line[3:].strip()
+            sections[current] = ""
+        elif current is not None:
+            sections[current] += line + "\n"
+    return RuleDoc(code=match[1], name=match[2], text=text, sections=sections)
+
+
+@functools.cache
+def load_catalogue() -> dict[str, RuleDoc]:
+    """Every rule document, by code."""
+    docs = (parse_doc(p.read_text(encoding="utf-8")) for p in sorted(rules_dir().glob("PA*.md")))
+    return {doc.code: doc for doc in docs}

@@ -1,0 +1,1 @@
+"""The rule families. Rules are registered in `registry.py`, the one place that lists them."""

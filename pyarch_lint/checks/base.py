@@ -1,0 +1,81 @@
+"""What a rule is: a small LibCST visitor with its metadata on the class.
+
+The engine walks each module once for all enabled rules. It dispatches `visit_<Node>` and
+`leave_<Node>` only for statement-level nodes (statements, blocks, except handlers, match cases),
+and does not descend into expressions: that is where most of a full walk's time goes, and no rule
+needs it outside async bodies. A rule that sets `EXPRESSIONS_IN_ASYNC` also gets every node inside
+`async def` bodies. A rule that needs to look deeper at a node it was given (an except handler's
+body, a function's parameters) reads the node's children directly.
+
+A rule reports a node; the engine turns it into a positioned, suppressible `Finding`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any, ClassVar, TypeVar
+
+import libcst as cst
+
+from pyarch_lint.findings import Severity
+
+OptionsT = TypeVar("OptionsT")
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    """What a rule saw, before the engine places it in the file."""
+
+    code: str
+    node: cst.CSTNode
+    message: str
+    anchor: int  # pre-order index of the innermost statement being visited, -1 at module level
+    handler: int  # pre-order index of the innermost except handler being visited, or -1
+
+
+class RuleContext:
+    """What a rule gets from the engine for one file: its options and a way to report."""
+
+    def __init__(
+        self,
+        path: str,
+        options: dict[type[Any], Any],
+        sink: Callable[[str, cst.CSTNode, str], None],
+    ) -> None:
+        self.path = path
+        self._options = options
+        self._sink = sink
+
+    def options(self, kind: type[OptionsT]) -> OptionsT:
+        """The configured options of type `kind` (a frozen dataclass declared by a rule)."""
+        value: OptionsT = self._options[kind]
+        return value
+
+    def report(self, code: str, node: cst.CSTNode, message: str) -> None:
+        self._sink(code, node, message)
+
+
+class Rule(cst.BatchableCSTVisitor):
+    """Base class of every rule. Subclasses set the class attributes and define visit methods."""
+
+    code: ClassVar[str]
+    name: ClassVar[str]
+    severity: ClassVar[Severity] = Severity.WARNING
+    # Off-by-default rules run only when selected by their code or prefix (or by "ALL").
+    default_enabled: ClassVar[bool] = True
+    # A frozen dataclass with a ClassVar SECTION naming its `[tool.pyarch-lint.<section>]` table.
+    options_type: ClassVar[type[Any] | None] = None
+    # Ask the engine for every node inside `async def` bodies, not just statements.
+    EXPRESSIONS_IN_ASYNC: ClassVar[bool] = False
+    # A file can only trip this rule if its bytes contain one of these (None: any file can).
+    # Lets the engine skip work that cannot produce a finding; keep it a true necessary condition.
+    REQUIRES_ANY: ClassVar[tuple[bytes, ...] | None] = None
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__()
+        self.context = context
+
+    def report(self, node: cst.CSTNode, message: str) -> None:
+        """Report `node`; the engine computes its position and applies suppressions."""
+        self.context.report(self.code, node, message)

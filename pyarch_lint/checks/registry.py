@@ -1,0 +1,28 @@
+"""The one place where rules are registered. Adding a rule: write its module and its document
+in `rules/`, then add its class here."""
+
+from __future__ import annotations
+
+from pyarch_lint.checks.base import Rule
+from pyarch_lint.checks.errors import BareExcept, SilencedException, SwallowedBroadException
+from pyarch_lint.findings import Severity
+
+# Codes the engine itself reports: they are not visitors, but they are selectable like rules.
+ENGINE_CODES: dict[str, tuple[str, Severity]] = {
+    "PA001": ("syntax-error", Severity.ERROR),
+    "PA002": ("unreadable-file", Severity.ERROR),
+    "PA003": ("analysis-failed", Severity.ERROR),
+}
+
+RULES: tuple[type[Rule], ...] = (
+    BareExcept,
+    SwallowedBroadException,
+    SilencedException,
+)
+
+
+def rule_names() -> dict[str, str]:
+    """Every code with its kebab-case name, engine codes included."""
+    names = {code: name for code, (name, _) in ENGINE_CODES.items()}
+    names.update({rule.code: rule.name for rule in RULES})
+    return dict(sorted(names.items()))

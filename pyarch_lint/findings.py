@@ -1,0 +1,77 @@
+"""The value types every stage shares: plain, frozen, picklable records."""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+
+
+class Severity(enum.IntEnum):
+    """How serious a finding is; ordered so that thresholds compare naturally."""
+
+    INFO = 1
+    WARNING = 2
+    ERROR = 3
+
+    @property
+    def label(self) -> str:
+        return self.name.lower()
+
+    @classmethod
+    def parse(cls, text: str) -> Severity:
+        """Return the severity named `text` (`info`, `warning` or `error`)."""
+        try:
+            return cls[text.upper()]
+        except KeyError:
+            choices = ", ".join(s.label for s in cls)
+            raise ValueError(f"unknown severity {text!r} (expected one of: {choices})") from None
+
+
+@dataclass(frozen=True, slots=True, order=True)
+class Finding:
+    """One problem at one place. Lines and columns are 1-based, as users see them."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    code: str
+    name: str
+    severity: Severity
+    message: str
+    source: str = "rule"
+
+
+@dataclass(frozen=True, slots=True)
+class CritiqueItem:
+    """One point of the model's architectural critique, checked against the file."""
+
+    line: int
+    end_line: int
+    severity: Severity
+    principle: str
+    problem: str
+    suggestion: str
+    example: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Critique:
+    """The model's review of one file."""
+
+    path: str
+    model: str
+    summary: str
+    items: tuple[CritiqueItem, ...]
+    cached: bool = False
+    note: str | None = None
+    dropped_items: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class NotReviewed:
+    """A flagged file the model did not review, and why."""
+
+    path: str
+    reason: str
