@@ -1,0 +1,385 @@
+"""`[tool.pyarch-lint]` -> typed, validated settings.
+
+Three layers, as in ruff: raw TOML (tomlkit), validated against the dataclasses below (unknown
+keys, wrong types and unknown rule codes are errors naming the file and the key), then resolved
+with the command line on top. Every key has a consumer.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar, Literal
+
+import tomlkit
+import tomlkit.exceptions
+
+from pyarch_lint.checks.base import Rule
+from pyarch_lint.checks.registry import ENGINE_CODES, RULES
+from pyarch_lint.findings import Severity
+
+DEFAULT_MODEL = "claude-sonnet-4-5"
+TABLE = "tool.pyarch-lint"
+
+DEFAULT_EXCLUDE: tuple[str, ...] = (
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    "build",
+    "dist",
+    "node_modules",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pyarch_lint_cache",
+    "site-packages",
+)
+
+
+class ConfigError(Exception):
+    """A configuration problem the user must fix; the CLI prints it and exits 2."""
+
+
+@dataclass(frozen=True, slots=True)
+class LlmSettings:
+    """`[tool.pyarch-lint.llm]`. The endpoint and key come from the environment only, never
+    from a repository's config, so a hostile repository cannot redirect code or secrets."""
+
+    SECTION: ClassVar[str] = "llm"
+
+    enabled: bool | Literal["auto"] = "auto"
+    model: str = DEFAULT_MODEL
+    max_output_tokens: int = 4096
+    concurrency: int = 4
+    timeout: float = 60.0
+    deadline: float = 300.0
+    max_files: int = 20
+    min_severity: str = "warning"
+    max_input_tokens: int = 40_000
+    language: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    """Everything a run needs, resolved. Plain values: it crosses the process pool."""
+
+    select: tuple[str, ...] | None = None  # None: the rules that are on by default
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
+    extend_exclude: tuple[str, ...] = ()
+    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    respect_gitignore: bool = True
+    file_timeout: float = 60.0
+    rule_options: Mapping[type[Any], Any] = field(default_factory=dict)
+    llm: LlmSettings = LlmSettings()
+    config_path: Path | None = None
+    root: Path = field(default_factory=Path.cwd)
+
+    @classmethod
+    def default(cls) -> Settings:
+        return cls(rule_options=_default_options())
+
+    def enabled_codes(self) -> frozenset[str]:
+        """The codes that run: the most specific matching selector wins, ignore wins ties."""
+        enabled = set()
+        for code, default_on in _all_codes().items():
+            chosen = _decide(code, default_on, self)
+            if chosen:
+                enabled.add(code)
+        return frozenset(enabled)
+
+
+def _all_codes() -> dict[str, bool]:
+    codes = dict.fromkeys(ENGINE_CODES, True)
+    codes.update({rule.code: rule.default_enabled for rule in RULES})
+    return codes
+
+
+def _specificity(code: str, selectors: tuple[str, ...]) -> int:
+    """Length of the longest selector matching `code`; -1 when none does. ALL matches weakest."""
+    best = -1
+    for selector in selectors:
+        if selector == "ALL":
+            best = max(best, 0)
+        elif code.startswith(selector):
+            best = max(best, len(selector))
+    return best
+
+
+def _decide(code: str, default_on: bool, settings: Settings) -> bool:
+    if settings.select is None:
+        selected = 0 if default_on else -1
+    else:
+        selected = _specificity(code, settings.select)
+    selected = max(selected, _specificity(code, settings.extend_select))
+    if code in ENGINE_CODES:  # a file we could not analyse is always news, unless ignored
+        selected = max(selected, 0)
+    ignored = _specificity(code, settings.ignore)
+    return selected >= 0 and selected > ignored
+
+
+def option_types() -> dict[str, type[Any]]:
+    """Each rule-options section name and its dataclass."""
+    kinds: dict[str, type[Any]] = {}
+    for rule in RULES:
+        if rule.options_type is not None:
+            kinds[rule.options_type.SECTION] = rule.options_type
+    return kinds
+
+
+def _default_options() -> dict[type[Any], Any]:
+    return {kind: kind() for kind in option_types().values()}
+
+
+_CODE_SELECTOR = re.compile(r"^PA\d{0,3}$")
+
+
+def _kebab(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def _check_selectors(where: str, key: str, values: tuple[str, ...]) -> tuple[str, ...]:
+    known = _all_codes()
+    for value in values:
+        if value == "ALL":
+            continue
+        if not _CODE_SELECTOR.match(value) or not any(c.startswith(value) for c in known):
+            raise ConfigError(
+                f"{where}: `{key}` has unknown rule code or prefix {value!r} "
+                "(expected codes like PA401, prefixes like PA4, or ALL)"
+            )
+    return values
+
+
+def _type_name(expected: Any) -> str:
+    origin = typing.get_origin(expected)
+    if expected is bool:
+        return "a boolean"
+    if expected is int:
+        return "an integer"
+    if expected is float:
+        return "a number"
+    if expected is str:
+        return "a string"
+    if origin in (tuple, list):
+        return "a list of strings"
+    if origin is dict:
+        return "a table of strings"
+    if origin is Literal:
+        return " or ".join(repr(a) for a in typing.get_args(expected))
+    if origin in (typing.Union, types.UnionType):
+        return " or ".join(_type_name(a) for a in typing.get_args(expected))
+    return str(expected)
+
+
+def _coerce(expected: Any, value: Any) -> tuple[bool, Any]:
+    """(matches, converted value) for one TOML value against one field type."""
+    origin = typing.get_origin(expected)
+    if expected is bool:
+        return isinstance(value, bool), value
+    if expected is int:
+        return isinstance(value, int) and not isinstance(value, bool), value
+    if expected is float:
+        ok = isinstance(value, int | float) and not isinstance(value, bool)
+        return ok, float(value) if ok else value
+    if expected is str:
+        return isinstance(value, str), value
+    if origin in (tuple, list):
+        ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
+        return ok, tuple(value) if ok else value
+    if origin is dict:
+        ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
+        return ok, dict(value) if ok else value
+    if origin is Literal:
+        return value in typing.get_args(expected), value
+    if origin in (typing.Union, types.UnionType):
+        for option in typing.get_args(expected):
+            ok, converted = _coerce(option, value)
+            if ok:
+                return True, converted
+    return False, value
+
+
+def _build(kind: type[Any], table: Mapping[str, Any], where: str, prefix: str) -> Any:
+    """Instantiate dataclass `kind` from a TOML table, rejecting unknown keys and bad types."""
+    hints = typing.get_type_hints(kind)
+    fields = {_kebab(f.name): f.name for f in dataclasses.fields(kind)}
+    values: dict[str, Any] = {}
+    for key, value in table.items():
+        if key not in fields:
+            known = ", ".join(sorted(fields))
+            raise ConfigError(f"{where}: unknown key `{prefix}{key}` (known keys: {known})")
+        ok, converted = _coerce(hints[fields[key]], value)
+        if not ok:
+            expected = _type_name(hints[fields[key]])
+            raise ConfigError(f"{where}: `{prefix}{key}` must be {expected}, got {value!r}")
+        values[fields[key]] = converted
+    try:
+        return kind(**values)
+    except ValueError as error:  # an options class may validate its values in __post_init__
+        raise ConfigError(f"{where}: `{prefix.rstrip('.')}`: {error}") from None
+
+
+_TOP_LEVEL: dict[str, Any] = {
+    "select": tuple[str, ...],
+    "extend-select": tuple[str, ...],
+    "ignore": tuple[str, ...],
+    "exclude": tuple[str, ...],
+    "extend-exclude": tuple[str, ...],
+    "per-file-ignores": dict[str, Any],
+    "respect-gitignore": bool,
+    "file-timeout": float,
+}
+
+
+def settings_from_table(
+    table: Mapping[str, Any], where: str = "<config>", config_path: Path | None = None
+) -> Settings:
+    """Validate one `[tool.pyarch-lint]` table (plain Python values) into Settings."""
+    sections = option_types()
+    raw: dict[str, Any] = {}
+    options = _default_options()
+    llm = LlmSettings()
+    for key, value in table.items():
+        prefix = f"{TABLE}."
+        if key == LlmSettings.SECTION:
+            llm = _build_section(LlmSettings, value, where, key)
+            _check_llm(llm, where)
+        elif key in sections:
+            options[sections[key]] = _build_section(sections[key], value, where, key)
+        elif key in _TOP_LEVEL:
+            raw[key] = value
+        else:
+            known = ", ".join(sorted([*_TOP_LEVEL, LlmSettings.SECTION, *sections]))
+            raise ConfigError(f"{where}: unknown key `{prefix}{key}` (known keys: {known})")
+    checked: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key == "per-file-ignores":
+            checked[key] = _per_file_ignores(value, where)
+            continue
+        ok, converted = _coerce(_TOP_LEVEL[key], value)
+        if not ok:
+            raise ConfigError(
+                f"{where}: `{key}` must be {_type_name(_TOP_LEVEL[key])}, got {value!r}"
+            )
+        if key in ("select", "extend-select", "ignore"):
+            converted = _check_selectors(where, key, converted)
+        checked[key] = converted
+    if checked.get("file-timeout", 1.0) <= 0:
+        raise ConfigError(f"{where}: `file-timeout` must be a positive number of seconds")
+    return Settings(
+        select=checked.get("select"),
+        extend_select=checked.get("extend-select", ()),
+        ignore=checked.get("ignore", ()),
+        exclude=checked.get("exclude", DEFAULT_EXCLUDE),
+        extend_exclude=checked.get("extend-exclude", ()),
+        per_file_ignores=checked.get("per-file-ignores", {}),
+        respect_gitignore=checked.get("respect-gitignore", True),
+        file_timeout=checked.get("file-timeout", 60.0),
+        rule_options=options,
+        llm=llm,
+        config_path=config_path,
+        root=config_path.parent if config_path is not None else Path.cwd(),
+    )
+
+
+def _build_section(kind: type[Any], value: Any, where: str, key: str) -> Any:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: `{TABLE}.{key}` must be a table")
+    return _build(kind, value, where, f"{key}.")
+
+
+def _check_llm(llm: LlmSettings, where: str) -> None:
+    try:
+        Severity.parse(llm.min_severity)
+    except ValueError as error:
+        raise ConfigError(f"{where}: `llm.min-severity`: {error}") from None
+    for name in ("max_output_tokens", "concurrency", "max_files", "max_input_tokens"):
+        if getattr(llm, name) < 1:
+            raise ConfigError(f"{where}: `llm.{_kebab(name)}` must be at least 1")
+    for name in ("timeout", "deadline"):
+        if getattr(llm, name) <= 0:
+            raise ConfigError(f"{where}: `llm.{name}` must be a positive number of seconds")
+
+
+def _per_file_ignores(value: Any, where: str) -> dict[str, tuple[str, ...]]:
+    if not isinstance(value, dict):
+        raise ConfigError(f"{where}: `per-file-ignores` must be a table of glob = [codes]")
+    result: dict[str, tuple[str, ...]] = {}
+    for glob, codes in value.items():
+        key = f"per-file-ignores.{glob!r}"
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            raise ConfigError(f"{where}: `{key}` must be a list of rule codes, got {codes!r}")
+        result[glob] = _check_selectors(where, key, tuple(codes))
+    return result
+
+
+def settings_from_toml(text: str, where: str = "<config>") -> Settings:
+    """Settings from the body of a `[tool.pyarch-lint]` table (used by tests and fixtures)."""
+    try:
+        document = tomlkit.parse(text).unwrap()
+    except tomlkit.exceptions.ParseError as error:
+        raise ConfigError(f"{where}: invalid TOML: {error}") from None
+    return settings_from_table(document, where)
+
+
+def find_config(start: Path) -> Path | None:
+    """The nearest pyproject.toml with a `[tool.pyarch-lint]` table, walking up from `start`."""
+    for folder in (start, *start.parents):
+        candidate = folder / "pyproject.toml"
+        if candidate.is_file() and _table_of(candidate) is not None:
+            return candidate
+    return None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        document: dict[str, Any] = tomlkit.parse(path.read_text(encoding="utf-8")).unwrap()
+    except (OSError, UnicodeDecodeError) as error:
+        raise ConfigError(f"{path}: cannot read: {error}") from None
+    except tomlkit.exceptions.ParseError as error:
+        raise ConfigError(f"{path}: invalid TOML: {error}") from None
+    return document
+
+
+def _table_of(path: Path) -> dict[str, Any] | None:
+    tool = _read_toml(path).get("tool", {})
+    table = tool.get("pyarch-lint") if isinstance(tool, dict) else None
+    return table if isinstance(table, dict) else None
+
+
+def load_settings(config: Path | None, cwd: Path) -> Settings:
+    """Settings from `--config FILE`, else from the nearest pyproject.toml, else defaults."""
+    path = config if config is not None else find_config(cwd)
+    if path is None:
+        return dataclasses.replace(Settings.default(), root=_project_root(cwd))
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    document = _read_toml(path)
+    if path.name == "pyproject.toml":
+        table = _table_of(path) or {}
+    else:  # a dedicated file: pyarch-lint.toml holds the table's keys at top level
+        table = document.get("tool", {}).get("pyarch-lint", document)
+    return settings_from_table(table, str(path), config_path=path.resolve())
+
+
+def _project_root(cwd: Path) -> Path:
+    for folder in (cwd, *cwd.parents):
+        if (folder / "pyproject.toml").is_file() or (folder / ".git").exists():
+            return folder
+    return cwd
+
+
+def enabled_rules(settings: Settings) -> list[type[Rule]]:
+    codes = settings.enabled_codes()
+    return [rule for rule in RULES if rule.code in codes]
