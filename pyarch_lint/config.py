@@ -148,7 +148,7 @@ def _kebab(name: str) -> str:
     return name.replace("_", "-")
 
 
-def _check_selectors(where: str, key: str, values: tuple[str, ...]) -> tuple[str, ...]:
+def check_selectors(where: str, key: str, values: tuple[str, ...]) -> tuple[str, ...]:
     known = _all_codes()
     for value in values:
         if value == "ALL":
@@ -273,7 +273,7 @@ def settings_from_table(
                 f"{where}: `{key}` must be {_type_name(_TOP_LEVEL[key])}, got {value!r}"
             )
         if key in ("select", "extend-select", "ignore"):
-            converted = _check_selectors(where, key, converted)
+            converted = check_selectors(where, key, converted)
         checked[key] = converted
     if checked.get("file-timeout", 1.0) <= 0:
         raise ConfigError(f"{where}: `file-timeout` must be a positive number of seconds")
@@ -320,7 +320,7 @@ def _per_file_ignores(value: Any, where: str) -> dict[str, tuple[str, ...]]:
         key = f"per-file-ignores.{glob!r}"
         if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
             raise ConfigError(f"{where}: `{key}` must be a list of rule codes, got {codes!r}")
-        result[glob] = _check_selectors(where, key, tuple(codes))
+        result[glob] = check_selectors(where, key, tuple(codes))
     return result
 
 

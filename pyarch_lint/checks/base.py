@@ -39,11 +39,9 @@ class RuleContext:
 
     def __init__(
         self,
-        path: str,
         options: dict[type[Any], Any],
         sink: Callable[[str, cst.CSTNode, str], None],
     ) -> None:
-        self.path = path
         self._options = options
         self._sink = sink
 

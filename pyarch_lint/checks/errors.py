@@ -184,7 +184,12 @@ class SilencedException(Rule):
             return
         if not all(_is_placeholder(s) for s in _body_statements(node)) or _has_comment(node):
             return
-        types = cst.Module(body=[]).code_for_node(node.type)
+        code = cst.Module(body=[]).code_for_node
+        kind = node.type
+        if isinstance(kind, cst.Tuple):
+            types = ", ".join(code(element.value) for element in kind.elements)
+        else:
+            types = code(kind)
         self.report(
             node,
             f"`{types}` is silenced without a word; " + self._SUGGESTION.format(types=types),

@@ -1,0 +1,150 @@
+"""The asyncio rules' catalogue: which callables block, and what to use instead. Data only.
+
+Every key is a fully qualified dotted name, as the rules resolve it through imports
+(`from time import sleep as nap; nap()` is `time.sleep`); builtins are `builtins.<name>`. The
+value is the alternative shown in the finding's message. `rules/PA401-blocking-call-in-async.md`
+lists the same table; a test keeps the two in step.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from types import MappingProxyType
+
+
+def _group(names: Iterable[str], alternative: str) -> dict[str, str]:
+    return dict.fromkeys(names, alternative)
+
+
+def _under(module: str, names: str) -> list[str]:
+    return [f"{module}.{name}" for name in names.split()]
+
+
+_SLEEP = "`await asyncio.sleep(...)`"
+_HTTP = "an async HTTP client: `httpx.AsyncClient` or `aiohttp.ClientSession`"
+_HTTPX = "`httpx.AsyncClient` (`async with httpx.AsyncClient() as client: await client.get(...)`)"
+_PROCESS = "`await asyncio.create_subprocess_exec(...)` (or `anyio.run_process`)"
+_WAIT = "`await process.wait()` on an `asyncio.subprocess.Process`, or `asyncio.to_thread`"
+_CONNECT = "`await asyncio.open_connection(...)`"
+_DNS = "`await asyncio.get_running_loop().getaddrinfo(...)`"
+_NAMEINFO = "`await asyncio.get_running_loop().getnameinfo(...)`"
+_INPUT = "`await asyncio.to_thread(input, ...)` (or read stdin with a `StreamReader`)"
+_THREAD = "`await asyncio.to_thread(...)`"
+
+# PA401 blocking-call-in-async.
+BLOCKING_CALLS: Mapping[str, str] = MappingProxyType(
+    {
+        "time.sleep": _SLEEP,
+        "builtins.input": _INPUT,
+        **_group(
+            _under("requests", "get post put patch delete head options request Session session"),
+            _HTTP,
+        ),
+        "requests.sessions.Session": _HTTP,
+        **_group(_under("urllib.request", "urlopen urlretrieve"), _HTTP),
+        **_group(_under("http.client", "HTTPConnection HTTPSConnection"), _HTTP),
+        **_group(_under("httpx", "get post put patch delete head options request stream"), _HTTPX),
+        "httpx.Client": "`httpx.AsyncClient`",
+        **_group(
+            _under(
+                "urllib3",
+                "PoolManager ProxyManager HTTPConnectionPool HTTPSConnectionPool "
+                "connection_from_url request",
+            ),
+            _HTTP,
+        ),
+        **_group(
+            _under("subprocess", "run call check_call check_output getoutput getstatusoutput"),
+            _PROCESS,
+        ),
+        "subprocess.Popen": _PROCESS,
+        "os.system": "`await asyncio.create_subprocess_shell(...)`",
+        "os.popen": "`await asyncio.create_subprocess_shell(..., stdout=PIPE)`",
+        **_group(_under("os", "wait wait3 wait4 waitid waitpid"), _WAIT),
+        **_group(
+            _under(
+                "os",
+                "spawnl spawnle spawnlp spawnlpe spawnv spawnve spawnvp spawnvpe "
+                "posix_spawn posix_spawnp",
+            ),
+            _PROCESS,
+        ),
+        "socket.create_connection": _CONNECT,
+        **_group(
+            _under("socket", "getaddrinfo gethostbyname gethostbyname_ex gethostbyaddr getfqdn"),
+            _DNS,
+        ),
+        "socket.getnameinfo": _NAMEINFO,
+        "sqlite3.connect": "`aiosqlite.connect(...)` or `asyncio.to_thread`",
+        "psycopg2.connect": "`await psycopg.AsyncConnection.connect(...)` or asyncpg",
+        "psycopg.connect": "`await psycopg.AsyncConnection.connect(...)`",
+        "psycopg.Connection.connect": "`await psycopg.AsyncConnection.connect(...)`",
+        **_group(
+            [*_under("pymysql", "connect Connect"), *_under("MySQLdb", "connect Connect")],
+            "`await aiomysql.connect(...)` or `asyncmy.connect(...)`",
+        ),
+        "mysql.connector.connect": "`await aiomysql.connect(...)` or `asyncmy.connect(...)`",
+        **_group(
+            [
+                *_under("redis", "Redis StrictRedis from_url"),
+                *_under("redis.Redis", "from_url"),
+                *_under("redis.StrictRedis", "from_url"),
+                "redis.client.Redis",
+            ],
+            "`redis.asyncio.Redis`",
+        ),
+        **_group(
+            ["pymongo.MongoClient", "pymongo.mongo_client.MongoClient"],
+            "`pymongo.AsyncMongoClient` or motor's `AsyncIOMotorClient`",
+        ),
+        **_group(_under("smtplib", "SMTP SMTP_SSL"), "`aiosmtplib.SMTP`"),
+        **_group(_under("ftplib", "FTP FTP_TLS"), "aioftp's `Client`, or `asyncio.to_thread`"),
+    }
+)
+
+# PA402 blocking-file-io-in-async: functions that open a file, and `pathlib.Path` methods that
+# read or write one (checked when the receiver is visibly a Path).
+_FILE = "`await asyncio.to_thread(...)`, `anyio.open_file`/`anyio.Path`, or aiofiles"
+BLOCKING_FILE_CALLS: Mapping[str, str] = MappingProxyType(
+    {
+        **_group(["builtins.open", "io.open", "io.open_code", "codecs.open"], _FILE),
+        **_group(
+            _under("pathlib.Path", "open read_text read_bytes write_text write_bytes"),
+            "`await anyio.Path(...).read_text()` and friends, or `asyncio.to_thread`",
+        ),
+    }
+)
+
+# Classes whose instances are concrete paths (what "visibly a Path" means), the classmethods
+# and methods that return another one, and the attribute that does.
+PATH_CLASSES = frozenset({"pathlib.Path", "pathlib.PosixPath", "pathlib.WindowsPath"})
+PATH_FACTORIES = frozenset(f"{cls}.{method}" for cls in PATH_CLASSES for method in ("home", "cwd"))
+PATH_RETURNING_METHODS = frozenset(
+    {"resolve", "absolute", "expanduser", "joinpath", "with_name", "with_stem", "with_suffix"}
+    | {"relative_to"}
+)
+PATH_ATTRIBUTES = frozenset({"parent"})
+
+# PA403 and PA404: what produces an event loop, and what a loop is annotated as.
+LOOP_FACTORIES = frozenset(
+    _under("asyncio", "get_running_loop get_event_loop new_event_loop")
+    + _under("asyncio.events", "get_running_loop get_event_loop new_event_loop")
+    + ["uvloop.new_event_loop"]
+)
+LOOP_CLASSES = frozenset(
+    _under("asyncio", "AbstractEventLoop BaseEventLoop")
+    + ["asyncio.events.AbstractEventLoop", "uvloop.Loop"]
+)
+
+# PA403 dangling-task: functions whose returned task the loop holds only weakly.
+TASK_FACTORIES = frozenset(
+    _under("asyncio", "create_task ensure_future") + _under("asyncio.tasks", "create_task")
+)
+
+# PA404 nested-event-loop: functions that start an event loop and run it to completion.
+LOOP_RUNNERS = frozenset(
+    ["asyncio.run", "asyncio.runners.run", "anyio.run", "trio.run", "uvloop.run"]
+)
+
+# Alternative shown for a user-added entry (`extend-blocking-calls`) given without one.
+DEFAULT_ALTERNATIVE = _THREAD + " or an async library"

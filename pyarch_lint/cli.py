@@ -1,0 +1,332 @@
+"""The command line: options -> settings, then the flow of DESIGN.md, then an exit code."""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import os
+import sys
+import traceback
+from collections import Counter
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, NoReturn
+
+import click
+
+from pyarch_lint import __version__
+from pyarch_lint.cache import CACHE_DIR_NAME, Cache
+from pyarch_lint.catalogue import load_catalogue
+from pyarch_lint.checks.registry import ENGINE_CODES, RULES
+from pyarch_lint.config import (
+    ConfigError,
+    Settings,
+    check_selectors,
+    load_settings,
+)
+from pyarch_lint.discovery import PathNotFound, discover
+from pyarch_lint.engine import default_jobs, run, settings_fingerprint
+from pyarch_lint.findings import Critique, NotReviewed, Severity
+from pyarch_lint.report import FORMATS, Outcome, one_line, renderer
+from pyarch_lint.report.text import summary_line
+
+
+class ExitStatus(enum.IntEnum):
+    SUCCESS = 0  # no findings after suppressions
+    FINDINGS = 1
+    ERROR = 2  # usage or configuration error, missing path, internal error
+
+
+EXAMPLES = """\b
+Examples:
+  pyarch-lint src/                       lint a tree (escalates to Claude if ANTHROPIC_API_KEY is set)
+  pyarch-lint --no-llm --format json .   deterministic rules only, JSON on stdout
+  pyarch-lint --select PA4 app.py        only the async rules
+  pyarch-lint --explain src/             prose advice for each finding
+  pyarch-lint rule PA401                 print one rule's documentation
+  pyarch-lint rules                      list every rule
+
+\b
+Exit status: 0 no findings, 1 findings, 2 usage, configuration or internal error.
+"""
+
+
+def _codes(values: Sequence[str]) -> tuple[str, ...]:
+    """`--select PA1,PA2 --select PA4` -> (PA1, PA2, PA4)."""
+    return tuple(
+        code.strip().upper() for value in values for code in value.split(",") if code.strip()
+    )
+
+
+def _fail(message: str) -> NoReturn:
+    click.echo(f"pyarch-lint: error: {one_line(message)}", err=True)
+    sys.exit(ExitStatus.ERROR)
+
+
+class _DefaultGroup(click.Group):
+    """`pyarch-lint src/` runs `check`; `pyarch-lint rule PA401` runs a subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or args[0] not in self.commands:
+            args = ["check", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, "--version", prog_name="pyarch-lint")
+def main() -> None:
+    """pyarch-lint: LibCST rules first, then an architectural critique of the flagged files."""
+
+
+@main.command(epilog=EXAMPLES)
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option(
+    "--select",
+    multiple=True,
+    help="Codes or prefixes to enable, replacing the config's (comma-separated).",
+)
+@click.option(
+    "--extend-select", multiple=True, help="Codes or prefixes to enable on top of the selection."
+)
+@click.option("--ignore", multiple=True, help="Codes or prefixes to disable.")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="Output format.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    help="Use this config file instead of the nearest pyproject.toml.",
+)
+@click.option("--no-llm", is_flag=True, help="Deterministic rules only: never contact the model.")
+@click.option("--explain", is_flag=True, help="Print prose advice for each finding and critique.")
+@click.option(
+    "--llm-dry-run",
+    is_flag=True,
+    help="Show which files would be sent to the model, and send nothing.",
+)
+@click.option(
+    "--llm-required",
+    is_flag=True,
+    help="Exit 2 when escalation cannot run or a flagged file is not reviewed.",
+)
+@click.option("--model", help="Model for the critique (overrides llm.model).")
+@click.option("--language", help="Language of the model's prose, e.g. zh (overrides llm.language).")
+@click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
+@click.option("--statistics", is_flag=True, help="Show counts per rule instead of each finding.")
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: CPU count)."
+)
+@click.option("--no-cache", is_flag=True, help="Neither read nor write the cache.")
+@click.option(
+    "--force-exclude",
+    is_flag=True,
+    help="Apply excludes to files named explicitly (for pre-commit).",
+)
+@click.option("--show-settings", is_flag=True, help="Print the resolved settings and exit.")
+@click.option("--show-files", is_flag=True, help="Print the files that would be checked and exit.")
+@click.option(
+    "-q", "--quiet", is_flag=True, help="Print findings only: no summary or status lines."
+)
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Print notes and, on internal errors, tracebacks."
+)
+def check(paths: tuple[Path, ...], **options: Any) -> None:
+    """Lint PATHS (default: the current folder) and report findings."""
+    try:
+        status = _check(paths or (Path("."),), options)
+    except click.exceptions.Exit:
+        raise
+    except KeyboardInterrupt:
+        click.echo("pyarch-lint: interrupted", err=True)
+        status = ExitStatus.ERROR
+    except Exception as error:  # noqa: BLE001 - the last line of defence: one clear line, exit 2
+        if options["verbose"]:
+            traceback.print_exc()
+        hint = "" if options["verbose"] else " (run with -v for the traceback)"
+        click.echo(f"pyarch-lint: internal error: {type(error).__name__}: {error}{hint}", err=True)
+        status = ExitStatus.ERROR
+    sys.exit(status)
+
+
+def _settings(options: dict[str, Any], cwd: Path) -> Settings:
+    settings = load_settings(options["config_file"], cwd)
+    changes: dict[str, Any] = {}
+    where = "command line"
+    if options["select"]:
+        changes["select"] = check_selectors(where, "--select", _codes(options["select"]))
+    if options["extend_select"]:
+        extra = check_selectors(where, "--extend-select", _codes(options["extend_select"]))
+        changes["extend_select"] = settings.extend_select + extra
+    if options["ignore"]:
+        extra = check_selectors(where, "--ignore", _codes(options["ignore"]))
+        changes["ignore"] = settings.ignore + extra
+    llm_changes = {k: options[k] for k in ("model", "language") if options[k]}
+    if llm_changes:
+        changes["llm"] = dataclasses.replace(settings.llm, **llm_changes)
+    return dataclasses.replace(settings, **changes)
+
+
+def _check(paths: tuple[Path, ...], options: dict[str, Any]) -> ExitStatus:
+    quiet, verbose = options["quiet"], options["verbose"]
+    cwd = Path.cwd()
+    if options["explain"] and options["output_format"] not in ("text", "concise"):
+        _fail(
+            "--explain prints prose; it cannot be combined with --format "
+            + options["output_format"]
+        )
+    try:
+        settings = _settings(options, cwd)
+        files = discover(
+            paths,
+            settings,
+            cwd=cwd,
+            force_exclude=options["force_exclude"],
+            note=(lambda text: click.echo(f"note: {one_line(text)}", err=True))
+            if verbose
+            else (lambda _t: None),
+        )
+    except (ConfigError, PathNotFound) as error:
+        _fail(str(error))
+    if options["show_settings"]:
+        click.echo(_describe_settings(settings))
+        return ExitStatus.SUCCESS
+    if options["show_files"]:
+        click.echo("".join(f"{one_line(f.display)}\n" for f in files), nl=False)
+        return ExitStatus.SUCCESS
+
+    cache = None
+    if not options["no_cache"]:
+        cache = Cache(settings.root / CACHE_DIR_NAME, settings_fingerprint(settings))
+    jobs = options["jobs"] or default_jobs()
+    result = run(files, settings, jobs, cache)
+    for warning in result.warnings:
+        click.echo(f"pyarch-lint: warning: {one_line(warning)}", err=True)
+    for crash in result.crashes:
+        click.echo(f"pyarch-lint: error: {one_line(crash)}", err=True)
+
+    critiques: list[Critique] = []
+    not_reviewed: list[NotReviewed] = []
+    escalated = 0
+    required_failure: str | None = None
+    threshold = Severity.parse(settings.llm.min_severity)
+    flagged = len({f.path for f in result.findings if f.severity >= threshold})
+    if flagged and not options["no_llm"] and settings.llm.enabled is not False:
+        from pyarch_lint.escalation import run_escalation  # noqa: PLC0415 - only when escalating
+
+        escalation = run_escalation(
+            result.findings,
+            {f.display: f.path for f in files},
+            settings.llm,
+            api_key=os.environ.get("ANTHROPIC_API_KEY") or None,
+            cache_dir=None if cache is None else cache.folder,
+            dry_run=options["llm_dry_run"],
+            required=options["llm_required"],
+            progress=sys.stderr.isatty() and not quiet,
+            echo=(lambda _line: None)
+            if quiet
+            else (lambda line: click.echo(one_line(line), err=True)),
+        )
+        critiques = list(escalation.critiques)
+        not_reviewed = list(escalation.not_reviewed)
+        escalated = escalation.escalated
+        required_failure = escalation.failed_required
+    elif options["llm_required"] and flagged:
+        required_failure = "escalation is turned off (--no-llm or llm.enabled = false)"
+
+    outcome = Outcome(result.findings, critiques, not_reviewed, result.files, flagged, escalated)
+    if options["explain"]:
+        from pyarch_lint.report.explain import render_explain  # noqa: PLC0415
+
+        click.echo(
+            render_explain(outcome.findings, outcome.critiques, outcome.not_reviewed), nl=False
+        )
+    elif options["statistics"]:
+        click.echo(_statistics(outcome), nl=False)
+    else:
+        click.echo(renderer(options["output_format"])(outcome), nl=False)
+    if not quiet and options["output_format"] in ("text", "concise"):
+        click.echo(summary_line(outcome), err=True)
+
+    if required_failure is not None:
+        click.echo(f"pyarch-lint: error: --llm-required: {one_line(required_failure)}", err=True)
+        return ExitStatus.ERROR
+    if result.crashes:
+        return ExitStatus.ERROR
+    if outcome.findings and not options["exit_zero"]:
+        return ExitStatus.FINDINGS
+    return ExitStatus.SUCCESS
+
+
+def _statistics(outcome: Outcome) -> str:
+    counts = Counter((f.code, f.name) for f in outcome.findings)
+    rows = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
+    return "".join(f"{count:>6}  {code}  {name}\n" for (code, name), count in rows)
+
+
+def _describe_settings(settings: Settings) -> str:
+    source = (
+        str(settings.config_path) if settings.config_path else "defaults (no config file found)"
+    )
+    lines = [f"config: {source}", f"root: {settings.root}"]
+    for field in dataclasses.fields(settings):
+        if field.name in ("config_path", "root", "rule_options", "llm"):
+            continue
+        lines.append(f"{field.name.replace('_', '-')}: {getattr(settings, field.name)!r}")
+    lines.append(f"enabled: {', '.join(sorted(settings.enabled_codes()))}")
+    for options in settings.rule_options.values():
+        section = type(options).SECTION
+        for field in dataclasses.fields(options):
+            lines.append(
+                f"{section}.{field.name.replace('_', '-')}: {getattr(options, field.name)!r}"
+            )
+    for field in dataclasses.fields(settings.llm):
+        lines.append(f"llm.{field.name.replace('_', '-')}: {getattr(settings.llm, field.name)!r}")
+    return "\n".join(lines)
+
+
+@main.command("rule")
+@click.argument("code")
+def show_rule(code: str) -> None:
+    """Print the documentation of one rule, by code (PA401) or name (blocking-call-in-async)."""
+    docs = load_catalogue()
+    wanted = code.upper()
+    doc = docs.get(wanted) or next((d for d in docs.values() if d.name == code.lower()), None)
+    if doc is None:
+        _fail(f"unknown rule {code!r}; `pyarch-lint rules` lists them")
+    click.echo(doc.text.rstrip("\n"))
+
+
+@main.command("rules")
+@click.option(
+    "--config", "config_file", type=click.Path(path_type=Path), help="Config file to read."
+)
+def list_rules(config_file: Path | None) -> None:
+    """List every rule: code, name, family, default severity, and whether it is enabled."""
+    try:
+        settings = load_settings(config_file, Path.cwd())
+    except ConfigError as error:
+        _fail(str(error))
+    enabled = settings.enabled_codes()
+    docs = load_catalogue()
+    rows = [(code, name, severity) for code, (name, severity) in ENGINE_CODES.items()]
+    rows += [(rule.code, rule.name, rule.severity) for rule in RULES]
+    for code, name, severity in sorted(rows):
+        state = "on " if code in enabled else "off"
+        family = _FAMILIES.get(code[:3], "")
+        summary = docs[code].summary if code in docs else ""
+        click.echo(f"{code}  {state}  {severity.label:<7}  {family:<14}  {name:<28}  {summary}")
+
+
+_FAMILIES = {
+    "PA0": "engine",
+    "PA1": "structure",
+    "PA2": "type hints",
+    "PA3": "error handling",
+    "PA4": "asyncio",
+}

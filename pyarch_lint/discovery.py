@@ -1,0 +1,182 @@
+"""paths -> files: recursion, default and configured excludes, .gitignore.
+
+A file named explicitly is always checked (pre-commit passes files by name) unless
+`--force-exclude`. Only regular files are ever opened: FIFOs, sockets, devices, directories named
+`*.py` and broken or looping symlinks are skipped and mentioned under `-v`.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+from pyarch_lint.config import Settings
+from pyarch_lint.engine import SourceFile
+
+_SUFFIXES = (".py", ".pyi")
+
+
+class PathNotFound(Exception):
+    """A path given on the command line does not exist (exit 2)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Ignore:
+    """One folder's .gitignore, matched against paths relative to that folder."""
+
+    base: Path
+    spec: pathspec.PathSpec
+
+
+def _display(path: Path, cwd: Path) -> str:
+    try:
+        return path.relative_to(cwd).as_posix()
+    except ValueError:
+        return path.as_posix()
+
+
+def _exclude_spec(settings: Settings) -> pathspec.PathSpec:
+    return pathspec.PathSpec.from_lines(
+        "gitwildmatch", [*settings.exclude, *settings.extend_exclude]
+    )
+
+
+def _relative_to_root(path: Path, root: Path) -> str | None:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return None
+
+
+def _excluded(path: Path, is_dir: bool, settings: Settings, spec: pathspec.PathSpec) -> bool:
+    """Excludes match a path relative to the project root, or the bare name at any depth."""
+    relative = _relative_to_root(path, settings.root)
+    suffix = "/" if is_dir else ""
+    if relative is not None and spec.match_file(relative + suffix):
+        return True
+    return spec.match_file(path.name + suffix)
+
+
+def _gitignore(folder: Path) -> _Ignore | None:
+    ignore_file = folder / ".gitignore"
+    try:
+        lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
+    except OSError:
+        return None
+    return _Ignore(folder, pathspec.PathSpec.from_lines("gitwildmatch", lines))
+
+
+def _git_ignored(path: Path, is_dir: bool, ignores: Sequence[_Ignore]) -> bool:
+    for ignore in ignores:
+        relative = _relative_to_root(path, ignore.base)
+        if relative is not None and ignore.spec.match_file(relative + ("/" if is_dir else "")):
+            return True
+    return False
+
+
+def _parent_ignores(folder: Path, root: Path) -> list[_Ignore]:
+    """.gitignore files between the project root and `folder`, outermost first."""
+    chain = [folder, *folder.parents]
+    if root in chain:
+        chain = chain[: chain.index(root) + 1]
+    else:
+        chain = [folder]
+    found = (_gitignore(f) for f in reversed(chain))
+    return [ignore for ignore in found if ignore is not None]
+
+
+def discover(
+    paths: Sequence[Path],
+    settings: Settings,
+    *,
+    cwd: Path,
+    force_exclude: bool = False,
+    note: Callable[[str], None] = lambda _message: None,
+) -> list[SourceFile]:
+    """Every Python file under `paths`, each once, sorted by display path."""
+    spec = _exclude_spec(settings)
+    root = settings.root.resolve()
+    found: dict[Path, SourceFile] = {}
+    for given in paths:
+        absolute = (cwd / given).absolute()
+        if not os.path.lexists(absolute):
+            raise PathNotFound(f"{given}: no such file or directory")
+        resolved = absolute.resolve()
+        if absolute.is_dir():
+            ignores = _parent_ignores(resolved, root) if settings.respect_gitignore else []
+            for file in _walk(resolved, absolute, settings, spec, ignores, note):
+                found.setdefault(file.resolve(), SourceFile(_display(file, cwd), file))
+            continue
+        if not _is_regular(absolute, note):
+            continue
+        if force_exclude and _excluded(resolved, False, settings, spec):
+            continue
+        found.setdefault(resolved, SourceFile(_display(absolute, cwd), absolute))
+    return sorted(found.values(), key=lambda f: f.display)
+
+
+def _is_regular(path: Path, note: Callable[[str], None]) -> bool:
+    try:
+        mode = path.stat().st_mode
+    except OSError as error:
+        note(f"skipping {path}: {error.strerror or error}")
+        return False
+    if not stat.S_ISREG(mode):
+        note(f"skipping {path}: not a regular file")
+        return False
+    return True
+
+
+def _walk(
+    resolved: Path,
+    shown: Path,
+    settings: Settings,
+    spec: pathspec.PathSpec,
+    ignores: list[_Ignore],
+    note: Callable[[str], None],
+) -> Iterator[Path]:
+    """Depth-first, without following a symlinked folder twice (no loops)."""
+    seen: set[tuple[int, int]] = set()
+    stack: list[tuple[Path, Path, list[_Ignore]]] = [(resolved, shown, ignores)]
+    while stack:
+        real, folder, inherited = stack.pop()
+        try:
+            info = real.stat()
+        except OSError as error:
+            note(f"skipping {folder}: {error.strerror or error}")
+            continue
+        if (info.st_dev, info.st_ino) in seen:
+            note(f"skipping {folder}: already visited (symlink loop?)")
+            continue
+        seen.add((info.st_dev, info.st_ino))
+        local = _gitignore(real) if settings.respect_gitignore else None
+        # The starting folder's own .gitignore is already among the inherited ones.
+        active = [*inherited, local] if local is not None and real != resolved else inherited
+        try:
+            entries = sorted(os.scandir(real), key=lambda e: e.name)
+        except OSError as error:
+            note(f"skipping {folder}: {error.strerror or error}")
+            continue
+        subfolders = []
+        for entry in entries:
+            child_real = real / entry.name
+            child_shown = folder / entry.name
+            try:
+                is_dir = entry.is_dir()
+            except OSError:
+                continue
+            if _excluded(child_real, is_dir, settings, spec) or _git_ignored(
+                child_real, is_dir, active
+            ):
+                continue
+            if is_dir:
+                target = child_real.resolve() if entry.is_symlink() else child_real
+                subfolders.append((target, child_shown, active))
+            elif entry.name.endswith(_SUFFIXES) and _is_regular(child_shown, note):
+                yield child_shown
+        stack.extend(reversed(subfolders))

@@ -1,0 +1,46 @@
+"""Which flagged files the model sees: the most serious first, at most `llm.max-files`."""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from pyarch_lint.findings import Finding, NotReviewed, Severity
+
+
+@dataclass(frozen=True, slots=True)
+class FlaggedFile:
+    """A file with at least one finding at or above the threshold, and all its findings."""
+
+    path: str
+    findings: tuple[Finding, ...]
+
+    @property
+    def worst(self) -> Severity:
+        return max(f.severity for f in self.findings)
+
+
+@dataclass(frozen=True, slots=True)
+class Selection:
+    chosen: tuple[FlaggedFile, ...]  # in order of seriousness
+    over_limit: tuple[NotReviewed, ...]
+
+
+def select_files(findings: Sequence[Finding], threshold: Severity, max_files: int) -> Selection:
+    """Flagged files ranked by worst severity, then number of findings (path breaks ties, so
+    the choice is the same on every run); those past `max_files` are not reviewed."""
+    by_path: defaultdict[str, list[Finding]] = defaultdict(list)
+    for finding in findings:
+        by_path[finding.path].append(finding)
+    flagged = [
+        FlaggedFile(path, tuple(sorted(group)))
+        for path, group in by_path.items()
+        if any(f.severity >= threshold for f in group)
+    ]
+    flagged.sort(key=lambda f: (-f.worst, -len(f.findings), f.path))
+    reason = f"max-files: more than llm.max-files = {max_files} flagged files; less serious"
+    return Selection(
+        chosen=tuple(flagged[:max_files]),
+        over_limit=tuple(NotReviewed(f.path, reason) for f in flagged[max_files:]),
+    )

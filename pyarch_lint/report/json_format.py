@@ -1,0 +1,65 @@
+"""The JSON contract of DESIGN.md, version 1. Fields may be added, never renamed or removed."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pyarch_lint.findings import Critique, Finding
+from pyarch_lint.report import Outcome
+
+VERSION = 1
+
+
+def finding_dict(finding: Finding) -> dict[str, Any]:
+    return {
+        "path": finding.path,
+        "line": finding.line,
+        "column": finding.column,
+        "end_line": finding.end_line,
+        "end_column": finding.end_column,
+        "code": finding.code,
+        "name": finding.name,
+        "severity": finding.severity.label,
+        "message": finding.message,
+        "source": finding.source,
+    }
+
+
+def critique_dict(critique: Critique) -> dict[str, Any]:
+    return {
+        "path": critique.path,
+        "model": critique.model,
+        "summary": critique.summary,
+        "cached": critique.cached,
+        "note": critique.note,
+        "dropped_items": critique.dropped_items,
+        "items": [
+            {
+                "line": item.line,
+                "end_line": item.end_line,
+                "severity": item.severity.label,
+                "principle": item.principle,
+                "problem": item.problem,
+                "suggestion": item.suggestion,
+                "example": item.example,
+            }
+            for item in critique.items
+        ],
+    }
+
+
+def render(outcome: Outcome) -> str:
+    document = {
+        "version": VERSION,
+        "findings": [finding_dict(f) for f in outcome.findings],
+        "critiques": [critique_dict(c) for c in outcome.critiques],
+        "not_reviewed": [{"path": n.path, "reason": n.reason} for n in outcome.not_reviewed],
+        "summary": {
+            "files": outcome.files,
+            "flagged": outcome.flagged,
+            "escalated": outcome.escalated,
+            "findings": len(outcome.findings),
+        },
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,118 @@
+"""SARIF 2.1.0 as GitHub code scanning reads it: one run, our rules with their documentation,
+results with regions, paths relative to the repository root under %SRCROOT%."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from pyarch_lint import __version__
+from pyarch_lint.catalogue import load_catalogue
+from pyarch_lint.checks.registry import ENGINE_CODES, RULES
+from pyarch_lint.findings import Severity
+from pyarch_lint.report import Outcome
+
+SCHEMA = (
+    "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
+)
+CRITIQUE_RULE = "architecture-critique"
+_LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
+
+
+def _rules() -> list[dict[str, Any]]:
+    docs = load_catalogue()
+    severities = {code: severity for code, (_, severity) in ENGINE_CODES.items()}
+    severities.update({rule.code: rule.severity for rule in RULES})
+    descriptors = []
+    for code, severity in sorted(severities.items()):
+        doc = docs.get(code)
+        name = doc.name if doc else code
+        summary = doc.summary if doc else name
+        descriptor: dict[str, Any] = {
+            "id": code,
+            "name": name,
+            "shortDescription": {"text": summary or name},
+            "defaultConfiguration": {"level": _LEVEL[severity]},
+        }
+        if doc is not None:
+            descriptor["fullDescription"] = {"text": summary or name}
+            descriptor["help"] = {"text": doc.text, "markdown": doc.text}
+        descriptors.append(descriptor)
+    descriptors.append(
+        {
+            "id": CRITIQUE_RULE,
+            "name": CRITIQUE_RULE,
+            "shortDescription": {"text": "Architectural critique by the model"},
+            "defaultConfiguration": {"level": "note"},
+        }
+    )
+    return descriptors
+
+
+def _location(path: str, region: dict[str, int]) -> dict[str, Any]:
+    uri = Path(path).as_posix()
+    return {
+        "physicalLocation": {
+            "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
+            "region": region,
+        }
+    }
+
+
+def render(outcome: Outcome) -> str:
+    rules = _rules()
+    index = {rule["id"]: i for i, rule in enumerate(rules)}
+    results: list[dict[str, Any]] = []
+    for f in outcome.findings:
+        region = {
+            "startLine": f.line,
+            "startColumn": f.column,
+            "endLine": f.end_line,
+            "endColumn": max(f.end_column, 1),
+        }
+        results.append(
+            {
+                "ruleId": f.code,
+                "ruleIndex": index[f.code],
+                "level": _LEVEL[f.severity],
+                "message": {"text": f.message},
+                "locations": [_location(f.path, region)],
+            }
+        )
+    for critique in outcome.critiques:
+        for item in critique.items:
+            text = f"{item.principle}: {item.problem} Suggestion: {item.suggestion}"
+            results.append(
+                {
+                    "ruleId": CRITIQUE_RULE,
+                    "ruleIndex": index[CRITIQUE_RULE],
+                    "level": _LEVEL[item.severity],
+                    "message": {"text": text},
+                    "locations": [
+                        _location(critique.path, {"startLine": item.line, "endLine": item.end_line})
+                    ],
+                }
+            )
+    document = {
+        "$schema": SCHEMA,
+        "version": "2.1.0",
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "pyarch-lint",
+                        "version": __version__,
+                        "semanticVersion": __version__,
+                        "informationUri": "https://pypi.org/project/pyarch-lint/",
+                        "rules": rules,
+                    }
+                },
+                "originalUriBaseIds": {
+                    "%SRCROOT%": {"description": {"text": "The repository root."}}
+                },
+                "results": results,
+            }
+        ],
+    }
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
