@@ -126,19 +126,20 @@ PATH_RETURNING_METHODS = frozenset(
 PATH_ATTRIBUTES = frozenset({"parent"})
 
 # PA403 and PA404: what produces an event loop, and what a loop is annotated as.
+_GET_LOOP = "get_running_loop get_event_loop new_event_loop"
 LOOP_FACTORIES = frozenset(
-    _under("asyncio", "get_running_loop get_event_loop new_event_loop")
-    + _under("asyncio.events", "get_running_loop get_event_loop new_event_loop")
-    + ["uvloop.new_event_loop"]
+    [*_under("asyncio", _GET_LOOP), *_under("asyncio.events", _GET_LOOP), "uvloop.new_event_loop"]
 )
 LOOP_CLASSES = frozenset(
-    _under("asyncio", "AbstractEventLoop BaseEventLoop")
-    + ["asyncio.events.AbstractEventLoop", "uvloop.Loop"]
+    {"asyncio.AbstractEventLoop", "asyncio.BaseEventLoop", "asyncio.events.AbstractEventLoop"}
+    | {"uvloop.Loop"}
 )
 
 # PA403 dangling-task: functions whose returned task the loop holds only weakly.
 TASK_FACTORIES = frozenset(
-    _under("asyncio", "create_task ensure_future") + _under("asyncio.tasks", "create_task")
+    module + "." + function
+    for module in ("asyncio", "asyncio.tasks")
+    for function in ("create_task", "ensure_future")
 )
 
 # PA404 nested-event-loop: functions that start an event loop and run it to completion.

@@ -3,6 +3,12 @@ in `rules/`, then add its class here."""
 
 from __future__ import annotations
 
+from pyarch_lint.checks.asyncio_rules import (
+    BlockingCallInAsync,
+    BlockingFileIoInAsync,
+    DanglingTask,
+    NestedEventLoop,
+)
 from pyarch_lint.checks.base import Rule
 from pyarch_lint.checks.errors import BareExcept, SilencedException, SwallowedBroadException
 from pyarch_lint.findings import Severity
@@ -18,6 +24,10 @@ RULES: tuple[type[Rule], ...] = (
     BareExcept,
     SwallowedBroadException,
     SilencedException,
+    BlockingCallInAsync,
+    BlockingFileIoInAsync,
+    DanglingTask,
+    NestedEventLoop,
 )
 
 
