@@ -23,7 +23,7 @@ from pyarch_lint.checks.base import Rule
 from pyarch_lint.checks.registry import ENGINE_CODES, RULES
 from pyarch_lint.findings import Severity
 
-DEFAULT_MODEL = "claude-sonnet-4-5"
+DEFAULT_MODEL = "claude-sonnet-5-5"
 TABLE = "tool.pyarch-lint"
 
 DEFAULT_EXCLUDE: tuple[str, ...] = (
@@ -299,6 +299,9 @@ def _build_section(kind: type[Any], value: Any, where: str, key: str) -> Any:
     return _build(kind, value, where, f"{key}.")
 
 
+_LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,2}")
+
+
 def _check_llm(llm: LlmSettings, where: str) -> None:
     try:
         Severity.parse(llm.min_severity)
@@ -310,6 +313,13 @@ def _check_llm(llm: LlmSettings, where: str) -> None:
     for name in ("timeout", "deadline"):
         if getattr(llm, name) <= 0:
             raise ConfigError(f"{where}: `llm.{name}` must be a positive number of seconds")
+    # A language tag, not free text: the value goes into the model's instructions, and a
+    # repository's config must not be able to write those.
+    if llm.language and not _LANGUAGE_TAG.fullmatch(llm.language):
+        raise ConfigError(
+            f"{where}: `llm.language` must be a language tag such as zh, ja or pt-BR, "
+            f"got {llm.language!r}"
+        )
 
 
 def _per_file_ignores(value: Any, where: str) -> dict[str, tuple[str, ...]]:

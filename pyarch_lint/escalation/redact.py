@@ -16,8 +16,7 @@ breaks, so line numbers in the prompt and in the model's answer stay true):
 - jwt: three base64url segments starting `eyJ`.
 - url-credentials: the password of `scheme://user:password@host`.
 - assigned-secret: a string literal assigned (`=`, `:`, keyword argument, dict key) to a name
-  that says password, passwd, secret, token, credential, or an api/access/private/secret/signing
-  key.
+  that says password, passwd, secret, token, credential, or an api/access/private/signing key.
 - high-entropy: a quoted literal of 20+ characters, no spaces, of base64 or hex characters, whose
   Shannon entropy per character is at least 4.5 (base64) or 3.0 (hex), the thresholds
   detect-secrets uses.
@@ -34,7 +33,7 @@ from dataclasses import dataclass
 _PRIVATE_KEY = (
     r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
     # Through the END line; a block without one is redacted as far as key material goes.
-    r"(?:[\s\S]*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|[A-Za-z0-9+/=\s\\:,.-]*)"
+    r"(?:[\s\S]*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|(?:[A-Za-z0-9+/=\r\n]|\\n)*)"
 )
 
 # (kind, pattern); the whole match is the secret.
@@ -58,17 +57,15 @@ _FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
         ("twilio-key", r"\bSK[0-9a-f]{32}\b"),
         ("azure-storage-key", r"(?<=AccountKey=)[A-Za-z0-9+/=]{40,}"),
         ("jwt", r"\beyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*"),
-        ("url-credentials", r"(?<=://)(?<=[^\s'\"/]{0})[^\s:/@'\"]+:\K"),
     )
-    if kind != "url-credentials"
 )
 
 # Only the password of `scheme://user:password@host`: the user name and host stay readable.
 _URL_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'\"]*:(?P<secret>[^\s@/'\"]+)@")
 
 _SECRET_NAME = (
-    r"[A-Za-z_][A-Za-z0-9_]*?(?:password|passwd|secret|token|credential"
-    r"|(?:api|access|private|secret|signing)_?key)[A-Za-z0-9_]*"
+    r"[A-Za-z0-9_]*?(?:password|passwd|secret|token|credential|(?:api|access|private|signing)_?key)"
+    r"[A-Za-z0-9_]*"
 )
 # name, optional annotation, then `=` `:` or `:=`, then a one-line string literal.
 _ASSIGNED = re.compile(

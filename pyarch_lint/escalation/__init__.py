@@ -1,0 +1,204 @@
+"""Escalation: the files the deterministic rules flagged go to a Claude model for an
+architectural critique. select -> read -> redact -> prompt -> (cache | model) -> validate.
+
+`anthropic` is imported only when a request is about to be made, so a deterministic run, a dry
+run and a run served from the cache never load it. Nothing here changes a finding or the exit
+code; `failed_required` is for the CLI to turn into exit 2 under `--llm-required`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, TypeVar
+
+from pyarch_lint.config import LlmSettings
+from pyarch_lint.escalation import cache
+from pyarch_lint.escalation.prompt import FilePrompt, build_prompt, decode_source, request_params
+from pyarch_lint.escalation.select import FlaggedFile, select_files
+from pyarch_lint.findings import Critique, Finding, NotReviewed, Severity
+
+if TYPE_CHECKING:
+    from pyarch_lint.escalation.client import Batch
+
+__all__ = ["EscalationResult", "run_escalation"]
+
+_Pathed = TypeVar("_Pathed", Critique, NotReviewed)
+
+
+@dataclass(frozen=True, slots=True)
+class EscalationResult:
+    critiques: tuple[Critique, ...]  # sorted by path; `cached` set on those from the cache
+    not_reviewed: tuple[NotReviewed, ...]  # flagged files without a critique, with the reason
+    escalated: int  # files that got a critique, from the model or its cache
+    failed_required: str | None  # why `--llm-required` is not met (the CLI exits 2), else None
+
+
+def run_escalation(  # noqa: PA103 - the contract with the CLI, keyword-only past the data
+    findings: Sequence[Finding],
+    files: Mapping[str, Path],
+    settings: LlmSettings,
+    *,
+    api_key: str | None,
+    cache_dir: Path | None,
+    dry_run: bool,
+    required: bool,
+    progress: bool,
+    echo: Callable[[str], None],
+) -> EscalationResult:
+    """Critique the flagged files. `files` maps each display path to the file to read."""
+    if settings.enabled is False:
+        return _nothing("escalation is turned off (llm.enabled = false or --no-llm)", required)
+    if not api_key and not dry_run:
+        echo("llm: escalation skipped: ANTHROPIC_API_KEY is not set")
+        return _nothing("ANTHROPIC_API_KEY is not set", required)
+    started = time.monotonic()
+    selection = select_files(findings, Severity.parse(settings.min_severity), settings.max_files)
+    prepared = [_prepare(flagged, files, settings) for flagged in selection.chosen]
+    prompts = [p for p in prepared if isinstance(p, FilePrompt)]
+    not_reviewed = [*selection.over_limit, *(p for p in prepared if isinstance(p, NotReviewed))]
+    keys = {p.path: cache.cache_key(request_params(p, settings, None)) for p in prompts}
+    hits = _from_cache(cache_dir, prompts, keys, settings.model, echo)
+    to_send = [p for p in prompts if p.path not in hits]
+    if dry_run or not api_key:  # no key here means a dry run (checked above)
+        _describe_dry_run(prompts, hits, not_reviewed, echo)
+        return EscalationResult((), _by_path(not_reviewed), 0, None)
+    batch = _ask(to_send, settings, api_key, progress, echo) if to_send else None
+    results = batch.results if batch is not None else ()
+    fresh = [r for r in results if isinstance(r, Critique)]
+    not_reviewed.extend(r for r in results if isinstance(r, NotReviewed))
+    if batch is not None and batch.stopped is not None:
+        echo(batch.stopped)
+    if cache_dir is not None:
+        _store(cache_dir, fresh, keys, echo)
+    critiques = [*hits.values(), *fresh]
+    if critiques or not_reviewed:
+        echo(_summary(to_send, len(hits), not_reviewed, batch, time.monotonic() - started))
+    unmet = None
+    if required and not_reviewed:
+        unmet = f"{len(not_reviewed)} flagged files not reviewed ({_reasons(not_reviewed)})"
+    return EscalationResult(_by_path(critiques), _by_path(not_reviewed), len(critiques), unmet)
+
+
+def _nothing(why: str, required: bool) -> EscalationResult:
+    return EscalationResult((), (), 0, why if required else None)
+
+
+def _from_cache(
+    folder: Path | None,
+    prompts: Sequence[FilePrompt],
+    keys: Mapping[str, str],
+    model: str,
+    echo: Callable[[str], None],
+) -> dict[str, Critique]:
+    if folder is None:
+        return {}
+    found = {p.path: cache.load(folder, keys[p.path], p, model, echo) for p in prompts}
+    return {path: critique for path, critique in found.items() if critique is not None}
+
+
+def _prepare(
+    flagged: FlaggedFile, files: Mapping[str, Path], settings: LlmSettings
+) -> FilePrompt | NotReviewed:
+    location = files.get(flagged.path)
+    if location is None:
+        return NotReviewed(flagged.path, "unreadable: not among the linted files")
+    try:
+        data = location.read_bytes()
+    except OSError as error:
+        return NotReviewed(flagged.path, f"unreadable: {error.strerror or error}")
+    return build_prompt(flagged, decode_source(data), settings)
+
+
+def _ask(
+    prompts: Sequence[FilePrompt],
+    settings: LlmSettings,
+    api_key: str,
+    progress: bool,
+    echo: Callable[[str], None],
+) -> Batch:
+    from pyarch_lint.escalation import client  # noqa: PLC0415 - loads anthropic: only now we ask
+
+    finished = 0
+
+    def report(result: Critique | NotReviewed) -> None:
+        nonlocal finished
+        finished += 1
+        if isinstance(result, Critique):
+            what = f"reviewed, {len(result.items)} items"
+        else:
+            what = f"not reviewed: {result.reason}"
+        echo(f"llm: [{finished}/{len(prompts)}] {result.path}: {what}")
+
+    if progress:
+        echo(f"llm: asking {settings.model} about {len(prompts)} files")
+    return client.review(prompts, settings, api_key, report if progress else None)
+
+
+def _store(
+    folder: Path,
+    critiques: Sequence[Critique],
+    keys: Mapping[str, str],
+    echo: Callable[[str], None],
+) -> None:
+    try:
+        for critique in critiques:
+            cache.store(folder, keys[critique.path], critique)
+    except OSError as error:
+        echo(f"llm: critique cache not written ({error}); results are unaffected")
+
+
+def _describe_dry_run(
+    prompts: Sequence[FilePrompt],
+    hits: Mapping[str, Critique],
+    not_reviewed: Sequence[NotReviewed],
+    echo: Callable[[str], None],
+) -> None:
+    total = 0
+    for prompt in prompts:
+        if prompt.path in hits:
+            echo(f"llm dry run: {prompt.path}: cached, no request")
+            continue
+        total += prompt.tokens
+        extra = f", {prompt.redactions} secrets redacted" if prompt.redactions else ""
+        cut = ", cut to the flagged code" if prompt.note else ""
+        echo(f"llm dry run: would send {prompt.path} (~{prompt.tokens:,} input tokens{extra}{cut})")
+    for skipped in not_reviewed:
+        echo(f"llm dry run: would not send {skipped.path}: {skipped.reason}")
+    sent = len(prompts) - len(hits)
+    echo(f"llm dry run: {sent} files, ~{total:,} input tokens estimated; nothing was sent")
+
+
+def _summary(
+    sent: Sequence[FilePrompt],
+    cached: int,
+    not_reviewed: Sequence[NotReviewed],
+    batch: Batch | None,
+    seconds: float,
+) -> str:
+    reasons = f" ({_reasons(not_reviewed)})" if not_reviewed else ""
+    parts = [f"llm: {len(sent)} sent, {cached} cached, {len(not_reviewed)} not reviewed{reasons}"]
+    if batch is not None:
+        usage = batch.usage
+        parts.append(
+            f"tokens: {usage.input_tokens:,} input, {usage.output_tokens:,} output, "
+            f"{usage.cache_read_tokens:,} cache-read"
+        )
+    redactions = sum(p.redactions for p in sent)
+    if redactions:
+        parts.append(f"{redactions} secrets redacted")
+    parts.append(f"{seconds:.1f} s")
+    return "; ".join(parts)
+
+
+def _reasons(not_reviewed: Sequence[NotReviewed]) -> str:
+    """`deadline: 2, api error: 1`: reasons are `kind: detail`, counted by kind."""
+    kinds = Counter(n.reason.split(":", 1)[0] for n in not_reviewed)
+    return ", ".join(f"{kind}: {count}" for kind, count in kinds.most_common())
+
+
+def _by_path(values: Sequence[_Pathed]) -> tuple[_Pathed, ...]:
+    return tuple(sorted(values, key=lambda v: v.path))

@@ -1,0 +1,199 @@
+"""The only module that talks to the model, and the only one that imports `anthropic`.
+
+`AsyncAnthropic` with at most `llm.concurrency` requests in flight, `llm.timeout` per attempt,
+the SDK's own retries (429, 529, 5xx, timeouts and connection errors, honouring retry-after; no
+second retry layer here), and `llm.deadline` for the whole batch. A 401 or 403 stops everything at
+once: every later request would be refused too. Endpoint and key: `ANTHROPIC_BASE_URL` is read by
+the SDK; the key is passed in by the caller, who read it from the environment.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import anthropic
+
+from pyarch_lint.config import LlmSettings
+from pyarch_lint.escalation.prompt import FilePrompt, request_params
+from pyarch_lint.escalation.validate import Unusable, read_answer
+from pyarch_lint.findings import Critique, NotReviewed
+
+# The SDK's default, stated so the reasons we print can say how often it tried.
+MAX_RETRIES = 2
+
+_ERROR_TYPE = re.compile(r"[a-z_]{1,60}")
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_read_tokens: int = 0
+    cache_creation_tokens: int = 0
+
+    def __add__(self, other: Usage) -> Usage:
+        return Usage(
+            self.input_tokens + other.input_tokens,
+            self.output_tokens + other.output_tokens,
+            self.cache_read_tokens + other.cache_read_tokens,
+            self.cache_creation_tokens + other.cache_creation_tokens,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Batch:
+    """What came back: one result per file asked about, in the order asked."""
+
+    results: tuple[Critique | NotReviewed, ...]
+    usage: Usage
+    stopped: str | None  # one line saying why escalation stopped early (401/403), else None
+
+
+@dataclass(frozen=True, slots=True)
+class _Outcome:
+    result: Critique | NotReviewed
+    usage: Usage
+
+
+class _Refused(Exception):
+    """The API refused our credentials: stop the whole batch."""
+
+
+def review(
+    prompts: Sequence[FilePrompt],
+    settings: LlmSettings,
+    api_key: str,
+    on_result: Callable[[Critique | NotReviewed], None] | None,
+) -> Batch:
+    """Ask the model about every prompt; `on_result`, if given, hears of each file as it
+    finishes."""
+    return asyncio.run(_review(prompts, settings, api_key, on_result))
+
+
+async def _review(
+    prompts: Sequence[FilePrompt],
+    settings: LlmSettings,
+    api_key: str,
+    on_result: Callable[[Critique | NotReviewed], None] | None,
+) -> Batch:
+    client = anthropic.AsyncAnthropic(
+        api_key=api_key, timeout=settings.timeout, max_retries=MAX_RETRIES
+    )
+    semaphore = asyncio.Semaphore(settings.concurrency)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + settings.deadline
+    results: dict[str, Critique | NotReviewed] = {}
+    usage = Usage()
+    stopped: str | None = None
+    async with client:
+        tasks = {
+            asyncio.create_task(_review_one(client, semaphore, p, settings)): p for p in prompts
+        }
+        pending = set(tasks)
+        while pending and stopped is None and loop.time() < deadline:
+            done, pending = await asyncio.wait(
+                pending, timeout=deadline - loop.time(), return_when=asyncio.FIRST_COMPLETED
+            )
+            for task in done:
+                try:
+                    outcome = task.result()
+                except _Refused as refusal:
+                    stopped = str(refusal)
+                    continue
+                results[tasks[task].path] = outcome.result
+                usage += outcome.usage
+                if on_result is not None:
+                    on_result(outcome.result)
+        for task in pending:
+            task.cancel()
+        await asyncio.gather(*pending, return_exceptions=True)
+    if stopped is not None:
+        reason = "unauthorised: escalation stopped when the API refused the key"
+    else:
+        reason = f"deadline: llm.deadline = {settings.deadline:g}s passed"
+    ordered = tuple(results.get(p.path, NotReviewed(p.path, reason)) for p in prompts)
+    return Batch(ordered, usage, stopped)
+
+
+async def _review_one(
+    client: anthropic.AsyncAnthropic,
+    semaphore: asyncio.Semaphore,
+    prompt: FilePrompt,
+    settings: LlmSettings,
+) -> _Outcome:
+    """One file: a request, and one re-ask at most when the answer holds no critique."""
+    usage = Usage()
+    reask: str | None = None
+    async with semaphore:
+        for _ in range(2):
+            params = request_params(prompt, settings, reask)
+            try:
+                message, spent = await _send(client, params)
+            except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as error:
+                raise _Refused(
+                    f"llm: escalation stopped: the API refused the key (HTTP {error.status_code}"
+                    f"{_error_type(error)}); check ANTHROPIC_API_KEY"
+                ) from error
+            except anthropic.APIError as error:
+                return _Outcome(NotReviewed(prompt.path, _failure(error, settings)), usage)
+            usage += spent
+            answer = read_answer(message, prompt, settings.model)
+            if not isinstance(answer, Unusable):
+                return _Outcome(answer, usage)
+            reask = answer.reason
+    return _Outcome(NotReviewed(prompt.path, f"invalid answer: {reask}, twice"), usage)
+
+
+async def _send(client: anthropic.AsyncAnthropic, params: dict[str, Any]) -> tuple[Any, Usage]:
+    """The decoded response body (None when it is not JSON) and the tokens it reports.
+
+    Read raw rather than as SDK models: the answer is untrusted and gets validated as plain
+    data, whatever shape it arrives in."""
+    response = await client.messages.with_raw_response.create(**params)
+    try:
+        message = json.loads(await response.read())
+    except ValueError:
+        return None, Usage()
+    return message, _usage(message)
+
+
+def _usage(message: object) -> Usage:
+    raw = message.get("usage") if isinstance(message, dict) else None
+    if not isinstance(raw, dict):
+        return Usage()
+
+    def count(name: str) -> int:
+        value = raw.get(name)
+        return value if isinstance(value, int) and value >= 0 else 0
+
+    return Usage(
+        count("input_tokens"),
+        count("output_tokens"),
+        count("cache_read_input_tokens"),
+        count("cache_creation_input_tokens"),
+    )
+
+
+def _failure(error: anthropic.APIError, settings: LlmSettings) -> str:
+    """Why a file was not reviewed, once the SDK has given up on it."""
+    retried = f"after {MAX_RETRIES} retries"
+    if isinstance(error, anthropic.APITimeoutError):
+        return f"timeout: no answer within llm.timeout = {settings.timeout:g}s, {retried}"
+    if isinstance(error, anthropic.APIConnectionError):
+        return f"connection error: the API could not be reached, {retried}"
+    if isinstance(error, anthropic.APIStatusError):
+        status = error.status_code
+        again = f", {retried}" if status in (408, 409, 429) or status >= 500 else ""
+        return f"api error: HTTP {status}{_error_type(error)}{again}"
+    return f"api error: {type(error).__name__}"
+
+
+def _error_type(error: anthropic.APIStatusError) -> str:
+    """The API's error type (`overloaded_error`), when it is one: never free server text."""
+    kind = error.type
+    return f" {kind}" if isinstance(kind, str) and _ERROR_TYPE.fullmatch(kind) else ""
