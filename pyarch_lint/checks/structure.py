@@ -1,0 +1,268 @@
+"""PA1xx: nesting and structure. Flat is better than nested.
+
+All three rules count as the walk goes, from statement-level visits alone: a depth per scope
+(PA101), a running McCabe score per outermost function (PA102), a parameter count per `def`
+header (PA103). None of them re-walks a function body or looks into an expression.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import ClassVar
+
+import libcst as cst
+
+from pyarch_lint.checks.annotations import (
+    FunctionRule,
+    all_params,
+    decorator_names,
+    is_dummy,
+    receiver,
+)
+from pyarch_lint.checks.base import Rule, RuleContext
+from pyarch_lint.findings import Severity
+
+
+@dataclass(frozen=True, slots=True)
+class StructureOptions:
+    """`[tool.pyarch-lint.structure]`: the limits of PA101, PA102 and PA103."""
+
+    SECTION: ClassVar[str] = "structure"
+    max_nesting_depth: int = 4
+    max_complexity: int = 10
+    max_parameters: int = 6
+
+    def __post_init__(self) -> None:
+        for option in fields(self):
+            if getattr(self, option.name) < 0:
+                raise ValueError(f"`{option.name.replace('_', '-')}` must be 0 or more")
+
+
+# Statements that open a nested block. Their `else`, `except`, `finally` and `case` clauses are
+# at the header's level, and an `elif` (an `If` in the `orelse` of an `If`) is no new level.
+Block = cst.If | cst.For | cst.While | cst.With | cst.Try | cst.TryStar | cst.Match
+
+
+@dataclass(slots=True)
+class _Scope:
+    """The nesting state of one scope (module, class body or function body)."""
+
+    depth: int = 0  # blocks open around the statements being visited
+    flagged: bool = False  # a statement of the current too-deep block was already reported
+    elifs: set[int] = field(default_factory=set)  # ids of `If` nodes that are an `elif`
+
+
+class TooDeepNesting(Rule):
+    code = "PA101"
+    name = "too-deep-nesting"
+    severity = Severity.WARNING
+    options_type = StructureOptions
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__(context)
+        self._limit = context.options(StructureOptions).max_nesting_depth
+        self._scopes = [_Scope()]
+
+    def _check(self, node: cst.CSTNode) -> None:
+        """Report the first statement of each too-deep block, and nothing else inside it."""
+        scope = self._scopes[-1]
+        if scope.depth > self._limit and not scope.flagged:
+            scope.flagged = True
+            self.report(
+                node,
+                f"Nested {scope.depth} blocks deep (max-nesting-depth is {self._limit}): "
+                "flatten it with guard clauses and early returns, or extract a function",
+            )
+
+    def _open(self, node: Block) -> None:
+        scope = self._scopes[-1]
+        if isinstance(node, cst.If):
+            if isinstance(node.orelse, cst.If):
+                scope.elifs.add(id(node.orelse))
+            if id(node) in scope.elifs:
+                return  # same level as its `if`, already counted
+        self._check(node)
+        scope.depth += 1
+
+    def _close(self, node: Block) -> None:
+        scope = self._scopes[-1]
+        if isinstance(node, cst.If) and id(node) in scope.elifs:
+            scope.elifs.discard(id(node))
+            return
+        scope.depth -= 1
+        if scope.depth <= self._limit:
+            scope.flagged = False
+
+    def visit_If(self, node: cst.If) -> None:
+        self._open(node)
+
+    def leave_If(self, original_node: cst.If) -> None:
+        self._close(original_node)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._open(node)
+
+    def leave_For(self, original_node: cst.For) -> None:
+        self._close(original_node)
+
+    def visit_While(self, node: cst.While) -> None:
+        self._open(node)
+
+    def leave_While(self, original_node: cst.While) -> None:
+        self._close(original_node)
+
+    def visit_With(self, node: cst.With) -> None:
+        self._open(node)
+
+    def leave_With(self, original_node: cst.With) -> None:
+        self._close(original_node)
+
+    def visit_Try(self, node: cst.Try) -> None:
+        self._open(node)
+
+    def leave_Try(self, original_node: cst.Try) -> None:
+        self._close(original_node)
+
+    def visit_TryStar(self, node: cst.TryStar) -> None:
+        self._open(node)
+
+    def leave_TryStar(self, original_node: cst.TryStar) -> None:
+        self._close(original_node)
+
+    def visit_Match(self, node: cst.Match) -> None:
+        self._open(node)
+
+    def leave_Match(self, original_node: cst.Match) -> None:
+        self._close(original_node)
+
+    # A def or class statement is itself at the enclosing depth; its body starts from zero.
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._check(node)
+        self._scopes.append(_Scope())
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        self._scopes.pop()
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._check(node)
+        self._scopes.append(_Scope())
+
+    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+        self._scopes.pop()
+
+    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
+        self._check(node)
+
+    def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
+        # `if ready: return x` puts its body on the header line, one level deeper.
+        if node.body:
+            self._check(node.body[0])
+
+
+def _irrefutable(pattern: cst.MatchPattern) -> bool:
+    """`case _:` or `case name:` (possibly inside `|` or `as`): matches anything."""
+    if isinstance(pattern, cst.MatchAs):
+        return pattern.pattern is None or _irrefutable(pattern.pattern)
+    if isinstance(pattern, cst.MatchOr):
+        return any(_irrefutable(element.pattern) for element in pattern.patterns)
+    return False
+
+
+class TooComplex(Rule):
+    """McCabe complexity as the `mccabe` package (flake8's C901) computes it.
+
+    mccabe builds a graph per outermost function; its score, edges - nodes + 2, is one plus: one
+    per `if`/`elif`, `for`, `while`; one per `try` plus one per `except`; one per nested def
+    (whose own branches count toward the outer function). `with`, `else`, boolean operators,
+    comprehensions and lambdas add nothing. Those sums are kept here as the walk passes.
+    """
+
+    code = "PA102"
+    name = "too-complex"
+    severity = Severity.WARNING
+    options_type = StructureOptions
+    REQUIRES_ANY = (b"def",)
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__(context)
+        self._limit = context.options(StructureOptions).max_complexity
+        self._owner: cst.FunctionDef | None = None  # the outermost def around the walk
+        self._score = 0
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if self._owner is None:
+            self._owner = node
+            self._score = 1
+        else:
+            self._score += 1  # mccabe: a closure is one more path through its outer function
+
+    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+        if original_node is not self._owner:
+            return
+        self._owner = None
+        if self._score > self._limit:
+            self.report(
+                original_node,
+                f"`{original_node.name.value}` is too complex: McCabe complexity "
+                f"{self._score} (max-complexity is {self._limit}); split it into smaller "
+                "functions or replace branches with a lookup table",
+            )
+
+    def visit_If(self, node: cst.If) -> None:
+        self._score += 1
+
+    def visit_For(self, node: cst.For) -> None:
+        self._score += 1
+
+    def visit_While(self, node: cst.While) -> None:
+        self._score += 1
+
+    def visit_Try(self, node: cst.Try) -> None:
+        self._score += 1 + len(node.handlers)
+
+    def visit_TryStar(self, node: cst.TryStar) -> None:
+        self._score += 1 + len(node.handlers)
+
+    def visit_Match(self, node: cst.Match) -> None:
+        # One path per case, plus a fall-through unless the last case catches everything:
+        # the way mccabe scores an if/elif chain with or without its `else`.
+        last = node.cases[-1]
+        catch_all = last.guard is None and _irrefutable(last.pattern)
+        self._score += len(node.cases) - (1 if catch_all else 0)
+
+
+class TooManyParameters(FunctionRule):
+    code = "PA103"
+    name = "too-many-parameters"
+    severity = Severity.WARNING
+    options_type = StructureOptions
+    REQUIRES_ANY = (b"def",)
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__(context)
+        self._limit = context.options(StructureOptions).max_parameters
+
+    def check(self, node: cst.FunctionDef, in_class: bool, nested: bool) -> None:
+        params = node.params
+        named = len(params.posonly_params) + len(params.params) + len(params.kwonly_params)
+        if named <= self._limit:
+            return
+        decorators = decorator_names(node)
+        if decorators & {"overload", "override"}:
+            return  # the implementation, or the base class, is where the signature is decided
+        implicit = receiver(node, in_class, decorators)
+        count = sum(
+            1
+            for param in all_params(params)
+            if param is not implicit
+            and param is not params.star_arg
+            and param is not params.star_kwarg
+            and not is_dummy(param.name.value)
+        )
+        if count > self._limit:
+            self.report(
+                node,
+                f"`{node.name.value}` takes {count} parameters (max-parameters is "
+                f"{self._limit}): group related ones into a parameter object, or inject a "
+                "collaborator that owns them",
+            )
