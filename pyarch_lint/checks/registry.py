@@ -3,6 +3,11 @@ in `rules/`, then add its class here."""
 
 from __future__ import annotations
 
+from pyarch_lint.checks.annotations import (
+    AnyAnnotation,
+    MissingParameterAnnotation,
+    MissingReturnAnnotation,
+)
 from pyarch_lint.checks.asyncio_rules import (
     BlockingCallInAsync,
     BlockingFileIoInAsync,
@@ -11,6 +16,7 @@ from pyarch_lint.checks.asyncio_rules import (
 )
 from pyarch_lint.checks.base import Rule
 from pyarch_lint.checks.errors import BareExcept, SilencedException, SwallowedBroadException
+from pyarch_lint.checks.structure import TooComplex, TooDeepNesting, TooManyParameters
 from pyarch_lint.findings import Severity
 
 # Codes the engine itself reports: they are not visitors, but they are selectable like rules.
@@ -21,6 +27,12 @@ ENGINE_CODES: dict[str, tuple[str, Severity]] = {
 }
 
 RULES: tuple[type[Rule], ...] = (
+    TooDeepNesting,
+    TooComplex,
+    TooManyParameters,
+    MissingParameterAnnotation,
+    MissingReturnAnnotation,
+    AnyAnnotation,
     BareExcept,
     SwallowedBroadException,
     SilencedException,
