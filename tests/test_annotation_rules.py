@@ -1,0 +1,171 @@
+"""PA201-PA203: each option, severities and selection, beyond what the fixtures show."""
+
+from __future__ import annotations
+
+import textwrap
+
+import pytest
+
+from pyarch_lint.checks.annotations import AnnotationOptions
+from pyarch_lint.config import Settings, settings_from_toml
+from pyarch_lint.engine import check_source
+from pyarch_lint.findings import Finding, Severity
+
+
+def _findings(source: str, code: str, options: str = "", path: str = "module.py") -> list[Finding]:
+    settings = settings_from_toml(f'select = ["{code}"]\n[annotations]\n{options}')
+    found = check_source(textwrap.dedent(source).encode(), path, settings)
+    return [f for f in found if f.code == code]
+
+
+def _lines(source: str, code: str, options: str = "") -> list[int]:
+    return [f.line for f in _findings(source, code, options)]
+
+
+@pytest.mark.parametrize("code", ["PA201", "PA202"])
+def test_ignore_private_skips_private_functions_but_not_dunders(code: str) -> None:
+    source = """\
+    def _helper(value):
+        return value
+
+    class C:
+        def __eq__(self, other):
+            return True
+    """
+    assert _lines(source, code) == [1, 5]
+    assert _lines(source, code, "ignore-private = true") == [5]
+
+
+@pytest.mark.parametrize("code", ["PA201", "PA202"])
+def test_ignore_nested_skips_functions_inside_functions(code: str) -> None:
+    source = """\
+    def outer(value: int) -> None:
+        def inner(item):
+            return item
+
+        class Local:
+            def method(self, item):
+                return item
+    """
+    assert _lines(source, code) == [2, 6]
+    assert _lines(source, code, "ignore-nested = true") == []
+
+
+@pytest.mark.parametrize("code", ["PA201", "PA202"])
+def test_ignore_fully_untyped_skips_only_functions_without_any_hint(code: str) -> None:
+    source = """\
+    def untyped(value):
+        return value
+
+    def started(value: int, other):
+        return value
+    """
+    assert _lines(source, code) == [1, 4]
+    assert _lines(source, code, "ignore-fully-untyped = true") == [4]
+
+
+def test_an_annotated_self_makes_a_method_typed_for_ignore_fully_untyped() -> None:
+    source = """\
+    class C:
+        def m(self: "C", value):
+            return value
+    """
+    assert _lines(source, "PA201", "ignore-fully-untyped = true") == [2]
+
+
+def test_suppress_dummy_args_skips_dummy_parameter_names() -> None:
+    source = "def f(_, _unused, *_args, __dunder__, keep) -> None:\n    pass\n"
+    names = [f.message.split("`")[1] for f in _findings(source, "PA201")]
+    assert names == ["_", "_unused", "*_args", "__dunder__", "keep"]
+    quiet = _findings(source, "PA201", "suppress-dummy-args = true")
+    assert [f.message.split("`")[1] for f in quiet] == ["__dunder__", "keep"]
+
+
+def test_suppress_dummy_args_does_not_touch_returns() -> None:
+    source = "def f(_):\n    pass\n"
+    assert _lines(source, "PA202", "suppress-dummy-args = true") == [1]
+
+
+def test_mypy_init_return_needs_one_annotated_argument() -> None:
+    source = """\
+    class Typed:
+        def __init__(self, value: int):
+            self.value = value
+
+    class Untyped:
+        def __init__(self, value):
+            self.value = value
+    """
+    assert _lines(source, "PA202") == [6]
+    assert _lines(source, "PA202", "mypy-init-return = false") == [2, 6]
+
+
+def test_init_message_suggests_none() -> None:
+    [finding] = _findings("class C:\n    def __init__(self):\n        pass\n", "PA202")
+    assert "-> None" in finding.message
+
+
+def test_one_finding_per_parameter_reported_on_its_own_line() -> None:
+    source = """\
+    def f(
+        a,
+        *args,
+        b: int,
+        **kwargs,
+    ) -> None:
+        pass
+    """
+    found = _findings(source, "PA201")
+    assert [(f.line, f.message.split("`")[1]) for f in found] == [
+        (2, "a"),
+        (3, "*args"),
+        (5, "**kwargs"),
+    ]
+
+
+def test_stub_files_are_checked() -> None:
+    found = _findings("def f(x): ...\n", "PA201", path="module.pyi")
+    assert [f.line for f in found] == [1]
+
+
+def test_severities_are_info() -> None:
+    source = "from typing import Any\ndef f(x, y: Any): ...\n"
+    for code in ("PA201", "PA202", "PA203"):
+        [finding] = _findings(source, code)
+        assert finding.severity is Severity.INFO
+
+
+def test_any_annotation_is_off_by_default_and_selectable() -> None:
+    source = b"from typing import Any\n\ndef f(x: Any) -> None: ...\n"
+    default = check_source(source, "module.py", Settings.default())
+    assert not [f for f in default if f.code == "PA203"]
+    selected = check_source(source, "module.py", settings_from_toml('extend-select = ["PA203"]'))
+    assert [f.line for f in selected if f.code == "PA203"] == [3]
+
+
+def test_missing_annotations_are_on_by_default() -> None:
+    found = check_source(b"def f(x):\n    return x\n", "module.py", Settings.default())
+    assert {f.code for f in found} >= {"PA201", "PA202"}
+
+
+def test_exemption_options_do_not_hide_any() -> None:
+    source = """\
+    from typing import Any
+
+    def outer() -> None:
+        def _inner(value: Any) -> None:
+            pass
+    """
+    options = "ignore-private = true\nignore-nested = true\nignore-fully-untyped = true"
+    assert _lines(source, "PA203", options) == [4]
+
+
+def test_defaults_are_the_documented_ones() -> None:
+    options = Settings.default().rule_options[AnnotationOptions]
+    assert options == AnnotationOptions(
+        ignore_private=False,
+        mypy_init_return=True,
+        suppress_dummy_args=False,
+        ignore_fully_untyped=False,
+        ignore_nested=False,
+    )
