@@ -5,11 +5,14 @@ statements, so the walker follows statement containers by their fields and never
 expression, except inside `async def` bodies when a rule asks for them (`EXPRESSIONS_IN_ASYNC`).
 It also numbers statements and except handlers in source order, which is how `locate` matches
 reported nodes to the stdlib `ast` of the same text to give them line numbers cheaply.
+
+This is the per-file hot path: tables are keyed by node type and built once per rule class.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+import functools
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -28,47 +31,56 @@ class RuleCrash:
     error: BaseException
 
 
-def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
-    """The statement-level children of a statement container, in source order."""
-    if isinstance(node, cst.If | cst.For | cst.While):
-        yield node.body
-        if node.orelse is not None:
-            yield node.orelse
-    elif isinstance(node, cst.Try | cst.TryStar):
-        yield node.body
-        yield from node.handlers
-        if node.orelse is not None:
-            yield node.orelse
-        if node.finalbody is not None:
-            yield node.finalbody
-    elif isinstance(node, cst.Match):
-        yield from node.cases
-    elif isinstance(node, cst.Module | cst.IndentedBlock | cst.SimpleStatementSuite):
-        yield from node.body
-    elif isinstance(node, cst.SimpleStatementLine):
-        yield from node.body
-    elif not isinstance(node, cst.BaseSmallStatement):
-        # FunctionDef, ClassDef, With, Else, Finally, ExceptHandler, ExceptStarHandler, MatchCase
-        body = getattr(node, "body", None)
-        if isinstance(body, cst.CSTNode):
-            yield body
+def _concrete(base: type) -> frozenset[type]:
+    found = (getattr(cst, name) for name in dir(cst))
+    return frozenset(k for k in found if isinstance(k, type) and issubclass(k, base))
 
 
-_STATEMENT_LEVEL = (
-    cst.BaseSmallStatement,
-    cst.BaseCompoundStatement,
-    cst.Module,
-    cst.IndentedBlock,
-    cst.SimpleStatementSuite,
-    cst.SimpleStatementLine,
-    cst.Else,
-    cst.Finally,
-    cst.ExceptHandler,
-    cst.ExceptStarHandler,
-    cst.MatchCase,
-)
+_STATEMENTS = _concrete(cst.BaseSmallStatement) | _concrete(cst.BaseCompoundStatement)
+_HANDLERS = frozenset({cst.ExceptHandler, cst.ExceptStarHandler})
 
-Dispatch = dict[str, list[tuple[Rule, Callable[[cst.CSTNode], object]]]]
+# The fields holding statement-level children, in source order, for each container type.
+_CHILD_FIELDS: dict[type, tuple[str, ...]] = {
+    cst.Module: ("body",),
+    cst.IndentedBlock: ("body",),
+    cst.SimpleStatementSuite: ("body",),
+    cst.SimpleStatementLine: ("body",),
+    cst.If: ("body", "orelse"),
+    cst.For: ("body", "orelse"),
+    cst.While: ("body", "orelse"),
+    cst.Try: ("body", "handlers", "orelse", "finalbody"),
+    cst.TryStar: ("body", "handlers", "orelse", "finalbody"),
+    cst.Match: ("cases",),
+    cst.FunctionDef: ("body",),
+    cst.ClassDef: ("body",),
+    cst.With: ("body",),
+    cst.Else: ("body",),
+    cst.Finally: ("body",),
+    cst.ExceptHandler: ("body",),
+    cst.ExceptStarHandler: ("body",),
+    cst.MatchCase: ("body",),
+}
+_STATEMENT_LEVEL = _STATEMENTS | frozenset(_CHILD_FIELDS)
+
+
+@functools.cache
+def _visitor_names(kind: type[Rule]) -> tuple[tuple[str, type, str], ...]:
+    """(method name, node type, visit|leave) for each method a rule class defines. LibCST's base
+    class has a no-op for every node type; found once per class rather than once per file."""
+    names = []
+    for name in dir(kind):
+        if not name.startswith(("visit_", "leave_")):
+            continue
+        if getattr(kind, name) is getattr(Rule, name, None):
+            continue
+        what, _, node_name = name.partition("_")
+        node_type = getattr(cst, node_name, None)
+        if isinstance(node_type, type):
+            names.append((name, node_type, what))
+    return tuple(names)
+
+
+Dispatch = dict[type, list[tuple[Rule, Callable[[Any], object]]]]
 
 
 class Walker:
@@ -90,14 +102,14 @@ class Walker:
         self._leave: Dispatch = {}
         self._deep_visit: Dispatch = {}
         self._deep_leave: Dispatch = {}
-        rules = [kind(RuleContext(options, self.sink)) for kind in rule_types]
-        for rule in rules:
-            for method_name, method in rule.get_visitors().items():
-                kind, _, node_type = method_name.partition("_")
-                table = self._visit if kind == "visit" else self._leave
+        for kind in rule_types:
+            rule = kind(RuleContext(options, self.sink))
+            for method_name, node_type, what in _visitor_names(kind):
+                method = getattr(rule, method_name)
+                table = self._visit if what == "visit" else self._leave
                 table.setdefault(node_type, []).append((rule, method))
-                if rule.EXPRESSIONS_IN_ASYNC:
-                    deep = self._deep_visit if kind == "visit" else self._deep_leave
+                if kind.EXPRESSIONS_IN_ASYNC:
+                    deep = self._deep_visit if what == "visit" else self._deep_leave
                     deep.setdefault(node_type, []).append((rule, method))
         self._deep_enabled = with_async_expressions and bool(self._deep_visit)
 
@@ -105,36 +117,44 @@ class Walker:
         self.reports.append(Report(code, node, message, self._anchors[-1], self._handler_stack[-1]))
 
     def walk(self, node: cst.CSTNode) -> None:
-        self._enter(node, self._visit)
-        if (
-            self._deep_enabled
-            and isinstance(node, cst.FunctionDef)
-            and node.asynchronous is not None
-        ):
-            node.body.visit(_DeepVisitor(self))
+        kind = type(node)
+        self._enter(node, kind, self._visit)
+        if self._deep_enabled and kind is cst.FunctionDef and node.asynchronous is not None:  # type: ignore[attr-defined]
+            node.body.visit(_DeepVisitor(self))  # type: ignore[attr-defined]
         else:
-            for child in _children(node):
-                self.walk(child)
-        self._exit(node, self._leave)
+            for field in _CHILD_FIELDS.get(kind, ()):
+                value = getattr(node, field)
+                if isinstance(value, tuple | list):
+                    for child in value:
+                        self.walk(child)
+                elif value is not None:
+                    self.walk(value)
+        self._exit(node, kind, self._leave)
 
-    def _enter(self, node: cst.CSTNode, table: Dispatch) -> None:
-        if isinstance(node, cst.BaseSmallStatement | cst.BaseCompoundStatement):
+    def _enter(self, node: cst.CSTNode, kind: type, table: Dispatch) -> None:
+        if kind in _STATEMENTS:
             self._anchors.append(len(self.statements))
-            self.statements.append(node)
-        elif isinstance(node, cst.ExceptHandler | cst.ExceptStarHandler):
+            self.statements.append(node)  # type: ignore[arg-type]
+        elif kind in _HANDLERS:
             self._handler_stack.append(len(self.handlers))
-            self.handlers.append(node)
-        self._dispatch(table, node)
+            self.handlers.append(node)  # type: ignore[arg-type]
+        methods = table.get(kind)
+        if methods:
+            self._dispatch(methods, node)
 
-    def _exit(self, node: cst.CSTNode, table: Dispatch) -> None:
-        self._dispatch(table, node)
-        if isinstance(node, cst.BaseSmallStatement | cst.BaseCompoundStatement):
+    def _exit(self, node: cst.CSTNode, kind: type, table: Dispatch) -> None:
+        methods = table.get(kind)
+        if methods:
+            self._dispatch(methods, node)
+        if kind in _STATEMENTS:
             self._anchors.pop()
-        elif isinstance(node, cst.ExceptHandler | cst.ExceptStarHandler):
+        elif kind in _HANDLERS:
             self._handler_stack.pop()
 
-    def _dispatch(self, table: Dispatch, node: cst.CSTNode) -> None:
-        for rule, method in table.get(type(node).__name__, ()):
+    def _dispatch(
+        self, methods: list[tuple[Rule, Callable[[Any], object]]], node: cst.CSTNode
+    ) -> None:
+        for rule, method in tuple(methods):
             try:
                 method(node)
             except Exception as error:  # noqa: BLE001 - one broken rule must not stop the others
@@ -143,8 +163,12 @@ class Walker:
     def _disable(self, broken: Rule, error: Exception) -> None:
         self.crashes.append(RuleCrash(broken.code, type(broken).__name__, error))
         for table in (self._visit, self._leave, self._deep_visit, self._deep_leave):
-            for entries in table.values():
-                entries[:] = [(rule, method) for rule, method in entries if rule is not broken]
+            # New lists, not in-place edits: `_dispatch` may be iterating the old one right now,
+            # and shrinking it under the loop would skip the next rule for this node.
+            for node_type, entries in table.items():
+                table[node_type] = [
+                    (rule, method) for rule, method in entries if rule is not broken
+                ]
 
 
 class _DeepVisitor(cst.CSTVisitor):
@@ -155,16 +179,20 @@ class _DeepVisitor(cst.CSTVisitor):
         self._walker = walker
 
     def on_visit(self, node: cst.CSTNode) -> bool:
-        walker = self._walker
-        if isinstance(node, _STATEMENT_LEVEL):
-            walker._enter(node, walker._visit)
+        walker, kind = self._walker, type(node)
+        if kind in _STATEMENT_LEVEL:
+            walker._enter(node, kind, walker._visit)
         else:
-            walker._dispatch(walker._deep_visit, node)
+            methods = walker._deep_visit.get(kind)
+            if methods:
+                walker._dispatch(methods, node)
         return True
 
     def on_leave(self, original_node: cst.CSTNode) -> None:
-        walker = self._walker
-        if isinstance(original_node, _STATEMENT_LEVEL):
-            walker._exit(original_node, walker._leave)
+        walker, kind = self._walker, type(original_node)
+        if kind in _STATEMENT_LEVEL:
+            walker._exit(original_node, kind, walker._leave)
         else:
-            walker._dispatch(walker._deep_leave, original_node)
+            methods = walker._deep_leave.get(kind)
+            if methods:
+                walker._dispatch(methods, original_node)
