@@ -35,7 +35,7 @@ class RuleDoc:
 
 
 def rules_dir() -> Path:
-    """Where the documents are: inside the wheel when installed, beside the package in a checkout."""
+    """Where the documents are: in the wheel when installed, beside the package in a checkout."""
     here = Path(__file__).parent
     shipped = here / "_rules"
     return shipped if shipped.is_dir() else here.parent / "rules"

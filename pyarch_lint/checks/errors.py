@@ -46,11 +46,12 @@ def _is_broad(handler: Handler) -> bool:
         value = candidate.value if isinstance(candidate, cst.Element) else candidate
         if isinstance(value, cst.Name) and value.value in _BROAD:
             return True
-        if m.matches(value, m.Attribute(value=m.Name("builtins"))) and isinstance(
-            value, cst.Attribute
+        if (
+            isinstance(value, cst.Attribute)
+            and m.matches(value.value, m.Name("builtins"))
+            and value.attr.value in _BROAD
         ):
-            if value.attr.value in _BROAD:
-                return True
+            return True
     return False
 
 
@@ -113,10 +114,13 @@ def _has_comment(handler: Handler) -> bool:
     body = handler.body
     if isinstance(body, cst.SimpleStatementSuite):
         return body.trailing_whitespace.comment is not None
+    if not isinstance(body, cst.IndentedBlock):
+        return False
     if body.header.comment is not None or any(line.comment for line in body.footer):
         return True
     for statement in body.body:
-        if any(line.comment for line in statement.leading_lines):
+        leading = getattr(statement, "leading_lines", ())
+        if any(line.comment for line in leading):
             return True
         if (
             isinstance(statement, cst.SimpleStatementLine)

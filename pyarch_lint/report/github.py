@@ -23,9 +23,10 @@ def _property(text: str) -> str:
 def render(outcome: Outcome) -> str:
     lines = []
     for f in outcome.findings:
+        title = _property(f"{f.code} {f.name}")
         props = (
             f"file={_property(f.path)},line={f.line},col={f.column},"
-            f"endLine={f.end_line},endColumn={f.end_column},title={_property(f.code + ' ' + f.name)}"
+            f"endLine={f.end_line},endColumn={f.end_column},title={title}"
         )
         lines.append(f"::{_LEVEL[f.severity]} {props}::{_data(f.code + ' ' + f.message)}")
     for critique in outcome.critiques:
