@@ -10,6 +10,7 @@ concurrently and so cannot rely on arrival order.
 
 from __future__ import annotations
 
+import functools
 import json
 import threading
 import time
@@ -135,12 +136,15 @@ class MessagesServer:
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        self.in_flight = 0
+        self.max_in_flight = 0  # the most requests answered at once
         self.default: Responder = critique(items=[item(1)])
         self._queue: deque[Responder] = deque()
         self._lock = threading.Lock()
-        self._http = ThreadingHTTPServer(("127.0.0.1", 0), _handler_for(self))
-        self._http.daemon_threads = True
-        self._thread = threading.Thread(target=self._http.serve_forever, daemon=True)
+        self._http = _QuietServer(("127.0.0.1", 0), _handler_for(self))
+        # A short poll interval: shutting down waits for one poll.
+        serve = functools.partial(self._http.serve_forever, poll_interval=0.05)
+        self._thread = threading.Thread(target=serve, daemon=True)
 
     @property
     def url(self) -> str:
@@ -160,6 +164,15 @@ class MessagesServer:
         with self._lock:
             self.requests.append(entry)
 
+    def enter(self) -> None:
+        with self._lock:
+            self.in_flight += 1
+            self.max_in_flight = max(self.max_in_flight, self.in_flight)
+
+    def leave(self) -> None:
+        with self._lock:
+            self.in_flight -= 1
+
     def __enter__(self) -> MessagesServer:
         self._thread.start()
         return self
@@ -168,6 +181,13 @@ class MessagesServer:
         self._http.shutdown()
         self._http.server_close()
         self._thread.join(timeout=5)
+
+
+class _QuietServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """A client that hung up (its timeout passed, or it closed) is no error here."""
 
 
 def _handler_for(server: MessagesServer) -> type[BaseHTTPRequestHandler]:
@@ -181,7 +201,11 @@ def _handler_for(server: MessagesServer) -> type[BaseHTTPRequestHandler]:
             if self.path != "/v1/messages":
                 self._send(error(404, "not_found_error"))
                 return
-            self._send(server.next_answer(body))
+            server.enter()
+            try:
+                self._send(server.next_answer(body))
+            finally:
+                server.leave()
 
         def _send(self, answer: Answer) -> None:
             if answer.delay:

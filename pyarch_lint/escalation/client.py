@@ -27,6 +27,7 @@ from pyarch_lint.findings import Critique, NotReviewed
 MAX_RETRIES = 2
 
 _ERROR_TYPE = re.compile(r"[a-z_]{1,60}")
+_UNAUTHORISED = "unauthorised: escalation stopped when the API refused the key"
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,6 +86,7 @@ async def _review(
         api_key=api_key, timeout=settings.timeout, max_retries=MAX_RETRIES
     )
     semaphore = asyncio.Semaphore(settings.concurrency)
+    refused = asyncio.Event()  # set by the first 401/403, so no waiting task sends another
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.deadline
     results: dict[str, Critique | NotReviewed] = {}
@@ -92,7 +94,8 @@ async def _review(
     stopped: str | None = None
     async with client:
         tasks = {
-            asyncio.create_task(_review_one(client, semaphore, p, settings)): p for p in prompts
+            asyncio.create_task(_review_one(client, semaphore, refused, p, settings)): p
+            for p in prompts
         }
         pending = set(tasks)
         while pending and stopped is None and loop.time() < deadline:
@@ -113,7 +116,7 @@ async def _review(
             task.cancel()
         await asyncio.gather(*pending, return_exceptions=True)
     if stopped is not None:
-        reason = "unauthorised: escalation stopped when the API refused the key"
+        reason = _UNAUTHORISED
     else:
         reason = f"deadline: llm.deadline = {settings.deadline:g}s passed"
     ordered = tuple(results.get(p.path, NotReviewed(p.path, reason)) for p in prompts)
@@ -123,6 +126,7 @@ async def _review(
 async def _review_one(
     client: anthropic.AsyncAnthropic,
     semaphore: asyncio.Semaphore,
+    refused: asyncio.Event,
     prompt: FilePrompt,
     settings: LlmSettings,
 ) -> _Outcome:
@@ -130,11 +134,14 @@ async def _review_one(
     usage = Usage()
     reask: str | None = None
     async with semaphore:
+        if refused.is_set():
+            return _Outcome(NotReviewed(prompt.path, _UNAUTHORISED), usage)
         for _ in range(2):
             params = request_params(prompt, settings, reask)
             try:
                 message, spent = await _send(client, params)
             except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as error:
+                refused.set()
                 raise _Refused(
                     f"llm: escalation stopped: the API refused the key (HTTP {error.status_code}"
                     f"{_error_type(error)}); check ANTHROPIC_API_KEY"
