@@ -5,6 +5,10 @@ from __future__ import annotations
 
 import dataclasses
 import re
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
 
 import pytest
 
@@ -59,7 +63,9 @@ def test_document_has_every_section(code: str) -> None:
         assert re.search(r"\b(PEP 20|Zen)\b|\*[^*]+\.\*", doc.sections["Why is this bad?"])
 
 
-@pytest.mark.parametrize("rule", [r for r in RULES if r.options_type is not None], ids=lambda r: r.code)
+@pytest.mark.parametrize(
+    "rule", [r for r in RULES if r.options_type is not None], ids=lambda r: r.code
+)
 def test_every_option_is_documented_and_configurable(rule: type) -> None:
     doc = CATALOGUE[rule.code]
     kind = rule.options_type
@@ -84,3 +90,33 @@ def _toml_value(value: object) -> str:
     if isinstance(value, dict):
         return "{" + ", ".join(f'"{k}" = "{v}"' for k, v in value.items()) + "}"
     return str(value)
+
+
+def test_readme_lists_every_rule() -> None:
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
+    for code, doc in CATALOGUE.items():
+        assert f"| {code} | {doc.name} |" in readme, f"README's rule table lacks {code}"
+
+
+def test_rule_documents_ship_in_the_wheel(tmp_path: Path) -> None:
+    root = Path(__file__).resolve().parent.parent
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(root),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = tmp_path.glob("pyarch_lint-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        shipped = {Path(name).name for name in archive.namelist() if "/_rules/" in name}
+    assert shipped == {p.name for p in (root / "rules").glob("PA*.md")}
