@@ -14,7 +14,7 @@ from typing import Any, NoReturn
 
 import click
 
-from pyarch_lint import __version__
+from pyarch_lint import __version__, baseline
 from pyarch_lint.cache import CACHE_DIR_NAME, Cache
 from pyarch_lint.catalogue import load_catalogue
 from pyarch_lint.checks.registry import ENGINE_CODES, RULES
@@ -25,10 +25,19 @@ from pyarch_lint.config import (
     load_settings,
 )
 from pyarch_lint.discovery import PathNotFound, discover
-from pyarch_lint.engine import default_jobs, run, settings_fingerprint
-from pyarch_lint.findings import Critique, NotReviewed, Severity
+from pyarch_lint.engine import RunResult, SourceFile, default_jobs, run, settings_fingerprint
+from pyarch_lint.findings import Critique, Finding, NotReviewed, Severity
+from pyarch_lint.gitdiff import (
+    Changes,
+    GitError,
+    changed_since,
+    on_changed_lines,
+    repository_root,
+)
+from pyarch_lint.init import InitError, init_pyproject, render_table
+from pyarch_lint.progress import progress_line
 from pyarch_lint.report import FORMATS, Outcome, one_line, renderer
-from pyarch_lint.report.text import summary_line
+from pyarch_lint.report.text import source_lines, summary_line
 
 
 class ExitStatus(enum.IntEnum):
@@ -39,12 +48,16 @@ class ExitStatus(enum.IntEnum):
 
 EXAMPLES = """\b
 Examples:
-  pyarch-lint src/                       lint a tree (escalates to Claude if ANTHROPIC_API_KEY is set)
+  pyarch-lint src/                       lint a tree (escalates when ANTHROPIC_API_KEY is set)
   pyarch-lint --no-llm --format json .   deterministic rules only, JSON on stdout
   pyarch-lint --select PA4 app.py        only the async rules
   pyarch-lint --explain src/             prose advice for each finding
+  pyarch-lint --changed-since main .     only findings on lines changed since git ref main
+  pyarch-lint --write-baseline b.json .  record today's findings in b.json
+  pyarch-lint --baseline b.json .        report only findings that b.json does not record
   pyarch-lint rule PA401                 print one rule's documentation
   pyarch-lint rules                      list every rule
+  pyarch-lint init                       add [tool.pyarch-lint] to pyproject.toml
 
 \b
 Exit status: 0 no findings, 1 findings, 2 usage, configuration or internal error.
@@ -67,7 +80,8 @@ class _DefaultGroup(click.Group):
     """`pyarch-lint src/` runs `check`; `pyarch-lint rule PA401` runs a subcommand."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        if not args or args[0] not in self.commands:
+        # --version belongs to the group; `check` would reject it as an unknown option.
+        if not args or (args[0] not in self.commands and args[0] != "--version"):
             args = ["check", *args]
         return super().parse_args(ctx, args)
 
@@ -117,6 +131,27 @@ def main() -> None:
 )
 @click.option("--model", help="Model for the critique (overrides llm.model).")
 @click.option("--language", help="Language of the model's prose, e.g. zh (overrides llm.language).")
+@click.option(
+    "--llm-deadline",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds the whole escalation may take (overrides llm.deadline).",
+)
+@click.option(
+    "--baseline",
+    "baseline_file",
+    type=click.Path(path_type=Path),
+    help="Report only findings that are not recorded in this baseline file.",
+)
+@click.option(
+    "--write-baseline",
+    type=click.Path(path_type=Path),
+    help="Record today's findings in this file (see --baseline) and exit 0.",
+)
+@click.option(
+    "--changed-since",
+    metavar="REF",
+    help="Only findings on lines changed since this git revision; only those files escalated.",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--statistics", is_flag=True, help="Show counts per rule instead of each finding.")
 @click.option(
@@ -145,7 +180,7 @@ def check(paths: tuple[Path, ...], **options: Any) -> None:
     except KeyboardInterrupt:
         click.echo("pyarch-lint: interrupted", err=True)
         status = ExitStatus.ERROR
-    except Exception as error:  # noqa: BLE001 - the last line of defence: one clear line, exit 2
+    except Exception as error:
         if options["verbose"]:
             traceback.print_exc()
         hint = "" if options["verbose"] else " (run with -v for the traceback)"
@@ -167,32 +202,60 @@ def _settings(options: dict[str, Any], cwd: Path) -> Settings:
         extra = check_selectors(where, "--ignore", _codes(options["ignore"]))
         changes["ignore"] = settings.ignore + extra
     llm_changes = {k: options[k] for k in ("model", "language") if options[k]}
+    if options["llm_deadline"] is not None:
+        llm_changes["deadline"] = options["llm_deadline"]
     if llm_changes:
         changes["llm"] = dataclasses.replace(settings.llm, **llm_changes)
     return dataclasses.replace(settings, **changes)
 
 
-def _check(paths: tuple[Path, ...], options: dict[str, Any]) -> ExitStatus:
-    quiet, verbose = options["quiet"], options["verbose"]
-    cwd = Path.cwd()
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Plan:
+    """What to check and how, resolved from the options before any file is read."""
+
+    settings: Settings
+    files: list[SourceFile]
+    changes: Changes | None  # --changed-since
+    recorded: Counter[baseline.Key] | None  # --baseline
+
+
+def _check_usage(options: dict[str, Any]) -> None:
+    if options["write_baseline"] and (options["baseline_file"] or options["changed_since"]):
+        _fail(
+            "--write-baseline records every finding; it cannot be combined with --baseline "
+            "or --changed-since"
+        )
     if options["explain"] and options["output_format"] not in ("text", "concise"):
         _fail(
             "--explain prints prose; it cannot be combined with --format "
             + options["output_format"]
         )
+
+
+def _plan(paths: tuple[Path, ...], options: dict[str, Any], cwd: Path) -> _Plan:
+    def note(text: str) -> None:
+        if options["verbose"]:
+            click.echo(f"note: {one_line(text)}", err=True)
+
     try:
         settings = _settings(options, cwd)
         files = discover(
-            paths,
-            settings,
-            cwd=cwd,
-            force_exclude=options["force_exclude"],
-            note=(lambda text: click.echo(f"note: {one_line(text)}", err=True))
-            if verbose
-            else (lambda _t: None),
+            paths, settings, cwd=cwd, force_exclude=options["force_exclude"], note=note
         )
-    except (ConfigError, PathNotFound) as error:
+        changes = None
+        if options["changed_since"]:
+            changes = changed_since(options["changed_since"], cwd)
+            files = [file for file in files if changes.touches(file.path)]
+        recorded = baseline.load(options["baseline_file"]) if options["baseline_file"] else None
+    except (ConfigError, PathNotFound, GitError, baseline.BaselineError) as error:
         _fail(str(error))
+    return _Plan(settings, files, changes, recorded)
+
+
+def _check(paths: tuple[Path, ...], options: dict[str, Any]) -> ExitStatus:
+    _check_usage(options)
+    plan = _plan(paths, options, Path.cwd())
+    settings, files = plan.settings, plan.files
     if options["show_settings"]:
         click.echo(_describe_settings(settings))
         return ExitStatus.SUCCESS
@@ -203,45 +266,102 @@ def _check(paths: tuple[Path, ...], options: dict[str, Any]) -> ExitStatus:
     cache = None
     if not options["no_cache"]:
         cache = Cache(settings.root / CACHE_DIR_NAME, settings_fingerprint(settings))
+    result = _run(plan, options, cache)
+    by_display = {f.display: f.path for f in files}
+    root_paths = _root_paths(files, settings)
+    findings = result.findings
+    if plan.changes is not None:  # before escalation: a pull request pays only for its change
+        findings = on_changed_lines(findings, plan.changes, by_display)
+    if options["write_baseline"]:
+        return _write_baseline(options["write_baseline"], findings, root_paths, options["quiet"])
+    if plan.recorded is not None:
+        found = baseline.keys(findings, source_lines, root_paths)
+        findings = baseline.new_findings(findings, found, plan.recorded)
+
+    review = _escalate(findings, by_display, settings, cache, options)
+    outcome = Outcome(
+        findings,
+        list(review.critiques),
+        list(review.not_reviewed),
+        result.files,
+        len(_flagged(findings, settings)),
+        review.escalated,
+        root_paths,
+    )
+    _report(outcome, options)
+    if review.failed_required is not None:
+        message = one_line(review.failed_required)
+        click.echo(f"pyarch-lint: error: --llm-required: {message}", err=True)
+        return ExitStatus.ERROR
+    if result.crashes:
+        return ExitStatus.ERROR
+    return ExitStatus.FINDINGS if findings and not options["exit_zero"] else ExitStatus.SUCCESS
+
+
+def _run(plan: _Plan, options: dict[str, Any], cache: Cache | None) -> RunResult:
+    """The engine over the planned files, with progress on a terminal and its complaints."""
+    progress = progress_line(sys.stderr, options["quiet"])
     jobs = options["jobs"] or default_jobs()
-    result = run(files, settings, jobs, cache)
+    result = run(plan.files, plan.settings, jobs, cache, progress)
+    if progress is not None:
+        progress.finish()
     for warning in result.warnings:
         click.echo(f"pyarch-lint: warning: {one_line(warning)}", err=True)
     for crash in result.crashes:
         click.echo(f"pyarch-lint: error: {one_line(crash)}", err=True)
+    return result
 
-    critiques: list[Critique] = []
-    not_reviewed: list[NotReviewed] = []
-    escalated = 0
-    required_failure: str | None = None
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Review:
+    critiques: Sequence[Critique] = ()
+    not_reviewed: Sequence[NotReviewed] = ()
+    escalated: int = 0
+    failed_required: str | None = None  # why --llm-required is not met
+
+
+def _flagged(findings: Sequence[Finding], settings: Settings) -> set[str]:
     threshold = Severity.parse(settings.llm.min_severity)
-    flagged = len({f.path for f in result.findings if f.severity >= threshold})
-    if flagged and not options["no_llm"] and settings.llm.enabled is not False:
-        from pyarch_lint.escalation import run_escalation  # noqa: PLC0415 - only when escalating
+    return {f.path for f in findings if f.severity >= threshold}
 
-        escalation = run_escalation(
-            result.findings,
-            {f.display: f.path for f in files},
-            settings.llm,
-            api_key=os.environ.get("ANTHROPIC_API_KEY") or None,
-            cache_dir=None if cache is None else cache.folder,
-            dry_run=options["llm_dry_run"],
-            required=options["llm_required"],
-            progress=sys.stderr.isatty() and not quiet,
-            echo=(lambda _line: None)
-            if quiet
-            else (lambda line: click.echo(one_line(line), err=True)),
-        )
-        critiques = list(escalation.critiques)
-        not_reviewed = list(escalation.not_reviewed)
-        escalated = escalation.escalated
-        required_failure = escalation.failed_required
-    elif options["llm_required"] and flagged:
-        required_failure = "escalation is turned off (--no-llm or llm.enabled = false)"
 
-    outcome = Outcome(result.findings, critiques, not_reviewed, result.files, flagged, escalated)
+def _escalate(
+    findings: Sequence[Finding],
+    by_display: dict[str, Path],
+    settings: Settings,
+    cache: Cache | None,
+    options: dict[str, Any],
+) -> _Review:
+    if not _flagged(findings, settings):
+        return _Review()
+    if options["no_llm"] or settings.llm.enabled is False:
+        off = "escalation is turned off (--no-llm or llm.enabled = false)"
+        return _Review(failed_required=off if options["llm_required"] else None)
+    from pyarch_lint.escalation import run_escalation  # only when escalating: a fast start
+
+    quiet = options["quiet"]
+    escalation = run_escalation(
+        findings,
+        by_display,
+        settings.llm,
+        api_key=os.environ.get("ANTHROPIC_API_KEY") or None,
+        cache_dir=None if cache is None else cache.folder,
+        dry_run=options["llm_dry_run"],
+        required=options["llm_required"],
+        progress=sys.stderr.isatty() and not quiet,
+        echo=(lambda _line: None) if quiet else (lambda line: click.echo(one_line(line), err=True)),
+    )
+    return _Review(
+        escalation.critiques,
+        escalation.not_reviewed,
+        escalation.escalated,
+        escalation.failed_required,
+    )
+
+
+def _report(outcome: Outcome, options: dict[str, Any]) -> None:
     if options["explain"]:
-        from pyarch_lint.report.explain import render_explain  # noqa: PLC0415
+        from pyarch_lint.report.explain import render_explain
 
         click.echo(
             render_explain(outcome.findings, outcome.critiques, outcome.not_reviewed), nl=False
@@ -250,16 +370,34 @@ def _check(paths: tuple[Path, ...], options: dict[str, Any]) -> ExitStatus:
         click.echo(_statistics(outcome), nl=False)
     else:
         click.echo(renderer(options["output_format"])(outcome), nl=False)
-    if not quiet and options["output_format"] in ("text", "concise"):
+    if not options["quiet"] and options["output_format"] in ("text", "concise"):
         click.echo(summary_line(outcome), err=True)
 
-    if required_failure is not None:
-        click.echo(f"pyarch-lint: error: --llm-required: {one_line(required_failure)}", err=True)
-        return ExitStatus.ERROR
-    if result.crashes:
-        return ExitStatus.ERROR
-    if outcome.findings and not options["exit_zero"]:
-        return ExitStatus.FINDINGS
+
+def _root_paths(files: Sequence[SourceFile], settings: Settings) -> dict[str, str]:
+    """Display path -> path relative to the repository root (the git work tree, else the
+    project root), as code hosts and the baseline want them whatever the current folder."""
+    root = repository_root(settings.root) or settings.root.resolve()
+    mapping = {}
+    for file in files:
+        try:
+            mapping[file.display] = file.path.resolve().relative_to(root).as_posix()
+        except ValueError:  # outside the repository: the path as given is the best there is
+            mapping[file.display] = file.display
+    return mapping
+
+
+def _write_baseline(
+    target: Path, findings: Sequence[Finding], root_paths: dict[str, str], quiet: bool
+) -> ExitStatus:
+    text = baseline.dumps(baseline.keys(findings, source_lines, root_paths))
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as error:
+        _fail(f"{target}: cannot write the baseline: {error.strerror}")
+    if not quiet:
+        plural = "finding" if len(findings) == 1 else "findings"
+        click.echo(f"Recorded {len(findings)} {plural} in {target}.", err=True)
     return ExitStatus.SUCCESS
 
 
@@ -330,3 +468,24 @@ _FAMILIES = {
     "PA3": "error handling",
     "PA4": "asyncio",
 }
+
+
+@main.command("init")
+@click.argument(
+    "pyproject", type=click.Path(path_type=Path, dir_okay=False), default="pyproject.toml"
+)
+@click.option("--force", is_flag=True, help="Replace an existing [tool.pyarch-lint] table.")
+@click.option(
+    "--print", "print_only", is_flag=True, help="Print the table instead of writing the file."
+)
+def init(pyproject: Path, force: bool, print_only: bool) -> None:
+    """Add a [tool.pyarch-lint] table with every default and a comment each to PYPROJECT
+    (default: ./pyproject.toml, created when missing). Existing lines are kept byte for byte."""
+    if print_only:
+        click.echo(render_table(), nl=False)
+        return
+    try:
+        done = init_pyproject(pyproject, force)
+    except InitError as error:
+        _fail(str(error))
+    click.echo(f"pyarch-lint: {one_line(done)}", err=True)

@@ -12,7 +12,7 @@ import io
 import warnings
 import os
 import tokenize
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -221,9 +221,14 @@ def _relative(display: str, root: Path) -> str:
 
 
 def run(
-    files: Sequence[SourceFile], settings: Settings, jobs: int, cache: Cache | None
+    files: Sequence[SourceFile],
+    settings: Settings,
+    jobs: int,
+    cache: Cache | None,
+    progress: Callable[[int, int], None] | None = None,
 ) -> RunResult:
-    """Findings for every file, sorted; identical whatever the job count."""
+    """Findings for every file, sorted; identical whatever the job count. `progress(done,
+    total)` is called in this process as files complete (cache hits count as done at once)."""
     analyses: dict[SourceFile, Analysis] = {}
     pending: list[SourceFile] = []
     for file in files:
@@ -238,7 +243,12 @@ def run(
                 analyses[file] = Analysis(content, hit)
                 continue
         pending.append(file)
-    analyses.update(_analyse_all(pending, settings, jobs))
+    report = progress or (lambda _done, _total: None)
+    report(len(analyses), len(files))
+    cached = len(analyses)
+    analyses.update(
+        _analyse_all(pending, settings, jobs, lambda done: report(cached + done, len(files)))
+    )
     enabled = settings.enabled_codes()
     findings: list[Finding] = []
     crashes: list[str] = []
@@ -266,12 +276,15 @@ def _per_file_ignores(findings: list[Finding], settings: Settings, relative: str
 
 
 def _analyse_all(
-    pending: list[SourceFile], settings: Settings, jobs: int
+    pending: list[SourceFile], settings: Settings, jobs: int, done: Callable[[int], None]
 ) -> dict[SourceFile, Analysis]:
+    results: dict[SourceFile, Analysis] = {}
     if jobs <= 1 or len(pending) <= 1:
         rules = enabled_rules(settings)
-        return {file: _analyse_path(file.path, settings, rules) for file in pending}
-    results: dict[SourceFile, Analysis] = {}
+        for file in pending:
+            results[file] = _analyse_path(file.path, settings, rules)
+            done(len(results))
+        return results
     chunk = max(1, min(32, len(pending) // (jobs * 8)))
     try:
         with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(settings,)) as pool:
@@ -280,12 +293,14 @@ def _analyse_all(
                 pending, pool.map(_work, paths, chunksize=chunk), strict=True
             ):
                 results[file] = analysis
+                done(len(results))
     except BrokenProcessPool:
         # A worker died (the native parser can overflow its stack on pathological input).
         # Retry what is left one file per process, so only the culprit is lost.
         for file in pending:
             if file not in results:
                 results[file] = _isolated(file, settings)
+                done(len(results))
     return results
 
 

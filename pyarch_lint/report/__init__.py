@@ -1,10 +1,10 @@
-"""findings + critiques -> text | concise | json | sarif | github. Pure formatting."""
+"""findings + critiques -> text | concise | json | sarif | github | gitlab. Pure formatting."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from pyarch_lint.findings import Critique, Finding, NotReviewed
 
@@ -32,6 +32,12 @@ class Outcome:
     files: int
     flagged: int
     escalated: int
+    # Display path -> path relative to the repository root, for formats read by a code host
+    # (SARIF, GitLab) whatever folder the run started in. A path missing here is used as is.
+    root_paths: Mapping[str, str] = field(default_factory=dict)
+
+    def root_path(self, display: str) -> str:
+        return self.root_paths.get(display, display)
 
 
 Renderer = Callable[[Outcome], str]
@@ -45,6 +51,8 @@ def renderer(name: str) -> Renderer:
         from pyarch_lint.report.sarif import render
     elif name == "github":
         from pyarch_lint.report.github import render
+    elif name == "gitlab":
+        from pyarch_lint.report.gitlab import render
     elif name == "concise":
         from pyarch_lint.report.text import render_concise as render
     else:
@@ -52,4 +60,4 @@ def renderer(name: str) -> Renderer:
     return render
 
 
-FORMATS = ("text", "concise", "json", "sarif", "github")
+FORMATS = ("text", "concise", "json", "sarif", "github", "gitlab")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from pyarch_lint import __version__
 from pyarch_lint.catalogue import load_catalogue
@@ -51,7 +52,7 @@ def _rules() -> list[dict[str, Any]]:
 
 
 def _location(path: str, region: dict[str, int]) -> dict[str, Any]:
-    uri = Path(path).as_posix()
+    uri = quote(Path(path).as_posix())
     return {
         "physicalLocation": {
             "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
@@ -77,7 +78,7 @@ def render(outcome: Outcome) -> str:
                 "ruleIndex": index[f.code],
                 "level": _LEVEL[f.severity],
                 "message": {"text": f.message},
-                "locations": [_location(f.path, region)],
+                "locations": [_location(outcome.root_path(f.path), region)],
             }
         )
     for critique in outcome.critiques:
@@ -90,7 +91,10 @@ def render(outcome: Outcome) -> str:
                     "level": _LEVEL[item.severity],
                     "message": {"text": text},
                     "locations": [
-                        _location(critique.path, {"startLine": item.line, "endLine": item.end_line})
+                        _location(
+                            outcome.root_path(critique.path),
+                            {"startLine": item.line, "endLine": item.end_line},
+                        )
                     ],
                 }
             )

@@ -4,17 +4,25 @@ and a caret under the span (or one line per finding with `concise`), then the cr
 from __future__ import annotations
 
 import functools
+import io
 import os
 import sys
-from collections.abc import Iterator
+import tokenize
+import unicodedata
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from itertools import groupby
 
 import click
 
 from pyarch_lint.findings import Critique, Finding, Severity
-from pyarch_lint.report import Outcome, one_line, sanitize
+from pyarch_lint.locate import split_lines
+from pyarch_lint.report import Outcome, one_line
 
 _COLOUR = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
+_CONTEXT = 2  # source lines shown before and after the reported ones, as ruff does
+_TAB = 4
+_MAX_SPAN_LINES = 8
 
 
 def use_colour() -> bool:
@@ -33,28 +41,139 @@ def _headline(f: Finding, colour: bool) -> str:
 
 
 @functools.lru_cache(maxsize=64)
-def _source_lines(path: str) -> tuple[str, ...]:
+def source_lines(path: str) -> tuple[str, ...]:
+    """The file's lines as the engine numbered them: same decoding, same line breaks."""
     try:
         with open(path, "rb") as stream:
             data = stream.read()
     except OSError:
         return ()
-    return tuple(data.decode("utf-8", "replace").splitlines())
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        text = data.decode(encoding, "replace")
+    except (SyntaxError, LookupError):
+        text = data.decode("utf-8", "replace")
+    lines = split_lines(text)
+    if lines and not lines[-1]:  # the "line" after the final line break is not shown
+        lines.pop()
+    return tuple(lines)
+
+
+@dataclass(frozen=True, slots=True)
+class _Cells:
+    """A source line as a terminal shows it, and where each character starts on screen."""
+
+    text: str
+    starts: tuple[int, ...]  # display offset of each character, then of the line's end
+
+    def at(self, column: int) -> int:
+        """Display offset of 1-based `column`; past the end means the end."""
+        return self.starts[min(max(column, 1), len(self.starts)) - 1]
+
+
+def _char_width(char: str) -> int:
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
+
+
+def _cells(line: str) -> _Cells:
+    """Tabs expanded to stops of 4 (as ruff shows them), wide characters two cells, control and
+    format characters (bidi overrides included) escaped so the line cannot fool the reader."""
+    parts: list[str] = []
+    starts: list[int] = []
+    width = 0
+    for char in line:
+        starts.append(width)
+        if char == "\t":
+            shown = " " * (_TAB - width % _TAB)
+        elif unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+            shown = f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
+        else:
+            shown = char
+        parts.append(shown)
+        width += len(shown) if shown != char else _char_width(char)
+    starts.append(width)
+    return _Cells("".join(parts).rstrip(), tuple(starts))
 
 
 def _snippet(f: Finding, colour: bool) -> Iterator[str]:
-    lines = _source_lines(f.path)
-    if not 0 < f.line <= len(lines) or f.code == "PA002":
+    """ruff's full output: the reported lines with two lines of context either side, carets
+    under a one-line span, and a bracket down the left of a span over several lines."""
+    lines = source_lines(f.path)
+    if f.code == "PA002" or not 0 < f.line <= len(lines):
         return
-    text = sanitize(lines[f.line - 1].expandtabs(4)).rstrip()
-    width = len(str(f.line))
-    gutter = _style(f"{' ' * width} |", colour, fg="blue")
+    end_line, end_column = min(max(f.end_line, f.line), len(lines)), f.end_column
+    if end_line > f.line and end_column <= 1:  # a span that ends right after a line break
+        end_line -= 1
+        end_column = len(lines[end_line - 1]) + 1
+    first, last = max(1, f.line - _CONTEXT), min(len(lines), end_line + _CONTEXT)
+    width = len(str(last))
+    gutter = _style(" " * width + " |", colour, fg="blue", bold=True)
+    paint = functools.partial(_style, colour=colour, fg=_COLOUR[f.severity], bold=True)
+    cells = {n: _cells(lines[n - 1]) for n in range(first, last + 1)}
+    start = cells[f.line].at(f.column)
     yield gutter
-    yield _style(f"{f.line} |", colour, fg="blue") + f" {text}"
-    end = f.end_column if f.end_line == f.line else len(text) + 1
-    carets = "^" * max(1, min(end, len(text) + 1) - f.column)
-    yield gutter + " " + " " * (f.column - 1) + _style(carets, colour, fg=_COLOUR[f.severity])
+    if end_line == f.line:
+        for number in range(first, last + 1):
+            yield _numbered(number, width, colour, cells[number].text)
+            if number == f.line:
+                carets = "^" * max(1, cells[f.line].at(end_column) - start)
+                yield f"{gutter} {' ' * start}{paint(carets)}"
+    else:
+        yield from _bracketed(f, cells, (first, end_line, last), (end_column, width), paint)
+    if last > end_line:
+        yield gutter
     yield ""
+
+
+def _numbered(number: int, width: int, colour: bool, text: str, mark: str | None = None) -> str:
+    head = _style(f"{number:>{width}} |", colour, fg="blue", bold=True)
+    body = text if mark is None else f"{mark} {text}"
+    return f"{head} {body}".rstrip()
+
+
+def _bracketed(
+    f: Finding,
+    cells: dict[int, _Cells],
+    rows: tuple[int, int, int],
+    ends: tuple[int, int],
+    paint: Callable[[str], str],
+) -> Iterator[str]:
+    """A span over several lines, drawn as ruff draws it:
+
+    3 | /     try:            or   1 |   f(a=[
+    4 | |         g()                |  _____^
+      | |_________^                2 | |   1])
+                                     | |____^
+    """
+    first, end_line, last = rows
+    end_column, width = ends
+    colour = paint("x") != "x"
+    gutter = _style(" " * width + " |", colour, fg="blue", bold=True)
+    start = cells[f.line].at(f.column)
+    indent = len(cells[f.line].text) - len(cells[f.line].text.lstrip())
+    slash = start <= indent
+    shown = list(range(first, last + 1))
+    if end_line - f.line + 1 > _MAX_SPAN_LINES:  # keep the head and the tail of a long span
+        keep = _MAX_SPAN_LINES // 2
+        shown = [n for n in shown if n < f.line + keep or n > end_line - keep]
+    previous = first - 1
+    for number in shown:
+        if number != previous + 1:
+            yield f"{'...':<{width + 3}}{paint('|')}"
+        previous = number
+        if number == f.line:
+            yield _numbered(number, width, colour, cells[number].text, paint("/") if slash else " ")
+            if not slash:
+                yield f"{gutter}  {paint('_' * (start + 1) + '^')}"
+        elif f.line < number <= end_line:
+            yield _numbered(number, width, colour, cells[number].text, paint("|"))
+        else:
+            yield _numbered(number, width, colour, cells[number].text, " ")
+        if number == end_line:
+            last_char = cells[end_line].at(end_column - 1)
+            yield f"{gutter} {paint('|' + '_' * (last_char + 1) + '^')}"
 
 
 def _critique_lines(critique: Critique, colour: bool) -> Iterator[str]:

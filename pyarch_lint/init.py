@@ -1,0 +1,197 @@
+"""`pyarch-lint init`: add a `[tool.pyarch-lint]` table to pyproject.toml, every default written
+out with a comment saying what it does.
+
+The user's file is never re-serialised: the new table, rendered by tomlkit, is appended after the
+last byte, so every existing line stays byte-identical (comments, order, odd spacing, line
+endings). The result is parsed and validated before anything is written. With `--force` an
+existing table is replaced through tomlkit's round-trip, which keeps the rest of the file.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+import textwrap
+from pathlib import Path
+from typing import Any
+
+import tomlkit
+import tomlkit.exceptions
+from tomlkit.items import Table
+
+from pyarch_lint.catalogue import load_catalogue
+from pyarch_lint.checks.registry import RULES
+from pyarch_lint.config import LlmSettings, Settings, option_types, settings_from_table
+
+_TOP_LEVEL_COMMENTS = {
+    "extend-select": 'Codes or prefixes to turn on besides the default rules, e.g. ["PA2"].',
+    "ignore": 'Codes or prefixes to turn off, e.g. ["PA203"].',
+    "extend-exclude": "Gitignore-style patterns to skip, on top of the default excludes"
+    " (.git, .venv, build, dist, ...).",
+    "respect-gitignore": "Skip what the project's .gitignore files ignore.",
+    "file-timeout": "Seconds the analysis of one file may take.",
+}
+_LLM_COMMENTS = {
+    "enabled": '"auto": escalate when ANTHROPIC_API_KEY is set; false: never contact the model.',
+    "model": "The Claude model that writes the architectural critique.",
+    "max-output-tokens": "Upper bound on the length of one critique, in tokens.",
+    "concurrency": "Files reviewed at the same time.",
+    "timeout": "Seconds one request may take, retries included.",
+    "deadline": "Seconds the whole escalation may take; files not reviewed by then are listed.",
+    "max-files": "Most flagged files sent to the model in one run, most serious first.",
+    "min-severity": 'Least severe finding that gets a file reviewed: "info", "warning" or "error".',
+    "max-input-tokens": "Largest prompt; a bigger file is cut to its flagged functions.",
+    "language": 'Language of the critique\'s prose as a tag, e.g. "zh"; "" for English.',
+}
+_OPTION_BULLET = re.compile(r"^- `([a-z0-9-]+)` \([^)]*\): (.*?)(?=^- `|^\S|\Z)", re.M | re.S)
+
+
+class InitError(Exception):
+    """`init` cannot do what was asked (exit 2)."""
+
+
+def _kebab(name: str) -> str:
+    return name.replace("_", "-")
+
+
+def _comment_lines(text: str) -> list[str]:
+    return textwrap.wrap(" ".join(text.split()), width=96, break_on_hyphens=False)
+
+
+def _add(table: Table, key: str, value: Any, comment: str) -> None:
+    for line in _comment_lines(comment):
+        table.add(tomlkit.comment(line))
+    table.add(key, value)
+
+
+def _option_comments() -> dict[tuple[str, str], str]:
+    """(section, key) -> the option's description in the rule documents, from the rule that
+    owns it (the others say "used by PAxxx, not by this rule")."""
+    owners: dict[str, list[str]] = {}
+    for rule in RULES:
+        if rule.options_type is not None:
+            owners.setdefault(rule.options_type.SECTION, []).append(rule.code)
+    comments: dict[tuple[str, str], str] = {}
+    for doc in load_catalogue().values():
+        for section, codes in owners.items():
+            if doc.code not in codes:
+                continue
+            for key, text in _OPTION_BULLET.findall(doc.sections.get("Options", "")):
+                if not text.startswith("used by"):
+                    described = " ".join(text.split())
+                    comment = (
+                        f"{described[:1].upper()}{described[1:]} See `pyarch-lint rule {doc.code}`."
+                    )
+                    comments.setdefault((section, key), comment)
+    return comments
+
+
+def _plain(value: Any) -> Any:
+    """TOML has no tuples; a mapping stays inline, on the line its comment is about."""
+    if isinstance(value, tuple):
+        return list(value)
+    if isinstance(value, dict):
+        inline = tomlkit.inline_table()
+        inline.update(value)
+        return inline
+    return value
+
+
+def default_table() -> Table:
+    """`[tool.pyarch-lint]` holding every default, each with a comment."""
+    defaults = Settings.default()
+    table = tomlkit.table()
+    table.add(tomlkit.comment("pyarch-lint: every key below is at its default value."))
+    table.add(tomlkit.comment('Run only some rules: select = ["PA1", "PA3"] (replaces defaults).'))
+    for key, comment in _TOP_LEVEL_COMMENTS.items():
+        value = _plain(getattr(defaults, key.replace("-", "_")))
+        _add(table, key, value, comment)
+    ignores = tomlkit.table()
+    ignores.add(tomlkit.comment('Codes to ignore in matching files, e.g. "tests/**" = ["PA2"].'))
+    table.add("per-file-ignores", ignores)
+
+    llm = tomlkit.table()
+    llm.add(tomlkit.comment("The architectural critique of flagged files by a Claude model."))
+    for field in dataclasses.fields(LlmSettings):
+        key = _kebab(field.name)
+        _add(llm, key, getattr(defaults.llm, field.name), _LLM_COMMENTS[key])
+    table.add(LlmSettings.SECTION, llm)
+
+    comments = _option_comments()
+    for section, kind in sorted(option_types().items()):
+        options = tomlkit.table()
+        instance = defaults.rule_options[kind]
+        for field in dataclasses.fields(instance):
+            key = _kebab(field.name)
+            comment = comments.get((section, key), f"See `pyarch-lint rules` for {section}.")
+            _add(options, key, _plain(getattr(instance, field.name)), comment)
+        table.add(section, options)
+    return table
+
+
+def render_table() -> str:
+    document = tomlkit.document()
+    tool = tomlkit.table(is_super_table=True)
+    tool.add("pyarch-lint", default_table())
+    document.add("tool", tool)
+    return tomlkit.dumps(document)
+
+
+def _newline_of(text: str) -> str:
+    return "\r\n" if "\r\n" in text else "\n"
+
+
+def _has_table(text: str, path: Path) -> bool:
+    try:
+        tool = tomlkit.parse(text).unwrap().get("tool", {})
+    except tomlkit.exceptions.ParseError as error:
+        raise InitError(f"{path}: invalid TOML, fix it first: {error}") from None
+    return isinstance(tool, dict) and "pyarch-lint" in tool
+
+
+def _appended(text: str) -> str:
+    newline = _newline_of(text)
+    table = render_table().replace("\n", newline)
+    if not text:
+        return table
+    separator = newline if text.endswith(("\n", "\r")) else newline * 2
+    return text + separator + table
+
+
+def _replaced(text: str) -> str:
+    document = tomlkit.parse(text)
+    tool = document["tool"]
+    assert isinstance(tool, Table)
+    tool["pyarch-lint"] = default_table()
+    return tomlkit.dumps(document)
+
+
+def init_pyproject(path: Path, force: bool) -> str:
+    """Add (or with `force` replace) the table in `path`, creating the file if needed.
+    Returns what was done, in one line."""
+    try:
+        text = path.read_bytes().decode("utf-8") if path.exists() else ""
+    except (OSError, UnicodeDecodeError) as error:
+        raise InitError(f"{path}: cannot read: {error}") from None
+    exists = _has_table(text, path)
+    if exists and not force:
+        raise InitError(
+            f"{path} already has a [tool.pyarch-lint] table; "
+            "pass --force to replace it with the defaults"
+        )
+    updated = _replaced(text) if exists else _appended(text)
+    try:
+        table = tomlkit.parse(updated).unwrap()["tool"]["pyarch-lint"]
+    except (tomlkit.exceptions.ParseError, KeyError) as error:
+        raise InitError(
+            f"{path}: cannot add [tool.pyarch-lint] to this file ({error}); add it by hand, "
+            "as `pyarch-lint init --print` shows"
+        ) from None
+    settings_from_table(table, str(path))  # what we write must load: a bug here, not the user's
+    try:
+        path.write_bytes(updated.encode("utf-8"))
+    except OSError as error:
+        raise InitError(f"{path}: cannot write: {error.strerror}") from None
+    if exists:
+        return f"replaced [tool.pyarch-lint] in {path} with the defaults"
+    return f"{'added [tool.pyarch-lint] to' if text else 'created'} {path}"
