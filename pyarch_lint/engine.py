@@ -75,7 +75,11 @@ def _decode(source: bytes) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
     except SyntaxError as error:
-        raise _Unanalysable((1, 1, 1, 1, "PA002", f"cannot decode: {error}")) from None
+        if "invalid or missing" not in str(error):
+            raise _Unanalysable((1, 1, 1, 1, "PA002", f"cannot decode: {error}")) from None
+        # Non-UTF-8 bytes in the first two lines fail the cookie search itself; decoding as
+        # UTF-8, the default, points at the bad byte instead of a "missing declaration".
+        encoding = "utf-8"
     try:
         text = source.decode(encoding)
     except UnicodeDecodeError as error:

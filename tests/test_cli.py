@@ -1,0 +1,367 @@
+"""The command line as users and scripts meet it: exit codes, output shapes, subcommands, the
+installed console script, `python -m pyarch_lint`, and a start that never imports anthropic."""
+
+from __future__ import annotations
+
+import json
+import os
+import pty
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+import pyarch_lint.cli
+from pyarch_lint import __version__
+from pyarch_lint.checks.registry import ENGINE_CODES, RULES
+from pyarch_lint.cli import main
+
+CLI_FIXTURES = Path(__file__).parent / "fixtures" / "cli"
+BIN = Path(sys.executable).parent
+ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """A copy of tests/fixtures/cli/project as the current folder: its own pyproject.toml
+    (select = PA3), `app/` with findings, `clean/` without."""
+    root = tmp_path / "project"
+    shutil.copytree(CLI_FIXTURES / "project", root)
+    monkeypatch.chdir(root)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    return root
+
+
+def invoke(*args: str) -> Result:
+    return CliRunner().invoke(main, list(args))
+
+
+def lint(*args: str) -> Result:
+    """A deterministic, uncached, in-process run."""
+    return invoke("--no-llm", "--no-cache", "--jobs", "1", *args)
+
+
+def subprocess_env(**extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "NO_COLOR")}
+    env.update(extra)
+    return env
+
+
+# -- exit codes -------------------------------------------------------------------------------
+
+
+def test_exit_0_when_clean(project: Path) -> None:
+    result = lint("clean")
+    assert result.exit_code == 0, result.output
+    assert result.stdout == ""
+    assert result.stderr == "All checks passed: 2 files, no findings.\n"
+
+
+def test_exit_1_with_findings(project: Path) -> None:
+    result = lint("app")
+    assert result.exit_code == 1, result.output
+    assert "app/service.py:9:5: PA301 " in result.stdout
+
+
+def test_exit_zero_reports_findings_and_exits_0(project: Path) -> None:
+    result = lint("--exit-zero", "--format", "concise", "app")
+    assert result.exit_code == 0
+    assert result.stdout == lint("--format", "concise", "app").stdout != ""
+
+
+def test_the_default_path_is_the_current_folder(project: Path) -> None:
+    assert lint("--format", "json").stdout == lint("--format", "json", ".").stdout
+    assert json.loads(lint("--format", "json").stdout)["summary"]["files"] == 4
+
+
+def test_exit_2_for_a_missing_path_naming_it(project: Path) -> None:
+    result = lint("app", "no/such/place.py")
+    assert result.exit_code == 2
+    assert "no/such/place.py" in result.stderr
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize(
+    ("args", "words"),
+    [
+        (["--format", "yaml"], "'yaml' is not one of"),
+        (["--jobs", "0"], "0 is not in the range x>=1"),
+        (["--no-such-option"], "No such option"),
+        (["--select", "PA999"], "PA999"),
+        (["--ignore", "E501"], "E501"),
+        (["--explain", "--format", "json"], "--explain"),
+    ],
+)
+def test_exit_2_for_usage_errors(project: Path, args: list[str], words: str) -> None:
+    result = lint(*args, "app")
+    assert result.exit_code == 2
+    assert words in result.stderr
+    assert result.stdout == ""
+
+
+def test_exit_2_with_one_line_for_an_internal_error(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def explode(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(pyarch_lint.cli, "run", explode)
+    result = lint("app")
+    assert result.exit_code == 2
+    assert result.stderr.splitlines() == [
+        "pyarch-lint: internal error: RuntimeError: disk on fire (run with -v for the traceback)"
+    ]
+    verbose = lint("-v", "app")
+    assert verbose.exit_code == 2
+    assert "Traceback (most recent call last)" in verbose.stderr
+
+
+# -- output -----------------------------------------------------------------------------------
+
+
+HEADLINE = re.compile(r"^(\S+):(\d+):(\d+): (PA\d{3}) (.+)$")
+EXPECTED = (CLI_FIXTURES / "expected_findings.txt").read_text(encoding="utf-8").splitlines()
+
+
+def headlines(text: str) -> list[str]:
+    """`path:line:col: CODE` of every finding line in text or concise output."""
+    found = (HEADLINE.match(line) for line in text.splitlines())
+    return [f"{m[1]}:{m[2]}:{m[3]}: {m[4]}" for m in found if m]
+
+
+def test_text_output_is_sorted_headlines_each_with_its_source_line_and_a_caret(
+    project: Path,
+) -> None:
+    result = lint("--select", "PA301,PA303", ".")
+    assert result.exit_code == 1
+    assert headlines(result.stdout) == [line for line in EXPECTED if "PA302" not in line]
+    assert result.stderr == "Found 3 findings in 2 of 4 files.\n"
+    lines = result.stdout.splitlines()
+    for index, line in enumerate(lines):
+        match = HEADLINE.match(line)
+        if not match:
+            continue
+        path, number, column = match[1], int(match[2]), int(match[3])
+        source = (project / path).read_text(encoding="utf-8").splitlines()[number - 1]
+        snippet = lines[index + 1 : lines.index("", index)]
+        shown = next(s for s in snippet if re.match(rf"^\s*{number} \| ", s))
+        assert shown.split(" | ", 1)[1] == source
+        carets = snippet[snippet.index(shown) + 1]
+        assert carets.split(" | ", 1)[1].index("^") == column - 1
+
+
+def test_concise_output_is_one_sorted_line_per_finding(project: Path) -> None:
+    result = lint("--format", "concise", ".")
+    assert headlines(result.stdout) == EXPECTED
+    assert len(result.stdout.splitlines()) == len(EXPECTED)
+    messages = [f["message"] for f in json.loads(lint("--format", "json", ".").stdout)["findings"]]
+    assert [HEADLINE.match(line)[5] for line in result.stdout.splitlines()] == messages  # type: ignore[index]
+    assert result.stderr == "Found 5 findings in 2 of 4 files.\n"
+
+
+def test_quiet_prints_findings_only(project: Path) -> None:
+    loud = lint("--format", "concise", ".")
+    quiet = lint("-q", "--format", "concise", ".")
+    assert quiet.exit_code == 1
+    assert quiet.stdout == loud.stdout
+    assert quiet.stderr == ""
+    assert lint("-q", "clean").stderr == ""
+
+
+def test_statistics_counts_findings_per_rule(project: Path) -> None:
+    result = lint("--statistics", ".")
+    assert result.exit_code == 1
+    rows = [line.split() for line in result.stdout.splitlines()]
+    assert rows == [
+        ["2", "PA302", "swallowed-broad-exception"],
+        ["2", "PA303", "silenced-exception"],
+        ["1", "PA301", "bare-except"],
+    ]
+
+
+def test_show_files_lists_what_would_be_checked(project: Path) -> None:
+    result = lint("--show-files", ".")
+    assert result.exit_code == 0
+    assert result.stdout.splitlines() == [
+        "app/__init__.py",
+        "app/service.py",
+        "clean/__init__.py",
+        "clean/tidy.py",
+    ]
+
+
+# -- subcommands, help, version ----------------------------------------------------------------
+
+
+def test_rule_prints_one_document_by_code_or_name(project: Path) -> None:
+    by_code = invoke("rule", "PA302")
+    assert by_code.exit_code == 0
+    assert by_code.stdout.startswith("# PA302 swallowed-broad-exception\n")
+    assert "## Why is this bad?" in by_code.stdout
+    assert invoke("rule", "swallowed-broad-exception").stdout == by_code.stdout
+    assert invoke("rule", "pa302").stdout == by_code.stdout
+
+
+def test_rule_with_an_unknown_code_is_exit_2(project: Path) -> None:
+    result = invoke("rule", "PA999")
+    assert result.exit_code == 2
+    assert "PA999" in result.stderr
+
+
+def test_rules_lists_every_code_and_whether_it_is_on(project: Path) -> None:
+    result = invoke("rules")
+    assert result.exit_code == 0
+    rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()}
+    assert set(rows) == {*ENGINE_CODES, *(rule.code for rule in RULES)}
+    # The project's pyproject.toml selects PA3 only; engine codes are always on.
+    assert {code for code, state in rows.items() if state == "on"} == {
+        *ENGINE_CODES,
+        *(rule.code for rule in RULES if rule.code.startswith("PA3")),
+    }
+    assert "bare-except" in result.stdout
+
+
+def test_help_shows_examples_and_exit_codes(project: Path) -> None:
+    result = invoke("--help")
+    assert result.exit_code == 0
+    check_help = invoke("check", "--help").stdout
+    assert "Examples:" in check_help
+    assert "pyarch-lint rule PA401" in check_help
+    assert "Exit status: 0 no findings, 1 findings, 2" in check_help
+    assert "--exit-zero" in check_help
+    assert "rules" in result.stdout
+
+
+def test_version(project: Path) -> None:
+    result = invoke("--version")
+    assert result.exit_code == 0
+    assert __version__ in result.stdout
+
+
+# -- real processes ---------------------------------------------------------------------------
+
+
+def test_the_installed_console_script(project: Path) -> None:
+    script = BIN / "pyarch-lint"
+    if not script.exists():
+        pytest.skip(f"no console script beside {sys.executable}: the package is not installed")
+    done = subprocess.run(
+        [str(script), "--no-llm", "--no-cache", "--format", "json", "."],
+        cwd=project,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    findings = json.loads(done.stdout)["findings"]
+    assert [f"{f['path']}:{f['line']}:{f['column']}: {f['code']}" for f in findings] == EXPECTED
+    clean = subprocess.run(
+        [str(script), "--no-llm", "--no-cache", "clean"],
+        cwd=project,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert (clean.returncode, clean.stdout) == (0, "")
+    missing = subprocess.run(
+        [str(script), "--no-llm", "missing.py"],
+        cwd=project,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert missing.returncode == 2
+    assert "missing.py" in missing.stderr
+
+
+def test_python_dash_m(project: Path) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "pyarch_lint", "--no-llm", "--no-cache", "--format", "concise", "."],
+        cwd=project,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 1, done.stderr
+    assert headlines(done.stdout) == EXPECTED
+    assert done.stderr == "Found 5 findings in 2 of 4 files.\n"
+
+
+_PROBE = """
+import sys
+from pyarch_lint.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit as done:
+    status = done.code
+print(f"exit={status} anthropic={'anthropic' in sys.modules}", file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["--no-llm", "--no-cache", "."],  # escalation off
+        ["--no-cache", "."],  # no key in the environment: escalation is skipped
+        ["--no-llm", "--no-cache", "--format", "sarif", "."],
+    ],
+)
+def test_a_deterministic_run_never_imports_anthropic(project: Path, args: list[str]) -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", _PROBE, *args],
+        cwd=project,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.stderr.splitlines()[-1] == "exit=1 anthropic=False", done.stderr
+
+
+def _on_a_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+    """Run the CLI with stdout on a pseudo-terminal and return what it printed there."""
+    leader, follower = pty.openpty()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pyarch_lint", *args],
+        cwd=cwd,
+        env=env,
+        stdout=follower,
+        stderr=subprocess.DEVNULL,
+    )
+    os.close(follower)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO: the terminal's other end is closed
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    os.close(leader)
+    assert process.wait(timeout=120) == 1
+    return b"".join(chunks).decode("utf-8")
+
+
+def test_colour_only_on_a_terminal_and_never_with_no_color(project: Path) -> None:
+    args = ["--no-llm", "--no-cache", "--format", "concise", "app"]
+    coloured = _on_a_terminal(args, project, subprocess_env())
+    assert ANSI.search(coloured)
+    assert "PA301" in ANSI.sub("", coloured)
+    plain = _on_a_terminal(args, project, subprocess_env(NO_COLOR="1"))
+    assert not ANSI.search(plain)
+    assert "app/service.py:9:5: PA301" in plain
+    assert not ANSI.search(lint("--format", "concise", "app").stdout)  # not a terminal
