@@ -120,7 +120,7 @@ def _ask(
     progress: bool,
     echo: Callable[[str], None],
 ) -> Batch:
-    from pyarch_lint.escalation import client  # noqa: PLC0415 - loads anthropic: only now we ask
+    from pyarch_lint.escalation import client  # loads anthropic: only now that we ask
 
     finished = 0
 
@@ -173,21 +173,22 @@ def _describe_dry_run(
 
 
 def _summary(
-    sent: Sequence[FilePrompt],
+    asked: Sequence[FilePrompt],
     cached: int,
     not_reviewed: Sequence[NotReviewed],
     batch: Batch | None,
     seconds: float,
 ) -> str:
     reasons = f" ({_reasons(not_reviewed)})" if not_reviewed else ""
-    parts = [f"llm: {len(sent)} sent, {cached} cached, {len(not_reviewed)} not reviewed{reasons}"]
+    files = batch.sent if batch is not None else 0
+    parts = [f"llm: {files} sent, {cached} cached, {len(not_reviewed)} not reviewed{reasons}"]
     if batch is not None:
         usage = batch.usage
         parts.append(
             f"tokens: {usage.input_tokens:,} input, {usage.output_tokens:,} output, "
             f"{usage.cache_read_tokens:,} cache-read"
         )
-    redactions = sum(p.redactions for p in sent)
+    redactions = sum(p.redactions for p in asked)
     if redactions:
         parts.append(f"{redactions} secrets redacted")
     parts.append(f"{seconds:.1f} s")

@@ -51,6 +51,7 @@ class Batch:
     """What came back: one result per file asked about, in the order asked."""
 
     results: tuple[Critique | NotReviewed, ...]
+    sent: int  # files a request was made for (the others waited for a slot until the end)
     usage: Usage
     stopped: str | None  # one line saying why escalation stopped early (401/403), else None
 
@@ -59,6 +60,15 @@ class Batch:
 class _Outcome:
     result: Critique | NotReviewed
     usage: Usage
+
+
+@dataclass(frozen=True, slots=True)
+class _Shared:
+    """What the requests of one batch share."""
+
+    slots: asyncio.Semaphore  # at most llm.concurrency requests in flight
+    refused: asyncio.Event  # set by the first 401/403, so no waiting request is sent
+    sent: set[str]  # the files a request was made for
 
 
 class _Refused(Exception):
@@ -85,18 +95,14 @@ async def _review(
     client = anthropic.AsyncAnthropic(
         api_key=api_key, timeout=settings.timeout, max_retries=MAX_RETRIES
     )
-    semaphore = asyncio.Semaphore(settings.concurrency)
-    refused = asyncio.Event()  # set by the first 401/403, so no waiting task sends another
+    shared = _Shared(asyncio.Semaphore(settings.concurrency), asyncio.Event(), set())
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.deadline
     results: dict[str, Critique | NotReviewed] = {}
     usage = Usage()
     stopped: str | None = None
     async with client:
-        tasks = {
-            asyncio.create_task(_review_one(client, semaphore, refused, p, settings)): p
-            for p in prompts
-        }
+        tasks = {asyncio.create_task(_review_one(client, shared, p, settings)): p for p in prompts}
         pending = set(tasks)
         while pending and stopped is None and loop.time() < deadline:
             done, pending = await asyncio.wait(
@@ -120,28 +126,28 @@ async def _review(
     else:
         reason = f"deadline: llm.deadline = {settings.deadline:g}s passed"
     ordered = tuple(results.get(p.path, NotReviewed(p.path, reason)) for p in prompts)
-    return Batch(ordered, usage, stopped)
+    return Batch(ordered, len(shared.sent), usage, stopped)
 
 
 async def _review_one(
     client: anthropic.AsyncAnthropic,
-    semaphore: asyncio.Semaphore,
-    refused: asyncio.Event,
+    shared: _Shared,
     prompt: FilePrompt,
     settings: LlmSettings,
 ) -> _Outcome:
     """One file: a request, and one re-ask at most when the answer holds no critique."""
     usage = Usage()
     reask: str | None = None
-    async with semaphore:
-        if refused.is_set():
+    async with shared.slots:
+        if shared.refused.is_set():
             return _Outcome(NotReviewed(prompt.path, _UNAUTHORISED), usage)
+        shared.sent.add(prompt.path)
         for _ in range(2):
             params = request_params(prompt, settings, reask)
             try:
                 message, spent = await _send(client, params)
             except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as error:
-                refused.set()
+                shared.refused.set()
                 raise _Refused(
                     f"llm: escalation stopped: the API refused the key (HTTP {error.status_code}"
                     f"{_error_type(error)}); check ANTHROPIC_API_KEY"
