@@ -178,7 +178,8 @@ def test_the_request_carries_model_tool_schema_cache_breakpoint_and_fenced_code(
     assert fenced.splitlines() == [f"{n:>2}| {line}" for n, line in enumerate(source, 1)]
     # The findings and the document of the rule that fired, outside the fence.
     before = text[:start]
-    assert f"line {finding.line}, column {finding.column}: PA301 bare-except (warning)" in before
+    where = f"line {finding.line}, column {finding.column}"
+    assert f'{where}: PA301 bare-except (warning): "{finding.message}"' in before
     assert '<rule-document code="PA301">' in before
     assert load_catalogue()["PA301"].sections["How to fix"].strip() in before
 
