@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import enum
 import re
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
 
@@ -57,6 +57,8 @@ def _is_allowed(name: str, allowed: tuple[str, ...]) -> bool:
 
 def blocking_calls(options: AsyncOptions) -> Mapping[str, str]:
     """PA401's catalogue with the user's additions and removals applied."""
+    if not options.extend_blocking_calls and not options.allowed_blocking_calls:
+        return known.BLOCKING_CALLS
     extended = {
         **known.BLOCKING_CALLS,
         **{
@@ -71,6 +73,8 @@ def blocking_calls(options: AsyncOptions) -> Mapping[str, str]:
 def blocking_file_calls(options: AsyncOptions) -> Mapping[str, str]:
     """PA402's table with the user's removals applied."""
     allowed = options.allowed_blocking_calls
+    if not allowed:
+        return known.BLOCKING_FILE_CALLS
     return {
         name: text
         for name, text in known.BLOCKING_FILE_CALLS.items()
@@ -311,6 +315,11 @@ def _collect(owner: _ScopeOwner) -> dict[str, _Binding]:
     return table.result()
 
 
+def _endings(names: Iterable[str]) -> frozenset[str]:
+    """The last segments of dotted names: `time.sleep` -> `sleep`."""
+    return frozenset(name.rpartition(".")[2] for name in names)
+
+
 def _is_loop_name(identifier: str) -> bool:
     """`loop`, `_loop`, `event_loop`, `self.main_loop`: names people give an event loop."""
     name = identifier.lower()
@@ -434,6 +443,19 @@ class _AsyncScopeRule(Rule):
         suffix = "".join(f".{attribute}" for attribute in reversed(attributes))
         return tuple(base + suffix for base in bases)
 
+    def _match(
+        self, func: cst.BaseExpression, names: Collection[str], endings: frozenset[str]
+    ) -> str | None:
+        """The name in `names` that the called `func` resolves to, if any."""
+        # Resolution changes what the head of `a.b.c` stands for, never the last attribute, so
+        # most method calls (`self.save()`) are ruled out without a lookup.
+        if isinstance(func, cst.Attribute) and func.attr.value not in endings:
+            return None
+        for name in self._qualified_names(func):
+            if name in names:
+                return name
+        return None
+
     def _kind(self, node: cst.BaseExpression, start: int) -> _Kind | None:
         """Is `node` visibly a concrete Path or an event loop?"""
         if isinstance(node, cst.Call):
@@ -538,6 +560,12 @@ def _is_none(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
 
 
+_CATALOGUE_ENDINGS = _endings(known.BLOCKING_CALLS)
+_FILE_CALL_ENDINGS = _endings(known.BLOCKING_FILE_CALLS)
+_TASK_FACTORY_ENDINGS = _endings(known.TASK_FACTORIES)
+_LOOP_RUNNER_ENDINGS = _endings(known.LOOP_RUNNERS)
+
+
 def _shown(func: cst.BaseExpression, qualified: str) -> str:
     """How a call is named in a message: as written, plus what it resolved to if different."""
     resolved = qualified.removeprefix("builtins.")
@@ -556,19 +584,22 @@ class BlockingCallInAsync(_AsyncScopeRule):
     def visit_Module(self, node: cst.Module) -> None:
         super().visit_Module(node)
         self._catalogue = blocking_calls(self.context.options(AsyncOptions))
+        self._endings = (
+            _CATALOGUE_ENDINGS
+            if self._catalogue is known.BLOCKING_CALLS
+            else _endings(self._catalogue)
+        )
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self._in_async_body():
             return
-        for name in self._qualified_names(node.func):
-            alternative = self._catalogue.get(name)
-            if alternative is not None:
-                self.report(
-                    node,
-                    f"Blocking call {_shown(node.func, name)} in `async def` stalls the event "
-                    f"loop; use {alternative}",
-                )
-                return
+        name = self._match(node.func, self._catalogue, self._endings)
+        if name is not None:
+            self.report(
+                node,
+                f"Blocking call {_shown(node.func, name)} in `async def` stalls the event "
+                f"loop; use {self._catalogue[name]}",
+            )
 
 
 class BlockingFileIoInAsync(_AsyncScopeRule):
@@ -587,10 +618,10 @@ class BlockingFileIoInAsync(_AsyncScopeRule):
         if not self._in_async_body():
             return
         func = node.func
-        for name in self._qualified_names(func):
-            if name in self._calls:
-                self._report(node, _shown(func, name), self._calls[name])
-                return
+        name = self._match(func, self._calls, _FILE_CALL_ENDINGS)
+        if name is not None:
+            self._report(node, _shown(func, name), self._calls[name])
+            return
         if not isinstance(func, cst.Attribute):
             return
         method = self._PATH_PREFIX + func.attr.value
@@ -618,10 +649,10 @@ class DanglingTask(_AsyncScopeRule):
         if not isinstance(call, cst.Call):
             return
         func = call.func
-        for name in self._qualified_names(func):
-            if name in known.TASK_FACTORIES:
-                self._report(node, _shown(func, name))
-                return
+        name = self._match(func, known.TASK_FACTORIES, _TASK_FACTORY_ENDINGS)
+        if name is not None:
+            self._report(node, _shown(func, name))
+            return
         # `tg.create_task()` on a TaskGroup is fine: the group keeps the task. Only a loop's
         # `create_task` leaves it dangling.
         if (
@@ -650,10 +681,10 @@ class NestedEventLoop(_AsyncScopeRule):
         if not self._in_async_body():
             return
         func = node.func
-        for name in self._qualified_names(func):
-            if name in known.LOOP_RUNNERS:
-                self._report(node, _shown(func, name))
-                return
+        name = self._match(func, known.LOOP_RUNNERS, _LOOP_RUNNER_ENDINGS)
+        if name is not None:
+            self._report(node, _shown(func, name))
+            return
         if not isinstance(func, cst.Attribute):
             return
         # `run_until_complete` is an event-loop method whatever the receiver is called;
