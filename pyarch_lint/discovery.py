@@ -7,6 +7,7 @@ A file named explicitly is always checked (pre-commit passes files by name) unle
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 from collections.abc import Callable, Iterator, Sequence
@@ -30,7 +31,7 @@ class _Ignore:
     """One folder's .gitignore, matched against paths relative to that folder."""
 
     base: Path
-    spec: pathspec.PathSpec
+    spec: pathspec.PathSpec[pathspec.Pattern]
 
 
 def _display(path: Path, cwd: Path) -> str:
@@ -40,7 +41,7 @@ def _display(path: Path, cwd: Path) -> str:
         return path.as_posix()
 
 
-def _exclude_spec(settings: Settings) -> pathspec.PathSpec:
+def _exclude_spec(settings: Settings) -> pathspec.PathSpec[pathspec.Pattern]:
     return pathspec.PathSpec.from_lines(
         "gitwildmatch", [*settings.exclude, *settings.extend_exclude]
     )
@@ -53,12 +54,15 @@ def _relative_to_root(path: Path, root: Path) -> str | None:
         return None
 
 
-def _excluded(path: Path, is_dir: bool, settings: Settings, spec: pathspec.PathSpec) -> bool:
-    """Excludes match a path relative to the project root, or the bare name at any depth."""
+def _excluded(
+    path: Path, is_dir: bool, settings: Settings, spec: pathspec.PathSpec[pathspec.Pattern]
+) -> bool:
+    """Excludes match a path relative to the project root (a pattern without a slash matches at
+    any depth, one with a leading slash only at the root); outside the root, the bare name."""
     relative = _relative_to_root(path, settings.root)
     suffix = "/" if is_dir else ""
-    if relative is not None and spec.match_file(relative + suffix):
-        return True
+    if relative is not None:
+        return spec.match_file(relative + suffix)
     return spec.match_file(path.name + suffix)
 
 
@@ -82,10 +86,7 @@ def _git_ignored(path: Path, is_dir: bool, ignores: Sequence[_Ignore]) -> bool:
 def _parent_ignores(folder: Path, root: Path) -> list[_Ignore]:
     """.gitignore files between the project root and `folder`, outermost first."""
     chain = [folder, *folder.parents]
-    if root in chain:
-        chain = chain[: chain.index(root) + 1]
-    else:
-        chain = [folder]
+    chain = chain[: chain.index(root) + 1] if root in chain else [folder]
     found = (_gitignore(f) for f in reversed(chain))
     return [ignore for ignore in found if ignore is not None]
 
@@ -109,7 +110,16 @@ def discover(
         resolved = absolute.resolve()
         if absolute.is_dir():
             ignores = _parent_ignores(resolved, root) if settings.respect_gitignore else []
-            for file in _walk(resolved, absolute, settings, spec, ignores, note):
+            walk_settings = settings
+            if _excluded(resolved, True, settings, spec) or _git_ignored(resolved, True, ignores):
+                if force_exclude:
+                    continue
+                # Named explicitly inside an excluded or git-ignored folder (`examples/`, a
+                # downloaded corpus): wanted, so match what lies below as if it were the root,
+                # or every file in it would match through the folder and nothing be checked.
+                walk_settings = dataclasses.replace(settings, root=resolved)
+                ignores = _parent_ignores(resolved, resolved) if settings.respect_gitignore else []
+            for file in _walk(resolved, absolute, walk_settings, spec, ignores=ignores, note=note):
                 found.setdefault(file.resolve(), SourceFile(_display(file, cwd), file))
             continue
         if not _is_regular(absolute, note):
@@ -136,7 +146,8 @@ def _walk(
     resolved: Path,
     shown: Path,
     settings: Settings,
-    spec: pathspec.PathSpec,
+    spec: pathspec.PathSpec[pathspec.Pattern],
+    *,
     ignores: list[_Ignore],
     note: Callable[[str], None],
 ) -> Iterator[Path]:

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import ast
 import io
-import warnings
 import os
 import tokenize
+import warnings
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -130,7 +130,7 @@ def analyse_source(source: bytes, rule_types: Sequence[type[Rule]], settings: Se
             f"analysis failed: {type(error).__name__} (the file nests too deeply or is too big)"
         )
         return Analysis(key, [(1, 1, 1, 1, "PA003", message)])
-    except Exception as error:  # noqa: BLE001 - reported as a finding, never lost
+    except Exception as error:  # reported as a finding, never lost
         message = f"analysis failed: {type(error).__name__}: {error}"
         return Analysis(key, [(1, 1, 1, 1, "PA003", message)])
 

@@ -1,0 +1,208 @@
+"""Discovery: paths -> files. Default excludes, exclude/extend-exclude, .gitignore, explicit
+files, missing paths, and file systems that fight back (symlink loops, FIFOs, odd names)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from pyarch_lint.cli import main
+from pyarch_lint.config import DEFAULT_EXCLUDE, load_settings
+from pyarch_lint.discovery import PathNotFound, discover
+
+GOOD = "x = 1\n"
+
+
+def write(root: Path, *names: str, text: str = GOOD) -> None:
+    for name in names:
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(text, encoding="utf-8")
+
+
+def found(
+    root: Path, *paths: str, cwd: Path | None = None, force_exclude: bool = False
+) -> list[str]:
+    """Display paths discovered under `paths` (default: the project root) from `cwd`."""
+    here = cwd or root
+    settings = load_settings(None, here)
+    files = discover(
+        [Path(p) for p in paths or ["."]], settings, cwd=here, force_exclude=force_exclude
+    )
+    return [file.display for file in files]
+
+
+@pytest.fixture
+def project(tmp_path: Path) -> Path:
+    root = tmp_path / "project"
+    write(root, "pyproject.toml", text="[tool.pyarch-lint]\n")
+    return root
+
+
+def configure(root: Path, body: str) -> None:
+    (root / "pyproject.toml").write_text(f"[tool.pyarch-lint]\n{body}\n", encoding="utf-8")
+
+
+def test_python_sources_and_stubs_only_sorted(project: Path) -> None:
+    write(project, "b.py", "a/z.pyi", "a/y.py", "notes.txt", "a/compiled.pyc", "script")
+    assert found(project) == ["a/y.py", "a/z.pyi", "b.py"]
+
+
+@pytest.mark.parametrize("folder", DEFAULT_EXCLUDE)
+def test_default_excludes_at_any_depth(project: Path, folder: str) -> None:
+    write(project, f"{folder}/x.py", f"src/{folder}/y.py", "src/kept.py")
+    assert found(project) == ["src/kept.py"]
+
+
+def test_exclude_replaces_the_defaults(project: Path) -> None:
+    configure(project, 'exclude = ["generated"]')
+    write(project, "generated/x.py", "build/y.py", "app.py")
+    assert found(project) == ["app.py", "build/y.py"]
+
+
+def test_extend_exclude_adds_to_the_defaults(project: Path) -> None:
+    configure(project, 'extend-exclude = ["generated", "legacy/*_old.py", "/top_only.py"]')
+    write(
+        project,
+        "generated/x.py",
+        "build/y.py",
+        "legacy/a_old.py",
+        "legacy/a_new.py",
+        "top_only.py",
+        "sub/top_only.py",
+        "app.py",
+    )
+    assert found(project) == ["app.py", "legacy/a_new.py", "sub/top_only.py"]
+
+
+def test_gitignore_is_honoured_with_nested_files_and_negation(project: Path) -> None:
+    write(project, ".gitignore", text="ignored/\n*_pb2.py\n!keep_pb2.py\n")
+    write(project, "sub/.gitignore", text="local.py\n")
+    write(
+        project,
+        "ignored/x.py",
+        "api_pb2.py",
+        "keep_pb2.py",
+        "sub/local.py",
+        "sub/shared.py",
+        "local.py",
+        "app.py",
+    )
+    assert found(project) == ["app.py", "keep_pb2.py", "local.py", "sub/shared.py"]
+
+
+def test_gitignore_above_the_folder_named_applies_below_it(project: Path) -> None:
+    write(project, ".gitignore", text="*_pb2.py\n")
+    write(project, "src/api_pb2.py", "src/app.py")
+    assert found(project, "src") == ["src/app.py"]
+    assert found(project, ".", cwd=project / "src") == ["app.py"]
+
+
+def test_respect_gitignore_false(project: Path) -> None:
+    configure(project, "respect-gitignore = false")
+    write(project, ".gitignore", text="ignored/\n")
+    write(project, "ignored/x.py", "app.py")
+    assert found(project) == ["app.py", "ignored/x.py"]
+
+
+def test_explicit_files_are_checked_even_when_excluded(project: Path) -> None:
+    configure(project, 'extend-exclude = ["generated"]')
+    write(project, ".gitignore", text="secret.py\n")
+    write(project, "generated/x.py", "build/y.py", "secret.py", "bin/tool")
+    explicit = ["generated/x.py", "build/y.py", "secret.py", "bin/tool"]
+    assert found(project, *explicit) == ["bin/tool", "build/y.py", "generated/x.py", "secret.py"]
+
+
+def test_force_exclude_applies_excludes_to_explicit_files(project: Path) -> None:
+    configure(project, 'extend-exclude = ["generated"]')
+    write(project, "generated/x.py", "build/y.py", "app.py")
+    explicit = ["generated/x.py", "build/y.py", "app.py"]
+    assert found(project, *explicit, force_exclude=True) == ["app.py"]
+
+
+def test_a_folder_named_explicitly_is_walked_even_inside_an_excluded_one(project: Path) -> None:
+    # `pyarch-lint examples/` in a project that excludes examples from its own runs, or a
+    # downloaded corpus inside a git-ignored folder: the user asked for these files.
+    configure(project, 'extend-exclude = ["examples"]')
+    write(project, ".gitignore", text="corpus/\n")
+    write(project, "examples/shop/a.py", "examples/shop/build/b.py", "corpus/pkg/c.py", "app.py")
+    assert found(project) == ["app.py"]
+    assert found(project, "examples") == ["examples/shop/a.py"]
+    assert found(project, ".", cwd=project / "examples" / "shop") == ["a.py"]
+    assert found(project, "corpus/pkg") == ["corpus/pkg/c.py"]
+    assert found(project, "examples", force_exclude=True) == []
+
+
+def test_each_file_once_however_often_it_is_named(project: Path) -> None:
+    write(project, "app/a.py", "app/b.py")
+    assert found(project, ".", "app", "app/a.py", "./app/b.py") == ["app/a.py", "app/b.py"]
+
+
+def test_display_paths_are_as_the_user_would_type_them(project: Path, tmp_path: Path) -> None:
+    write(project, "src/app.py", "src/sub/x.py")
+    write(tmp_path / "elsewhere", "lib.py")
+    assert found(project, str(project / "src")) == ["src/app.py", "src/sub/x.py"]
+    assert found(project, "../app.py", cwd=project / "src" / "sub") == ["../app.py"]
+    outside = found(project, str(tmp_path / "elsewhere"))
+    assert outside == [(tmp_path / "elsewhere" / "lib.py").as_posix()]
+
+
+def test_a_missing_path_is_an_error_naming_it(project: Path) -> None:
+    with pytest.raises(PathNotFound, match=r"nowhere\.py"):
+        found(project, "nowhere.py")
+    result = CliRunner().invoke(main, ["--no-llm", "--no-cache", str(project / "gone")])
+    assert result.exit_code == 2
+    assert "gone: no such file or directory" in result.stderr
+
+
+def test_symlinked_folders_are_followed_once_and_loops_end(project: Path) -> None:
+    write(project, "pkg/mod.py", "other/real.py")
+    (project / "pkg" / "loop").symlink_to(project / "pkg", target_is_directory=True)
+    (project / "pkg" / "up").symlink_to(project, target_is_directory=True)
+    (project / "link").symlink_to(project / "other", target_is_directory=True)
+    # In a child process with a deadline: a loop must not hang the test suite.
+    script = (
+        "import sys; from pathlib import Path; from pyarch_lint.config import load_settings;"
+        "from pyarch_lint.discovery import discover; root = Path(sys.argv[1]);"
+        "print('\\n'.join(f.display for f in discover([Path('.')], load_settings(None, root),"
+        " cwd=root)))"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, str(project)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    listed = done.stdout.split()
+    assert "pkg/mod.py" in listed
+    assert len(listed) == len({(project / p).resolve() for p in listed}) == 2
+
+
+def test_broken_symlinks_fifos_and_folders_named_like_files_are_skipped(project: Path) -> None:
+    write(project, "app.py")
+    (project / "dangling.py").symlink_to(project / "nowhere.py")
+    (project / "folder.py").mkdir()
+    write(project, "folder.py/inner.py")
+    os.mkfifo(project / "pipe.py")
+    assert found(project) == ["app.py", "folder.py/inner.py"]
+
+
+def test_explicit_fifo_is_skipped_not_read(project: Path) -> None:
+    os.mkfifo(project / "pipe.py")
+    assert found(project, "pipe.py") == []  # reading a FIFO would block forever
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root can read any folder")
+def test_an_unreadable_folder_is_skipped(project: Path) -> None:
+    write(project, "locked/x.py", "app.py")
+    (project / "locked").chmod(0)
+    try:
+        assert found(project) == ["app.py"]
+    finally:
+        (project / "locked").chmod(0o755)
