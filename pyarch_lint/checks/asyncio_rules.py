@@ -649,6 +649,14 @@ class DanglingTask(_AsyncScopeRule):
         if not isinstance(call, cst.Call):
             return
         func = call.func
+        # `create_task(...).add_done_callback(...)`: the callback does not keep the task alive,
+        # and the task itself is still thrown away.
+        if (
+            isinstance(func, cst.Attribute)
+            and func.attr.value == "add_done_callback"
+            and isinstance(func.value, cst.Call)
+        ):
+            func = func.value.func
         name = self._match(func, known.TASK_FACTORIES, _TASK_FACTORY_ENDINGS)
         if name is not None:
             self._report(node, _shown(func, name))

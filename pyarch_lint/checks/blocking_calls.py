@@ -108,6 +108,7 @@ _FILE = "`await asyncio.to_thread(...)`, `anyio.open_file`/`anyio.Path`, or aiof
 BLOCKING_FILE_CALLS: Mapping[str, str] = MappingProxyType(
     {
         **_group(["builtins.open", "io.open", "io.open_code", "codecs.open"], _FILE),
+        **_group(["gzip.open", "bz2.open", "lzma.open"], _FILE),
         **_group(
             _under("pathlib.Path", "open read_text read_bytes write_text write_bytes"),
             "`await anyio.Path(...).read_text()` and friends, or `asyncio.to_thread`",
