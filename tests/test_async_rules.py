@@ -435,3 +435,31 @@ def test_nested_event_loop_only_in_the_async_body() -> None:
         await asyncio.to_thread(in_thread)
     """
     assert _lines("PA404", source) == [5, 6]
+
+
+def test_loop_with_and_except_targets_hide_imports() -> None:
+    source = """\
+    import time
+
+    import httpx
+    import requests
+
+
+    async def crawl(urls, clocks):
+        async with httpx.AsyncClient() as requests:
+            await requests.get(urls[0])
+        for time in clocks:
+            time.sleep(1)
+
+
+    async def retry(url):
+        try:
+            requests.get(url)
+        except OSError as requests:
+            print(requests)
+
+
+    async def plain(url):
+        requests.get(url)
+    """
+    assert _lines("PA401", source) == [22]

@@ -161,34 +161,25 @@ def _dotted(node: cst.BaseExpression) -> str | None:
 
 def _bind_small(statement: cst.BaseSmallStatement, table: _Table) -> None:
     if isinstance(statement, cst.Import):
-        for alias in statement.names:
-            full = _dotted(alias.name)
-            if full is None:
-                continue
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                table.imported(alias.asname.name.value, full)
-            else:  # `import urllib.request` binds `urllib`
-                head = full.partition(".")[0]
-                table.imported(head, head)
+        _bind_import(statement, table)
     elif isinstance(statement, cst.ImportFrom):
         _bind_import_from(statement, table)
-    elif isinstance(statement, cst.Assign):
-        for target in statement.targets:
-            if isinstance(target.target, cst.Name):
-                table.typed(target.target.value, False, statement.value)
-            else:
-                table.target(target.target)
-    elif isinstance(statement, cst.AnnAssign):
-        if isinstance(statement.target, cst.Name):
-            table.typed(statement.target.value, True, statement.annotation.annotation)
-    elif isinstance(statement, cst.AugAssign):
-        # `path /= "sub"` keeps a Path a Path; any other operator is not followed.
-        if isinstance(statement.target, cst.Name) and not isinstance(
-            statement.operator, cst.DivideAssign
-        ):
-            table.opaque(statement.target.value)
+    elif isinstance(statement, cst.Assign | cst.AnnAssign | cst.AugAssign):
+        _bind_assignment(statement, table)
     elif isinstance(statement, cst.Global | cst.Nonlocal):
         table.declared.update(item.name.value for item in statement.names)
+
+
+def _bind_import(statement: cst.Import, table: _Table) -> None:
+    for alias in statement.names:
+        full = _dotted(alias.name)
+        if full is None:
+            continue
+        if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
+            table.imported(alias.asname.name.value, full)
+        else:  # `import urllib.request` binds `urllib`
+            head = full.partition(".")[0]
+            table.imported(head, head)
 
 
 def _bind_import_from(statement: cst.ImportFrom, table: _Table) -> None:
@@ -205,6 +196,22 @@ def _bind_import_from(statement: cst.ImportFrom, table: _Table) -> None:
             table.opaque(local)
         else:
             table.imported(local, f"{module}.{alias.name.value}")
+
+
+def _bind_assignment(statement: cst.Assign | cst.AnnAssign | cst.AugAssign, table: _Table) -> None:
+    if isinstance(statement, cst.Assign):
+        for target in statement.targets:
+            if isinstance(target.target, cst.Name):
+                table.typed(target.target.value, False, statement.value)
+            else:
+                table.target(target.target)
+    elif not isinstance(statement.target, cst.Name):
+        return
+    elif isinstance(statement, cst.AnnAssign):
+        table.typed(statement.target.value, True, statement.annotation.annotation)
+    elif not isinstance(statement.operator, cst.DivideAssign):
+        # `path /= "sub"` keeps a Path a Path; any other operator is not followed.
+        table.opaque(statement.target.value)
 
 
 def _bind_suite(suite: cst.BaseSuite, table: _Table) -> None:
@@ -232,38 +239,42 @@ def _bind_compound(statement: cst.BaseCompoundStatement, table: _Table) -> None:
         for case in statement.cases:
             _bind_suite(case.body, table)
         return
-    if isinstance(statement, cst.For):
-        table.target(statement.target)
-    elif isinstance(statement, cst.With):
-        for item in statement.items:
-            if item.asname is not None:
-                table.target(item.asname.name)
-    _bind_suite(statement.body, table)
-    for block in _other_blocks(statement, table):
+    for target in _header_targets(statement):
+        table.target(target)
+    for block in _blocks(statement):
         _bind_suite(block, table)
 
 
-def _other_blocks(statement: cst.BaseCompoundStatement, table: _Table) -> Iterator[cst.BaseSuite]:
-    """The `elif`/`else`/`except`/`finally` blocks of a compound statement."""
-    if isinstance(statement, cst.If):
-        orelse = statement.orelse
-        while isinstance(orelse, cst.If):
-            yield orelse.body
-            orelse = orelse.orelse
-        if orelse is not None:
-            yield orelse.body
-    elif isinstance(statement, cst.For | cst.While):
-        if statement.orelse is not None:
-            yield statement.orelse.body
-    elif isinstance(statement, cst.Try | cst.TryStar):
-        for handler in statement.handlers:
-            if handler.name is not None:
-                table.target(handler.name.name)
-            yield handler.body
-        if statement.orelse is not None:
-            yield statement.orelse.body
-        if statement.finalbody is not None:
-            yield statement.finalbody.body
+def _header_targets(statement: cst.BaseCompoundStatement) -> list[cst.BaseExpression]:
+    """Names bound by `for x in`, `with ... as x` and `except ... as x`."""
+    if isinstance(statement, cst.For):
+        return [statement.target]
+    if isinstance(statement, cst.With):
+        return [item.asname.name for item in statement.items if item.asname is not None]
+    if isinstance(statement, cst.Try | cst.TryStar):
+        return [h.name.name for h in statement.handlers if h.name is not None]
+    return []
+
+
+def _blocks(statement: cst.BaseCompoundStatement) -> Iterator[cst.BaseSuite]:
+    """Every block of a compound statement: its body, `elif`/`else`, `except`, `finally`."""
+    yield statement.body
+    if isinstance(statement, cst.If) and isinstance(statement.orelse, cst.If):
+        yield from _blocks(statement.orelse)
+        return
+    if isinstance(statement, cst.Try | cst.TryStar):
+        yield from (handler.body for handler in statement.handlers)
+    for tail in _tails(statement):
+        yield tail.body
+
+
+def _tails(statement: cst.BaseCompoundStatement) -> list[cst.Else | cst.Finally]:
+    found: list[cst.CSTNode | None] = []
+    if isinstance(statement, cst.Try | cst.TryStar):
+        found = [statement.orelse, statement.finalbody]
+    elif isinstance(statement, cst.If | cst.For | cst.While):
+        found = [statement.orelse]
+    return [tail for tail in found if isinstance(tail, cst.Else | cst.Finally)]
 
 
 class _ScopeKind(enum.Enum):
