@@ -95,7 +95,8 @@ class _Kind(enum.Enum):
 class _Binding:
     """Every way one name is bound in one scope."""
 
-    imports: set[str] = field(default_factory=set)  # qualified names from absolute imports
+    # Qualified names from absolute imports, in source order (so messages are deterministic).
+    imports: list[str] = field(default_factory=list)
     # (is an annotation, expression): `name: Ann` / annotated parameters, and `name = value`.
     typed: list[tuple[bool, cst.BaseExpression]] = field(default_factory=list)
     opaque: bool = False  # bound in a way not followed: loop target, def, relative import...
@@ -121,7 +122,9 @@ class _Table:
         self._get(name).typed.append((is_annotation, expression))
 
     def imported(self, name: str, qualified: str) -> None:
-        self._get(name).imports.add(qualified)
+        imports = self._get(name).imports
+        if qualified not in imports:
+            imports.append(qualified)
 
     def target(self, node: cst.BaseExpression) -> None:
         """Names bound by an assignment target we do not follow (`for a, *b in ...`)."""
