@@ -189,18 +189,34 @@ def check(paths: tuple[Path, ...], **options: Any) -> None:
     sys.exit(status)
 
 
+def _cli_selection(settings: Settings, options: dict[str, Any]) -> dict[str, Any]:
+    """The command line's selectors as a layer on top of the file's, as in ruff: `--select`
+    starts afresh, and otherwise a code the command line enables or ignores wins over what the
+    file said about it (the file's selectors it covers are dropped; specificity does the rest)."""
+    where = "command line"
+    select = check_selectors(where, "--select", _codes(options["select"]))
+    extend = check_selectors(where, "--extend-select", _codes(options["extend_select"]))
+    ignore = check_selectors(where, "--ignore", _codes(options["ignore"]))
+    if select:
+        return {"select": select, "extend_select": extend, "ignore": ignore}
+    file_select = None if settings.select is None else _kept(settings.select, ignore)
+    return {
+        "select": file_select,
+        "extend_select": _kept(settings.extend_select, ignore) + extend,
+        "ignore": _kept(settings.ignore, extend) + ignore,
+    }
+
+
+def _kept(selectors: tuple[str, ...], overridden_by: tuple[str, ...]) -> tuple[str, ...]:
+    """The file's selectors that no command-line selector covers (equal or more general)."""
+    return tuple(
+        s for s in selectors if not any(o == "ALL" or s.startswith(o) for o in overridden_by)
+    )
+
+
 def _settings(options: dict[str, Any], cwd: Path) -> Settings:
     settings = load_settings(options["config_file"], cwd)
-    changes: dict[str, Any] = {}
-    where = "command line"
-    if options["select"]:
-        changes["select"] = check_selectors(where, "--select", _codes(options["select"]))
-    if options["extend_select"]:
-        extra = check_selectors(where, "--extend-select", _codes(options["extend_select"]))
-        changes["extend_select"] = settings.extend_select + extra
-    if options["ignore"]:
-        extra = check_selectors(where, "--ignore", _codes(options["ignore"]))
-        changes["ignore"] = settings.ignore + extra
+    changes: dict[str, Any] = _cli_selection(settings, options)
     llm_changes = {k: options[k] for k in ("model", "language") if options[k]}
     if options["llm_deadline"] is not None:
         llm_changes["deadline"] = options["llm_deadline"]

@@ -214,14 +214,14 @@ def _work(path: Path) -> Analysis:
     return _analyse_path(path, settings, rules)
 
 
-def _relative(display: str, root: Path) -> str:
-    path = Path(display)
-    if path.is_absolute():
-        try:
-            return path.relative_to(root).as_posix()
-        except ValueError:
-            return path.as_posix()
-    return path.as_posix()
+def _relative(path: Path, root: Path) -> str:
+    """The path per-file-ignores match: relative to the project root, wherever the run started
+    (the display path is relative to the working directory instead)."""
+    absolute = Path(os.path.abspath(path))  # lexical: `src/../x.py` is `x.py`
+    try:
+        return absolute.relative_to(root).as_posix()
+    except ValueError:
+        return absolute.as_posix()
 
 
 def run(
@@ -261,7 +261,7 @@ def run(
         if cache is not None and file in pending and analysis.key and not analysis.crashes:
             cache.put(cache.key(analysis.key), analysis.findings)
         found = to_findings(file.display, analysis.findings, enabled)
-        findings.extend(_per_file_ignores(found, settings, _relative(file.display, settings.root)))
+        findings.extend(_per_file_ignores(found, settings, _relative(file.path, settings.root)))
         crashes.extend(f"{file.display}: {crash}" for crash in analysis.crashes)
     findings.sort(key=lambda f: (f.path, f.line, f.column, f.code, f.message))
     return RunResult(findings, crashes, list(cache.warnings) if cache else [], len(files))
