@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ast
 import textwrap
+import time
 
 import pytest
 
@@ -174,3 +175,31 @@ def test_decode_source_honours_the_coding_cookie_and_the_bom():
     assert decode_source(b"\xef\xbb\xbfx = 1\n") == "x = 1\n"
     assert decode_source(b"# coding: nonsense\nx = 1\n") == "# coding: nonsense\nx = 1\n"
     assert decode_source(b"x = '\xff'\n") == "x = '\ufffd'\n"
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        "token" * 4000,
+        '"' + "a" * 20000,
+        "A" * 20000,
+        "password: " + " " * 20000 + "x",
+        "token:" * 4000,
+        "x://" * 5000,
+        "-----BEGIN RSA PRIVATE KEY-----\nx = 1\n" * 600,
+    ],
+    ids=[
+        "keyword-run",
+        "unterminated-string",
+        "one-word",
+        "spaces",
+        "colons",
+        "schemes",
+        "keys-without-end",
+    ],
+)
+def test_hostile_lines_cost_linear_time(line):
+    # Quadratic patterns took seconds to minutes on these; linear ones take milliseconds.
+    started = time.monotonic()
+    redact((line + "\n") * 5)
+    assert time.monotonic() - started < 2.0

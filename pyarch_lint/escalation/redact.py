@@ -32,8 +32,10 @@ from dataclasses import dataclass
 
 _PRIVATE_KEY = (
     r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
-    # Through the END line; a block without one is redacted as far as key material goes.
-    r"(?:[\s\S]*?-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----|(?:[A-Za-z0-9+/=\r\n]|\\n)*)"
+    # Through the END line; a block without one is redacted as far as key material goes. The
+    # body may not contain "-----", so each BEGIN scans no further than the next marker.
+    r"(?:(?:(?!-----)[\s\S])*-----END[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
+    r"|(?:[A-Za-z0-9+/=\r\n]|\\n)*)"
 )
 
 # (kind, pattern); the whole match is the secret.
@@ -61,19 +63,22 @@ _FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 )
 
 # Only the password of `scheme://user:password@host`: the user name and host stay readable.
-_URL_CREDENTIALS = re.compile(r"[A-Za-z][A-Za-z0-9+.-]*://[^\s:/@'\"]*:(?P<secret>[^\s@/'\"]+)@")
-
-_SECRET_NAME = (
-    r"[A-Za-z0-9_]*?(?:password|passwd|secret|token|credential|(?:api|access|private|signing)_?key)"
-    r"[A-Za-z0-9_]*"
+# Every repetition here is bounded or anchored, so a hostile line (one 20,000-character word)
+# costs linear time, not quadratic.
+_URL_CREDENTIALS = re.compile(
+    r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s:/@'\"]*:(?P<secret>[^\s@/'\"]+)@"
 )
-# name, optional annotation, then `=` `:` or `:=`, then a one-line string literal.
+
+_SECRET_NAME = re.compile(
+    r"password|passwd|secret|token|credential|(?:api|access|private|signing)_?key", re.IGNORECASE
+)
+# A name (or quoted dict key), an optional annotation, `=` `:` or `:=`, a one-line string literal.
 _ASSIGNED = re.compile(
-    rf"""(?ix)
-    ["']?\b{_SECRET_NAME}["']?          # a name, or a quoted dict key
-    (?:\s*:\s*[A-Za-z_][\w.\[\], |]*)?  # an annotation such as `: str | None`
-    \s*(?::=|=|:)\s*
-    [rRbBuU]{{0,2}}(?P<q>["'])(?P<secret>(?:\\.|(?!(?P=q))[^\\\n])+)(?P=q)
+    r"""(?x)
+    ["']?\b(?P<name>[A-Za-z_][A-Za-z0-9_]{0,80})["']?
+    (?:[ \t]*:[ \t]*[A-Za-z_][\w.\[\],| ]{0,60}?)?  # an annotation such as `: str | None`
+    [ \t]*(?::=|=|:)[ \t]*
+    [rRbBuU]{0,2}(?P<q>["'])(?P<secret>(?:\\.|(?!(?P=q))[^\\\n])+)(?P=q)
     """
 )
 
@@ -115,7 +120,8 @@ def _find(text: str) -> Iterator[tuple[int, int, str]]:
     for match in _URL_CREDENTIALS.finditer(text):
         yield match.start("secret"), match.end("secret"), "url-credentials"
     for match in _ASSIGNED.finditer(text):
-        yield match.start("secret"), match.end("secret"), "assigned-secret"
+        if _SECRET_NAME.search(match["name"]):
+            yield match.start("secret"), match.end("secret"), "assigned-secret"
     for match in _STRING.finditer(text):
         if _high_entropy(match["secret"]):
             yield match.start("secret"), match.end("secret"), "high-entropy"
