@@ -27,6 +27,8 @@ from llm_server import (
 from pyarch_lint.catalogue import load_catalogue, parse_doc
 from pyarch_lint.config import DEFAULT_MODEL, ConfigError, LlmSettings, settings_from_toml
 from pyarch_lint.escalation import EscalationResult, run_escalation
+from pyarch_lint.escalation.prompt import FilePrompt, build_prompt
+from pyarch_lint.escalation.select import FlaggedFile
 from pyarch_lint.findings import Critique, Finding, Severity
 
 TREE = Path(__file__).parent / "fixtures" / "escalation" / "tree"
@@ -631,6 +633,41 @@ def test_a_large_file_is_cut_to_the_flagged_code_and_the_critique_says_so(server
     assert "llm.max-input-tokens = 6000" in review.note
     assert [i.line for i in review.items] == [line]
     assert review.dropped_items == 1
+
+
+def test_the_cut_keeps_the_innermost_function_with_its_decorators():
+    source = "\n".join(
+        [
+            "from functools import cache",  # 1
+            "",
+            "class Service:",  # 3
+            *[f"    attribute_{n} = {n}" for n in range(200)],  # 4-203
+            "    @cache",  # 204
+            "    @staticmethod",  # 205
+            "    def risky():",  # 206
+            "        try:",
+            "            return 1",
+            "        except:",  # 209
+            "            return 2",  # 210
+            "",
+            "VALUE = 1",  # 212
+        ]
+    )
+    findings = (
+        Finding("s.py", 209, 9, 209, 16, "PA301", "bare-except", Severity.WARNING, "m"),
+        Finding("s.py", 212, 1, 212, 5, "PA999", "made-up", Severity.WARNING, "m"),
+    )
+    flagged = FlaggedFile("s.py", findings)
+    whole = build_prompt(flagged, source, FAST)
+    assert isinstance(whole, FilePrompt)
+    assert whole.visible == ((1, 212),)
+    assert whole.note is None
+    settings = dataclasses.replace(FAST, max_input_tokens=whole.tokens - 1)
+    prompt = build_prompt(flagged, source, settings)
+    assert isinstance(prompt, FilePrompt)
+    assert prompt.visible == ((1, 1), (204, 210), (212, 212))
+    assert prompt.tokens < whole.tokens
+    assert "(9 of 212 lines)" in (prompt.note or "")
 
 
 def test_a_file_too_large_even_when_cut_is_not_reviewed(server, tree):

@@ -282,37 +282,21 @@ def _flagged_ranges(source: str, findings: Sequence[Finding]) -> tuple[tuple[int
         tree = ast.parse(source)
     except (SyntaxError, ValueError):
         return None
-    spans = [
-        (node.lineno, node.end_lineno or node.lineno)
-        for node in tree.body
-        if isinstance(node, ast.Import | ast.ImportFrom)
-    ]
+    scope = ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef
+    scopes = [_span(n) for n in ast.walk(tree) if isinstance(n, scope)]
+    candidates = scopes + [_span(n) for n in tree.body]
+    spans = [_span(n) for n in tree.body if isinstance(n, ast.Import | ast.ImportFrom)]
     for finding in findings:
-        spans.append(_enclosing(tree, finding.line))
+        around = [(a, b) for a, b in candidates if a <= finding.line <= b]
+        spans.append(min(around, key=lambda s: s[1] - s[0], default=(finding.line, finding.line)))
     return _merge(spans)
 
 
-def _enclosing(tree: ast.Module, line: int) -> tuple[int, int]:
-    best = (line, line)
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.stmt):
-            continue
-        start = min([node.lineno, *(d.lineno for d in _decorators(node))])
-        end = node.end_lineno or node.lineno
-        if not start <= line <= end:
-            continue
-        is_scope = isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef)
-        if is_scope or node in tree.body:
-            narrower = best == (line, line) or end - start < best[1] - best[0]
-            if narrower:
-                best = (start, end)
-    return best
-
-
-def _decorators(node: ast.stmt) -> list[ast.expr]:
-    if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
-        return node.decorator_list
-    return []
+def _span(node: ast.stmt) -> tuple[int, int]:
+    """First and last line of a statement, decorators included."""
+    decorators = getattr(node, "decorator_list", [])
+    start = min([node.lineno, *(d.lineno for d in decorators)])
+    return start, node.end_lineno or node.lineno
 
 
 def _merge(spans: list[tuple[int, int]]) -> tuple[tuple[int, int], ...]:
