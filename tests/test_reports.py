@@ -1,0 +1,202 @@
+"""Reports as their consumers read them: the JSON contract of DESIGN.md, SARIF 2.1.0 validated
+against the official schema, and GitHub workflow commands."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+from click.testing import CliRunner
+
+from pyarch_lint.catalogue import load_catalogue
+from pyarch_lint.checks.registry import ENGINE_CODES, RULES
+from pyarch_lint.cli import main
+
+PROJECT = Path(__file__).parent / "fixtures" / "cli" / "project"
+# The official OASIS schema lives beside the repository, never inside it (DESIGN.md).
+SARIF_SCHEMA = Path(__file__).resolve().parents[2] / "shared/schemas/sarif-schema-2.1.0.json"
+FINDING_FIELDS = {
+    "path": str,
+    "line": int,
+    "column": int,
+    "end_line": int,
+    "end_column": int,
+    "code": str,
+    "name": str,
+    "severity": str,
+    "message": str,
+    "source": str,
+}
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "project"
+    shutil.copytree(PROJECT, root)
+    (root / "broken.py").write_text(")\n", encoding="utf-8")  # PA001 at 1:1
+    monkeypatch.chdir(root)
+    return root
+
+
+def run(*args: str) -> str:
+    result = CliRunner().invoke(main, ["--no-llm", "--no-cache", "--jobs", "1", *args])
+    assert result.exit_code in (0, 1), result.output
+    return result.stdout
+
+
+def as_json(*args: str) -> dict[str, Any]:
+    document: dict[str, Any] = json.loads(run("--format", "json", *args))
+    return document
+
+
+# -- JSON -------------------------------------------------------------------------------------
+
+
+def test_json_is_one_object_with_the_contract_fields(project: Path) -> None:
+    document = as_json(".")
+    assert {"version", "findings", "critiques", "summary"} <= set(document)
+    assert document["version"] == 1
+    assert document["critiques"] == []
+    assert document["summary"] == {"files": 5, "flagged": 2, "escalated": 0, "findings": 6}
+    for finding in document["findings"]:
+        assert set(FINDING_FIELDS) <= set(finding)
+        for field, kind in FINDING_FIELDS.items():
+            assert type(finding[field]) is kind, (field, finding)
+        assert finding["severity"] in ("error", "warning", "info")
+        assert finding["source"] == "rule"
+        assert finding["line"] >= 1
+        assert finding["column"] >= 1
+        assert (finding["end_line"], finding["end_column"]) >= (finding["line"], finding["column"])
+
+
+def test_json_findings_are_exact_and_one_based(project: Path) -> None:
+    findings = as_json(".")["findings"]
+    assert findings[0] == {
+        **findings[0],
+        "path": "app/__init__.py",
+        "line": 11,
+        "column": 1,
+        "end_line": 11,
+        "code": "PA303",
+        "name": "silenced-exception",
+    }
+    broken = next(f for f in findings if f["path"] == "broken.py")
+    assert (broken["line"], broken["column"], broken["code"]) == (1, 1, "PA001")
+    assert broken["name"] == "syntax-error"
+    assert broken["severity"] == "error"
+    bare = next(f for f in findings if f["code"] == "PA301")
+    # `    except:` - the handler starts at the fifth character and `except:` ends before the 12th.
+    assert (bare["path"], bare["line"], bare["column"]) == ("app/service.py", 9, 5)
+    assert (bare["end_line"], bare["end_column"]) == (9, 12)
+    assert bare["name"] == "bare-except"
+    assert bare["message"].startswith("Bare `except:`")
+
+
+def test_json_paths_are_relative_to_the_working_directory(
+    project: Path, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    absolute = str(project / "app" / "service.py")
+    assert {f["path"] for f in as_json(absolute)["findings"]} == {"app/service.py"}
+    monkeypatch.chdir(project / "app")
+    assert {f["path"] for f in as_json(".")["findings"]} == {"__init__.py", "service.py"}
+    assert {f["path"] for f in as_json("../app/service.py")["findings"]} == {"../app/service.py"}
+    assert {f["path"] for f in as_json(absolute)["findings"]} == {"service.py"}
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)  # not under the working directory: the absolute path
+    assert {f["path"] for f in as_json(absolute)["findings"]} == {Path(absolute).as_posix()}
+
+
+def test_json_for_a_clean_tree(project: Path) -> None:
+    document = as_json("clean")
+    assert document["findings"] == []
+    assert document["summary"] == {"files": 2, "flagged": 0, "escalated": 0, "findings": 0}
+
+
+# -- SARIF ------------------------------------------------------------------------------------
+
+
+def _validate_sarif(document: dict[str, Any]) -> None:
+    if not SARIF_SCHEMA.is_file():
+        pytest.skip(f"the SARIF 2.1.0 schema is not at {SARIF_SCHEMA} (kept outside the repo)")
+    schema = json.loads(SARIF_SCHEMA.read_text(encoding="utf-8"))
+    validator = jsonschema.validators.validator_for(schema)(schema)
+    errors = sorted(validator.iter_errors(document), key=lambda e: list(e.absolute_path))
+    assert not errors, "\n".join(f"{list(e.absolute_path)}: {e.message}" for e in errors[:10])
+
+
+@pytest.mark.parametrize("target", [".", "clean"])
+def test_sarif_validates_against_the_official_schema(project: Path, target: str) -> None:
+    _validate_sarif(json.loads(run("--format", "sarif", target)))
+
+
+def test_sarif_describes_every_rule_with_its_documentation(project: Path) -> None:
+    document = json.loads(run("--format", "sarif", "."))
+    assert document["version"] == "2.1.0"
+    [sarif_run] = document["runs"]
+    driver = sarif_run["tool"]["driver"]
+    assert driver["name"] == "pyarch-lint"
+    rules = {rule["id"]: rule for rule in driver["rules"]}
+    assert {*ENGINE_CODES, *(rule.code for rule in RULES)} <= set(rules)
+    docs = load_catalogue()
+    for code, doc in docs.items():
+        assert rules[code]["name"] == doc.name
+        assert rules[code]["help"]["text"] == doc.text
+        assert rules[code]["shortDescription"]["text"]
+
+
+def test_sarif_results_point_at_rules_and_regions(project: Path) -> None:
+    document = json.loads(run("--format", "sarif", "."))
+    [sarif_run] = document["runs"]
+    rules = sarif_run["tool"]["driver"]["rules"]
+    findings = as_json(".")["findings"]
+    results = sarif_run["results"]
+    assert len(results) == len(findings)
+    levels = {"error": "error", "warning": "warning", "info": "note"}
+    for result, finding in zip(results, findings, strict=True):
+        assert result["ruleId"] == finding["code"]
+        assert rules[result["ruleIndex"]]["id"] == result["ruleId"]
+        assert result["level"] == levels[finding["severity"]]
+        assert result["message"]["text"] == finding["message"]
+        [location] = result["locations"]
+        physical = location["physicalLocation"]
+        assert physical["artifactLocation"]["uri"] == finding["path"]
+        assert physical["region"] == {
+            "startLine": finding["line"],
+            "startColumn": finding["column"],
+            "endLine": finding["end_line"],
+            "endColumn": finding["end_column"],
+        }
+
+
+# -- GitHub workflow commands -----------------------------------------------------------------
+
+
+def test_github_annotations_map_severity_and_place(project: Path) -> None:
+    lines = run("--format", "github", ".").splitlines()
+    assert len(lines) == 6
+    assert lines[0] == (
+        "::notice file=app/__init__.py,line=11,col=1,endLine=11,endColumn=17,"
+        "title=PA303 silenced-exception::PA303 "
+        + as_json("app/__init__.py")["findings"][0]["message"]
+    )
+    assert lines[1].startswith(
+        "::warning file=app/service.py,line=9,col=5,endLine=9,endColumn=12,"
+        "title=PA301 bare-except::PA301 Bare `except:`"
+    )
+    assert lines[-1].startswith("::error file=broken.py,line=1,col=1,")
+    assert "title=PA001 syntax-error::PA001 syntax error: " in lines[-1]
+
+
+def test_github_escapes_what_would_end_a_property_or_a_command(project: Path) -> None:
+    odd = project / "100%,done:now.py"
+    odd.write_text("try:\n    pass\nexcept:\n    pass\n", encoding="utf-8")
+    lines = run("--format", "github", "--select", "PA301", str(odd.name)).splitlines()
+    assert lines == [
+        "::warning file=100%25%2Cdone%3Anow.py,line=3,col=1,endLine=3,endColumn=8,"
+        "title=PA301 bare-except::PA301 " + as_json(odd.name)["findings"][0]["message"]
+    ]
