@@ -20,12 +20,15 @@ class ProgressLine:
     """The engine's `progress(done, total)` callback, and `finish()` to erase what it drew."""
 
     def __init__(
-        self, stream: TextIO, clock: Callable[[], float] = time.monotonic, delay: float = DELAY
+        self,
+        stream: TextIO,
+        clock: Callable[[], float] = time.monotonic,
+        delay: float | None = None,
     ) -> None:
         self._stream = stream
         self._clock = clock
         self._start = clock()
-        self._delay = delay
+        self._delay = DELAY if delay is None else delay
         self._last_draw: float | None = None
 
     def __call__(self, done: int, total: int) -> None:

@@ -40,9 +40,18 @@ def _headline(f: Finding, colour: bool) -> str:
     return f"{where} {code} {one_line(f.message)}"
 
 
-@functools.lru_cache(maxsize=64)
 def source_lines(path: str) -> tuple[str, ...]:
     """The file's lines as the engine numbered them: same decoding, same line breaks."""
+    try:
+        info = os.stat(path)
+    except OSError:
+        return ()
+    return _read_lines(os.path.abspath(path), info.st_mtime_ns, info.st_size)
+
+
+@functools.lru_cache(maxsize=64)
+def _read_lines(path: str, _mtime_ns: int, _size: int) -> tuple[str, ...]:
+    """Cached by where the file is and its version: several findings share one file."""
     try:
         with open(path, "rb") as stream:
             data = stream.read()
