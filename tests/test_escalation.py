@@ -702,7 +702,11 @@ def test_instructions_in_the_code_stay_inside_the_fence(server, tree):
     assert result.failed_required is None
 
 
-def test_anthropic_is_not_imported_without_a_request(tree, tmp_path):
+def test_anthropic_is_not_imported_without_a_request(server, tree, tmp_path):
+    """No key, a dry run, and a run served from the cache never load the SDK."""
+    cache = tmp_path / "cache"
+    finding = Finding("loader.py", 10, 5, 10, 12, "PA301", "bare-except", Severity.WARNING, "m")
+    escalate([finding], tree, cache_dir=cache)  # fills the cache; the script asks the same
     script = f"""
 import sys
 from pathlib import Path
@@ -711,15 +715,17 @@ from pyarch_lint.escalation import run_escalation
 from pyarch_lint.findings import Finding, Severity
 finding = Finding("loader.py", 10, 5, 10, 12, "PA301", "bare-except", Severity.WARNING, "m")
 files = {{"loader.py": Path({str(tree / "loader.py")!r})}}
-for key, dry in ((None, False), (None, True)):
-    run_escalation([finding], files, LlmSettings(), api_key=key, cache_dir=None, dry_run=dry,
-                   required=False, progress=False, echo=lambda line: None)
-print("anthropic" in sys.modules)
+for key, dry in ((None, False), (None, True), ("sk-unused", False)):
+    result = run_escalation([finding], files, LlmSettings(), api_key=key,
+                            cache_dir=Path({str(cache)!r}), dry_run=dry, required=False,
+                            progress=False, echo=lambda line: None)
+print([c.cached for c in result.critiques], "anthropic" in sys.modules)
 """
     done = subprocess.run(
         [sys.executable, "-c", script], capture_output=True, text=True, check=True
     )
-    assert done.stdout.strip() == "False"
+    assert done.stdout.strip() == "[True] False"
+    assert len(server.requests) == 1
 
 
 @pytest.mark.parametrize("tag", ["zh", "ja", "pt-BR", "zh-Hans", "sr-Latn-RS"])
