@@ -165,8 +165,7 @@ class Locator:
             return None
         owner, ast_owner = self._statements[anchor], self._ast_statements[anchor]
         if isinstance(node, cst.Param) and isinstance(owner, cst.FunctionDef):
-            found = _ast_arg(ast_owner, node.name.value)
-            return self._ast_span(found) if found is not None else None
+            return self._param_span(node, ast_owner)
         if isinstance(node, cst.Annotation):
             return self._annotation_span(node, owner, ast_owner)
         if isinstance(node, cst.Call):
@@ -186,6 +185,22 @@ class Locator:
         if isinstance(node, cst.BaseCompoundStatement):
             return self._header(found.lineno, found.col_offset)
         return self._ast_span(found)
+
+    def _param_span(self, node: cst.Param, ast_owner: ast.stmt) -> Span | None:
+        found = _ast_arg(ast_owner, node.name.value)
+        if found is None:
+            return None
+        span = self._ast_span(found)
+        star = node.star if isinstance(node.star, str) else ""
+        if not star:
+            return span
+        # ast places `*args` at the name; the span should start at the star.
+        gap = node.whitespace_after_star
+        if not isinstance(gap, cst.SimpleWhitespace):
+            return None
+        return Span(
+            span.line, span.column - len(star) - len(gap.value), span.end_line, span.end_column
+        )
 
     def _annotation_span(
         self, node: cst.Annotation, owner: Statement, ast_owner: ast.stmt
