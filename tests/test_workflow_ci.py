@@ -85,14 +85,16 @@ def test_sarif_is_valid_against_the_official_schema(
         assert rule_ids[result["ruleIndex"]] == result["ruleId"]
 
 
-def test_github_annotations(repo: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_github_annotations_name_files_from_the_repository_root(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     result = lint(repo / "service", monkeypatch, "--format", "github", ".")
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        "::warning file=src/app.py,line=4,col=5,endLine=4,endColumn=12,"
+        "::warning file=service/src/app.py,line=4,col=5,endLine=4,endColumn=12,"
         "title=PA301 bare-except::PA301 Bare `except:` also catches KeyboardInterrupt and "
         "SystemExit; name the exceptions you expect",
-        "::warning file=src/app.py,line=4,col=5,endLine=4,endColumn=12,"
+        "::warning file=service/src/app.py,line=4,col=5,endLine=4,endColumn=12,"
         "title=PA302 swallowed-broad-exception::PA302 Handler catches everything and swallows "
         "it: re-raise, log it (`logger.exception(...)`), or catch the specific exceptions you "
         "expect",

@@ -1,7 +1,8 @@
 """GitHub Actions workflow commands: inline annotations on a pull request.
 
-Everything interpolated is escaped as the runner expects, so a file name or a model's answer
-cannot end the annotation and start a command of its own.
+Paths are relative to the repository root, where the runner looks for them, whatever folder
+the run started in. Everything interpolated is escaped as the runner expects, so a file name or
+a model's answer cannot end the annotation and start a command of its own.
 """
 
 from __future__ import annotations
@@ -25,14 +26,15 @@ def render(outcome: Outcome) -> str:
     for f in outcome.findings:
         title = _property(f"{f.code} {f.name}")
         props = (
-            f"file={_property(f.path)},line={f.line},col={f.column},"
+            f"file={_property(outcome.root_path(f.path))},line={f.line},col={f.column},"
             f"endLine={f.end_line},endColumn={f.end_column},title={title}"
         )
         lines.append(f"::{_LEVEL[f.severity]} {props}::{_data(f.code + ' ' + f.message)}")
     for critique in outcome.critiques:
         for item in critique.items:
             props = (
-                f"file={_property(critique.path)},line={item.line},endLine={item.end_line},"
+                f"file={_property(outcome.root_path(critique.path))},"
+                f"line={item.line},endLine={item.end_line},"
                 f"title={_property('Architecture: ' + item.principle)}"
             )
             text = f"{item.problem}\n\nSuggestion: {item.suggestion}"
