@@ -56,7 +56,11 @@ class Cache:
             data = json.loads(path.read_bytes())
         except FileNotFoundError:
             return None
-        except (OSError, ValueError) as error:
+        except OSError as error:
+            # The folder itself is unusable (a file, no permission): say so once, not per file.
+            self._warn_once(f"cache not read ({error.strerror or error}) in {self.folder}")
+            return None
+        except ValueError as error:
             self.warnings.append(f"ignoring unreadable cache entry {path}: {error}")
             return None
         findings = _validate(data, key)
@@ -76,9 +80,14 @@ class Cache:
                 stream.write(payload)
             os.replace(temporary, path)
         except OSError as error:
-            message = f"cache not written ({error}); results are unaffected"
-            if message not in self.warnings:
-                self.warnings.append(message)
+            reason = error.strerror or str(error)
+            self._warn_once(
+                f"cache not written ({reason}) in {self.folder}; results are unaffected"
+            )
+
+    def _warn_once(self, message: str) -> None:
+        if message not in self.warnings:
+            self.warnings.append(message)
 
     def _prepare(self) -> None:
         if self._ready:

@@ -1,0 +1,222 @@
+"""The content-addressed cache: a hit gives exactly what analysis gives, any change to a file's
+bytes, the effective settings or the tool version misses, and a broken cache only warns."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner, Result
+
+import pyarch_lint.cache
+import pyarch_lint.engine
+from pyarch_lint.cli import main
+
+CACHE = ".pyarch_lint_cache"
+SWALLOWING = "try:\n    pass\nexcept:\n    pass\n"  # PA301, PA302 on line 3
+NESTED = (
+    "def f(a: int) -> None:\n    if a:\n        if a:\n            if a:\n                pass\n"
+)
+
+
+@pytest.fixture
+def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    root = tmp_path / "project"
+    root.mkdir()
+    (root / "pyproject.toml").write_text(
+        '[tool.pyarch-lint]\nselect = ["PA1", "PA3"]\n', encoding="utf-8"
+    )
+    (root / "a.py").write_text(SWALLOWING, encoding="utf-8")
+    (root / "b.py").write_text(SWALLOWING.replace("except:", "except Exception:"), "utf-8")
+    (root / "nested.py").write_text(NESTED, encoding="utf-8")
+    monkeypatch.chdir(root)
+    return root
+
+
+@pytest.fixture
+def analysed(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """The sources the engine actually analyses (in this process: runs use --jobs 1)."""
+    seen: list[bytes] = []
+    real = pyarch_lint.engine.analyse_source
+
+    def spy(source: bytes, *args: object, **kwargs: object) -> pyarch_lint.engine.Analysis:
+        seen.append(source)
+        return real(source, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(pyarch_lint.engine, "analyse_source", spy)
+    return seen
+
+
+def lint(*args: str) -> Result:
+    return CliRunner().invoke(main, ["--no-llm", "--jobs", "1", "--format", "json", *args, "."])
+
+
+def findings(result: Result) -> list[tuple[str, int, str]]:
+    assert result.exit_code in (0, 1), result.output
+    return [(f["path"], f["line"], f["code"]) for f in json.loads(result.stdout)["findings"]]
+
+
+def test_a_cache_hit_gives_identical_output_without_analysing(
+    project: Path, analysed: list[bytes]
+) -> None:
+    cold = lint()
+    assert len(analysed) == 3
+    assert (project / CACHE).is_dir()
+    warm = lint()
+    assert len(analysed) == 3  # nothing analysed again
+    assert warm.stdout == cold.stdout
+    assert warm.stderr == cold.stderr
+    assert warm.exit_code == cold.exit_code == 1
+    assert findings(warm) == [
+        ("a.py", 3, "PA301"),
+        ("a.py", 3, "PA302"),
+        ("b.py", 3, "PA302"),
+    ]
+
+
+def test_a_cache_hit_is_the_same_for_every_job_count(project: Path) -> None:
+    cold = CliRunner().invoke(main, ["--no-llm", "-j", "2", "--format", "json", "."])
+    warm_one = lint()
+    warm_two = CliRunner().invoke(main, ["--no-llm", "-j", "2", "--format", "json", "."])
+    assert cold.stdout == warm_one.stdout == warm_two.stdout
+
+
+def test_the_cache_folder_ignores_itself_for_git(project: Path) -> None:
+    lint()
+    assert (project / CACHE / ".gitignore").read_text(encoding="utf-8").splitlines()[-1] == "*"
+    assert (
+        (project / CACHE / "CACHEDIR.TAG")
+        .read_text(encoding="utf-8")
+        .startswith("Signature: 8a477f597d28d172789f06886806bc55")
+    )
+
+
+def test_the_cache_lives_at_the_project_root_whatever_the_folder(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (project / "pkg").mkdir()
+    (project / "pkg" / "c.py").write_text(SWALLOWING, encoding="utf-8")
+    monkeypatch.chdir(project / "pkg")
+    lint()
+    assert (project / CACHE).is_dir()
+    assert not (project / "pkg" / CACHE).exists()
+
+
+def test_a_changed_file_is_analysed_again_and_only_it(project: Path, analysed: list[bytes]) -> None:
+    lint()
+    analysed.clear()
+    (project / "b.py").write_text("x = 1\n", encoding="utf-8")
+    after = lint()
+    assert analysed == [b"x = 1\n"]
+    assert findings(after) == [("a.py", 3, "PA301"), ("a.py", 3, "PA302")]
+
+
+def test_a_changed_selection_misses(project: Path, analysed: list[bytes]) -> None:
+    lint()
+    analysed.clear()
+    narrowed = lint("--select", "PA301")
+    assert len(analysed) == 3
+    assert findings(narrowed) == [("a.py", 3, "PA301")]
+    analysed.clear()
+    (project / "pyproject.toml").write_text('[tool.pyarch-lint]\nselect = ["PA302"]\n', "utf-8")
+    assert findings(lint()) == [("a.py", 3, "PA302"), ("b.py", 3, "PA302")]
+    assert len(analysed) == 3
+
+
+def test_a_changed_rule_option_misses(project: Path, analysed: list[bytes]) -> None:
+    assert ("nested.py", 5, "PA101") not in findings(lint())
+    analysed.clear()
+    (project / "pyproject.toml").write_text(
+        '[tool.pyarch-lint]\nselect = ["PA1", "PA3"]\n[tool.pyarch-lint.structure]\n'
+        "max-nesting-depth = 2\n",
+        encoding="utf-8",
+    )
+    assert ("nested.py", 5, "PA101") in findings(lint())
+    assert len(analysed) == 3
+
+
+def test_per_file_ignores_apply_to_cache_hits(project: Path, analysed: list[bytes]) -> None:
+    lint()
+    (project / "pyproject.toml").write_text(
+        '[tool.pyarch-lint]\nselect = ["PA1", "PA3"]\n'
+        '[tool.pyarch-lint.per-file-ignores]\n"a.py" = ["PA3"]\n',
+        encoding="utf-8",
+    )
+    analysed.clear()
+    assert findings(lint()) == [("b.py", 3, "PA302")]
+
+
+def test_a_new_tool_version_misses(
+    project: Path, analysed: list[bytes], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    lint()
+    analysed.clear()
+    monkeypatch.setattr(pyarch_lint.cache, "__version__", "999.0")
+    lint()
+    assert len(analysed) == 3
+
+
+def test_no_cache_neither_reads_nor_writes(project: Path, analysed: list[bytes]) -> None:
+    lint("--no-cache")
+    assert not (project / CACHE).exists()
+    lint()
+    analysed.clear()
+    lint("--no-cache")
+    assert len(analysed) == 3
+
+
+def _entries(project: Path) -> list[Path]:
+    return sorted((project / CACHE).rglob("*.json"))
+
+
+@pytest.mark.parametrize(
+    "damage",
+    [
+        b"",
+        b"{not json",
+        b'{"format": 1, "key": "someone else", "findings": []}',
+        b'{"format": 1, "key": "%KEY%", "findings": [[0, 1, 1, 1, "PA301", "zero line"]]}',
+        b'{"format": 1, "key": "%KEY%", "findings": "all clear"}',
+        b"\xff\xfe garbage",
+    ],
+)
+def test_a_corrupt_entry_warns_and_is_recomputed(
+    project: Path, analysed: list[bytes], damage: bytes
+) -> None:
+    cold = lint()
+    for entry in _entries(project):
+        entry.write_bytes(damage.replace(b"%KEY%", entry.stem.encode()))
+    analysed.clear()
+    again = lint()
+    assert again.exit_code == cold.exit_code
+    assert again.stdout == cold.stdout
+    assert "pyarch-lint: warning: ignoring" in again.stderr
+    assert len(analysed) == 3
+    healed = lint()  # the recomputed entries replaced the damaged ones
+    assert healed.stderr == cold.stderr
+    assert healed.stdout == cold.stdout
+
+
+def test_an_unusable_cache_folder_warns_once_and_never_fails(project: Path) -> None:
+    (project / CACHE).write_text("not a folder\n", encoding="utf-8")
+    result = lint()
+    assert result.exit_code == 1
+    assert findings(result) == findings(lint("--no-cache"))
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 2, result.stderr  # one for reading, one for writing; not per file
+    assert "cache not written" in result.stderr
+    assert "results are unaffected" in result.stderr
+
+
+def test_unusable_entry_folders_warn_once_and_never_fail(project: Path) -> None:
+    lint()
+    for folder in list((project / CACHE / "files").iterdir()):
+        shutil.rmtree(folder)
+        folder.write_text("", encoding="utf-8")  # where a folder of entries should be
+    result = lint()
+    assert result.exit_code == 1
+    assert findings(result) == findings(lint("--no-cache"))
+    warnings = [line for line in result.stderr.splitlines() if "warning" in line]
+    assert len(warnings) == 2, result.stderr
