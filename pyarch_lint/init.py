@@ -158,10 +158,14 @@ def _appended(text: str) -> str:
     return text + separator + table
 
 
-def _replaced(text: str) -> str:
+def _replaced(text: str, path: Path) -> str:
     document = tomlkit.parse(text)
     tool = document["tool"]
-    assert isinstance(tool, Table)
+    if not isinstance(tool, Table):  # `tool = { ... }`: an inline table holds no [tables]
+        raise InitError(
+            f"{path}: `tool` is an inline table; replace [tool.pyarch-lint] by hand, "
+            "as `pyarch-lint init --print` shows"
+        )
     tool["pyarch-lint"] = default_table()
     return tomlkit.dumps(document)
 
@@ -179,7 +183,7 @@ def init_pyproject(path: Path, force: bool) -> str:
             f"{path} already has a [tool.pyarch-lint] table; "
             "pass --force to replace it with the defaults"
         )
-    updated = _replaced(text) if exists else _appended(text)
+    updated = _replaced(text, path) if exists else _appended(text)
     try:
         table = tomlkit.parse(updated).unwrap()["tool"]["pyarch-lint"]
     except (tomlkit.exceptions.ParseError, KeyError) as error:

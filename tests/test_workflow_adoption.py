@@ -149,6 +149,29 @@ def test_init_on_a_file_it_cannot_extend_changes_nothing(folder: Path) -> None:
         assert pyproject.read_text() == text
 
 
+def test_init_force_on_an_inline_tool_table_changes_nothing(folder: Path) -> None:
+    pyproject = folder / "pyproject.toml"
+    text = 'tool = { pyarch-lint = { select = ["PA3"] } }\n'
+    pyproject.write_text(text)
+    result = invoke("init", "--force")
+    assert result.exit_code == 2
+    assert "`tool` is an inline table" in result.stderr
+    assert pyproject.read_text() == text
+
+
+def test_init_force_replaces_a_table_split_around_others(folder: Path) -> None:
+    pyproject = folder / "pyproject.toml"
+    pyproject.write_text(
+        '[tool.pyarch-lint]\nselect = ["PA3"]\n\n[tool.ruff]\nx = 1\n\n'
+        '[tool.pyarch-lint.llm]\nmodel = "old"\n'
+    )
+    assert invoke("init", "--force").exit_code == 0
+    document = tomlkit.parse(pyproject.read_text()).unwrap()
+    assert document["tool"]["ruff"] == {"x": 1}
+    assert document["tool"]["pyarch-lint"]["llm"]["model"] == Settings.default().llm.model
+    assert "select" not in document["tool"]["pyarch-lint"]
+
+
 def test_init_print_writes_nothing(folder: Path) -> None:
     result = invoke("init", "--print")
     assert result.exit_code == 0
