@@ -57,6 +57,8 @@ class TooDeepNesting(Rule):
     name = "too-deep-nesting"
     severity = Severity.WARNING
     options_type = StructureOptions
+    # Every block opens with one of these keywords (`async for` / `async with` included).
+    REQUIRES_ANY = (b"if", b"for", b"while", b"with", b"try", b"match")
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
