@@ -157,7 +157,7 @@ class Walker:
         for rule, method in tuple(methods):
             try:
                 method(node)
-            except Exception as error:  # noqa: BLE001 - one broken rule must not stop the others
+            except Exception as error:  # one broken rule must not stop the others
                 self._disable(rule, error)
 
     def _disable(self, broken: Rule, error: Exception) -> None:

@@ -38,7 +38,9 @@ def _expected(lines: list[str], code: str) -> set[int]:
 
 
 def _config(lines: list[str], code: str) -> str:
-    body = [line.removeprefix("# config:").strip() for line in lines if line.startswith("# config:")]
+    body = [
+        line.removeprefix("# config:").strip() for line in lines if line.startswith("# config:")
+    ]
     table_start = next((i for i, line in enumerate(body) if line.startswith("[")), len(body))
     head = [f'select = ["{code}"]', *body[:table_start]]
     return "\n".join([*head, *body[table_start:]])
@@ -59,7 +61,7 @@ def test_fixture_findings_match_markers(path: Path) -> None:
     missing = sorted(expected - reported)
     unexpected = sorted(reported - expected)
     details = "\n".join(f"  {f.line}: {f.message}" for f in findings if f.line in unexpected)
-    assert not missing and not unexpected, (
+    assert (missing, unexpected) == ([], []), (
         f"missing (marked, not reported): {missing}\nunexpected (reported, not marked): "
         f"{unexpected}\n{details}"
     )
