@@ -9,7 +9,7 @@ import os
 import sys
 import tokenize
 import unicodedata
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
 
@@ -106,49 +106,67 @@ def _cells(line: str) -> _Cells:
     return _Cells("".join(parts).rstrip(), tuple(starts))
 
 
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """The lines shown for one finding, and where its span ends in them."""
+
+    finding: Finding
+    cells: dict[int, _Cells]  # line number -> that line as shown
+    first: int  # first line shown (context included)
+    end_line: int  # last line of the span
+    last: int  # last line shown
+    end_column: int  # 1-based, exclusive, on end_line
+    colour: bool
+
+    @property
+    def width(self) -> int:
+        return len(str(self.last))
+
+    def gutter(self) -> str:
+        return _style(" " * self.width + " |", self.colour, fg="blue", bold=True)
+
+    def paint(self, text: str) -> str:
+        return _style(text, self.colour, fg=_COLOUR[self.finding.severity], bold=True)
+
+    def numbered(self, number: int, mark: str | None = None) -> str:
+        head = _style(f"{number:>{self.width}} |", self.colour, fg="blue", bold=True)
+        text = self.cells[number].text
+        return f"{head} {text if mark is None else f'{mark} {text}'}".rstrip()
+
+
+def _window(f: Finding, lines: Sequence[str], colour: bool) -> _Window:
+    end_line, end_column = min(max(f.end_line, f.line), len(lines)), f.end_column
+    if end_line > f.line and end_column <= 1:  # a span that ends right after a line break
+        end_line -= 1
+        end_column = len(lines[end_line - 1]) + 1
+    first, last = max(1, f.line - _CONTEXT), min(len(lines), end_line + _CONTEXT)
+    cells = {n: _cells(lines[n - 1]) for n in range(first, last + 1)}
+    return _Window(f, cells, first, end_line, last, end_column, colour)
+
+
 def _snippet(f: Finding, colour: bool) -> Iterator[str]:
     """ruff's full output: the reported lines with two lines of context either side, carets
     under a one-line span, and a bracket down the left of a span over several lines."""
     lines = source_lines(f.path)
     if f.code == "PA002" or not 0 < f.line <= len(lines):
         return
-    end_line, end_column = min(max(f.end_line, f.line), len(lines)), f.end_column
-    if end_line > f.line and end_column <= 1:  # a span that ends right after a line break
-        end_line -= 1
-        end_column = len(lines[end_line - 1]) + 1
-    first, last = max(1, f.line - _CONTEXT), min(len(lines), end_line + _CONTEXT)
-    width = len(str(last))
-    gutter = _style(" " * width + " |", colour, fg="blue", bold=True)
-    paint = functools.partial(_style, colour=colour, fg=_COLOUR[f.severity], bold=True)
-    cells = {n: _cells(lines[n - 1]) for n in range(first, last + 1)}
-    start = cells[f.line].at(f.column)
-    yield gutter
-    if end_line == f.line:
-        for number in range(first, last + 1):
-            yield _numbered(number, width, colour, cells[number].text)
+    window = _window(f, lines, colour)
+    yield window.gutter()
+    if window.end_line == f.line:
+        start = window.cells[f.line].at(f.column)
+        carets = "^" * max(1, window.cells[f.line].at(window.end_column) - start)
+        for number in range(window.first, window.last + 1):
+            yield window.numbered(number)
             if number == f.line:
-                carets = "^" * max(1, cells[f.line].at(end_column) - start)
-                yield f"{gutter} {' ' * start}{paint(carets)}"
+                yield f"{window.gutter()} {' ' * start}{window.paint(carets)}"
     else:
-        yield from _bracketed(f, cells, (first, end_line, last), (end_column, width), paint)
-    if last > end_line:
-        yield gutter
+        yield from _bracketed(window)
+    if window.last > window.end_line:
+        yield window.gutter()
     yield ""
 
 
-def _numbered(number: int, width: int, colour: bool, text: str, mark: str | None = None) -> str:
-    head = _style(f"{number:>{width}} |", colour, fg="blue", bold=True)
-    body = text if mark is None else f"{mark} {text}"
-    return f"{head} {body}".rstrip()
-
-
-def _bracketed(
-    f: Finding,
-    cells: dict[int, _Cells],
-    rows: tuple[int, int, int],
-    ends: tuple[int, int],
-    paint: Callable[[str], str],
-) -> Iterator[str]:
+def _bracketed(window: _Window) -> Iterator[str]:
     """A span over several lines, drawn as ruff draws it:
 
     3 | /     try:            or   1 |   f(a=[
@@ -156,33 +174,27 @@ def _bracketed(
       | |_________^                2 | |   1])
                                      | |____^
     """
-    first, end_line, last = rows
-    end_column, width = ends
-    colour = paint("x") != "x"
-    gutter = _style(" " * width + " |", colour, fg="blue", bold=True)
+    f, cells, end_line, paint = window.finding, window.cells, window.end_line, window.paint
     start = cells[f.line].at(f.column)
-    indent = len(cells[f.line].text) - len(cells[f.line].text.lstrip())
-    slash = start <= indent
-    shown = list(range(first, last + 1))
+    slash = start <= len(cells[f.line].text) - len(cells[f.line].text.lstrip())
+    shown = list(range(window.first, window.last + 1))
     if end_line - f.line + 1 > _MAX_SPAN_LINES:  # keep the head and the tail of a long span
         keep = _MAX_SPAN_LINES // 2
         shown = [n for n in shown if n < f.line + keep or n > end_line - keep]
-    previous = first - 1
+    previous = window.first - 1
     for number in shown:
         if number != previous + 1:
-            yield f"{'...':<{width + 3}}{paint('|')}"
+            yield f"{'...':<{window.width + 3}}{paint('|')}"
         previous = number
         if number == f.line:
-            yield _numbered(number, width, colour, cells[number].text, paint("/") if slash else " ")
+            yield window.numbered(number, paint("/") if slash else " ")
             if not slash:
-                yield f"{gutter}  {paint('_' * (start + 1) + '^')}"
-        elif f.line < number <= end_line:
-            yield _numbered(number, width, colour, cells[number].text, paint("|"))
+                yield f"{window.gutter()}  {paint('_' * (start + 1) + '^')}"
         else:
-            yield _numbered(number, width, colour, cells[number].text, " ")
+            yield window.numbered(number, paint("|") if f.line < number <= end_line else " ")
         if number == end_line:
-            last_char = cells[end_line].at(end_column - 1)
-            yield f"{gutter} {paint('|' + '_' * (last_char + 1) + '^')}"
+            last_char = cells[end_line].at(window.end_column - 1)
+            yield f"{window.gutter()} {paint('|' + '_' * (last_char + 1) + '^')}"
 
 
 def _critique_lines(critique: Critique, colour: bool) -> Iterator[str]:
