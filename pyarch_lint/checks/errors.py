@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import ClassVar
 
 import libcst as cst
-import libcst.matchers as m
 
 from pyarch_lint.checks.base import Rule
 from pyarch_lint.findings import Severity
@@ -48,7 +47,8 @@ def _is_broad(handler: Handler) -> bool:
             return True
         if (
             isinstance(value, cst.Attribute)
-            and m.matches(value.value, m.Name("builtins"))
+            and isinstance(value.value, cst.Name)
+            and value.value.value == "builtins"
             and value.attr.value in _BROAD
         ):
             return True
