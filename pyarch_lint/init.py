@@ -36,7 +36,7 @@ _LLM_COMMENTS = {
     "model": "The Claude model that writes the architectural critique.",
     "max-output-tokens": "Upper bound on the length of one critique, in tokens.",
     "concurrency": "Files reviewed at the same time.",
-    "timeout": "Seconds one request may take, retries included.",
+    "timeout": "Seconds one request attempt may take (failed attempts are retried).",
     "deadline": "Seconds the whole escalation may take; files not reviewed by then are listed.",
     "max-files": "Most flagged files sent to the model in one run, most serious first.",
     "min-severity": 'Least severe finding that gets a file reviewed: "info", "warning" or "error".',
