@@ -21,6 +21,7 @@ from pyarch_lint.checks.registry import ENGINE_CODES, RULES
 from pyarch_lint.config import (
     ConfigError,
     Settings,
+    check_llm,
     check_selectors,
     load_settings,
 )
@@ -137,6 +138,26 @@ def main() -> None:
     help="Seconds the whole escalation may take (overrides llm.deadline).",
 )
 @click.option(
+    "--llm-timeout",
+    type=click.FloatRange(min=0, min_open=True),
+    help="Seconds one request may take (overrides llm.timeout).",
+)
+@click.option(
+    "--llm-concurrency",
+    type=click.IntRange(min=1),
+    help="Requests in flight at once (overrides llm.concurrency).",
+)
+@click.option(
+    "--llm-max-files",
+    type=click.IntRange(min=1),
+    help="Most files sent to the model in one run (overrides llm.max-files).",
+)
+@click.option(
+    "--llm-max-output-tokens",
+    type=click.IntRange(min=1),
+    help="Output token limit per critique (overrides llm.max-output-tokens).",
+)
+@click.option(
     "--baseline",
     "baseline_file",
     type=click.Path(path_type=Path),
@@ -218,10 +239,12 @@ def _settings(options: dict[str, Any], cwd: Path) -> Settings:
     settings = load_settings(options["config_file"], cwd)
     changes: dict[str, Any] = _cli_selection(settings, options)
     llm_changes = {k: options[k] for k in ("model", "language") if options[k]}
-    if options["llm_deadline"] is not None:
-        llm_changes["deadline"] = options["llm_deadline"]
+    for name in ("deadline", "timeout", "concurrency", "max_files", "max_output_tokens"):
+        if options[f"llm_{name}"] is not None:
+            llm_changes[name] = options[f"llm_{name}"]
     if llm_changes:
         changes["llm"] = dataclasses.replace(settings.llm, **llm_changes)
+        check_llm(changes["llm"], "command line")
     return dataclasses.replace(settings, **changes)
 
 

@@ -254,7 +254,7 @@ def settings_from_table(
         prefix = f"{TABLE}."
         if key == LlmSettings.SECTION:
             llm = _build_section(LlmSettings, value, where, key)
-            _check_llm(llm, where)
+            check_llm(llm, where)
         elif key in sections:
             options[sections[key]] = _build_section(sections[key], value, where, key)
         elif key in _TOP_LEVEL:
@@ -302,7 +302,7 @@ def _build_section(kind: type[Any], value: Any, where: str, key: str) -> Any:
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,2}")
 
 
-def _check_llm(llm: LlmSettings, where: str) -> None:
+def check_llm(llm: LlmSettings, where: str) -> None:
     try:
         Severity.parse(llm.min_severity)
     except ValueError as error:

@@ -43,7 +43,7 @@ def _display(path: Path, cwd: Path) -> str:
 
 def _exclude_spec(settings: Settings) -> pathspec.PathSpec[pathspec.Pattern]:
     return pathspec.PathSpec.from_lines(
-        "gitwildmatch", [*settings.exclude, *settings.extend_exclude]
+        "gitignore", [*settings.exclude, *settings.extend_exclude]
     )
 
 
@@ -72,7 +72,7 @@ def _gitignore(folder: Path) -> _Ignore | None:
         lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
     except OSError:
         return None
-    return _Ignore(folder, pathspec.PathSpec.from_lines("gitwildmatch", lines))
+    return _Ignore(folder, pathspec.PathSpec.from_lines("gitignore", lines))
 
 
 def _git_ignored(path: Path, is_dir: bool, ignores: Sequence[_Ignore]) -> bool:

@@ -273,7 +273,7 @@ def _per_file_ignores(findings: list[Finding], settings: Settings, relative: str
     ignored = [
         code
         for glob, codes in settings.per_file_ignores.items()
-        if pathspec.PathSpec.from_lines("gitwildmatch", [glob]).match_file(relative)
+        if pathspec.PathSpec.from_lines("gitignore", [glob]).match_file(relative)
         for code in codes
     ]
     return [f for f in findings if not any(f.code.startswith(c) for c in ignored)]
