@@ -11,7 +11,7 @@ import dataclasses
 import re
 import types
 import typing
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
@@ -182,18 +182,24 @@ def _type_name(expected: Any) -> str:
     return str(expected)
 
 
+def _is_number(value: Any) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool)
+
+
+# How a TOML value is checked, and converted, against a scalar field type.
+_SCALARS: dict[Any, Callable[[Any], tuple[bool, Any]]] = {
+    bool: lambda value: (isinstance(value, bool), value),
+    int: lambda value: (_is_number(value) and isinstance(value, int), value),
+    float: lambda value: (_is_number(value), float(value) if _is_number(value) else value),
+    str: lambda value: (isinstance(value, str), value),
+}
+
+
 def _coerce(expected: Any, value: Any) -> tuple[bool, Any]:
     """(matches, converted value) for one TOML value against one field type."""
+    if expected in _SCALARS:
+        return _SCALARS[expected](value)
     origin = typing.get_origin(expected)
-    if expected is bool:
-        return isinstance(value, bool), value
-    if expected is int:
-        return isinstance(value, int) and not isinstance(value, bool), value
-    if expected is float:
-        ok = isinstance(value, int | float) and not isinstance(value, bool)
-        return ok, float(value) if ok else value
-    if expected is str:
-        return isinstance(value, str), value
     if origin in (tuple, list):
         ok = isinstance(value, list) and all(isinstance(v, str) for v in value)
         return ok, tuple(value) if ok else value

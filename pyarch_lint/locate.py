@@ -153,14 +153,19 @@ class Locator:
         if isinstance(node, cst.BaseSmallStatement | cst.BaseCompoundStatement):
             return self._statement_span(node)
         if isinstance(node, cst.ExceptHandler | cst.ExceptStarHandler):
-            index = report.handler
-            if not (0 <= index < len(self._handlers)) or self._handlers[index] is not node:
-                index = next((i for i, h in enumerate(self._handlers) if h is node), -1)
-            if index < 0:
-                return None
-            handler = self._ast_handlers[index]
-            return self._header(handler.lineno, handler.col_offset)
-        anchor = report.anchor
+            return self._handler_span(node, report.handler)
+        return self._inner_span(node, report.anchor)
+
+    def _handler_span(self, node: Handler, index: int) -> Span | None:
+        if not (0 <= index < len(self._handlers)) or self._handlers[index] is not node:
+            index = next((i for i, h in enumerate(self._handlers) if h is node), -1)
+        if index < 0:
+            return None
+        handler = self._ast_handlers[index]
+        return self._header(handler.lineno, handler.col_offset)
+
+    def _inner_span(self, node: cst.CSTNode, anchor: int) -> Span | None:
+        """A node inside the statement that was being visited when it was reported."""
         if not 0 <= anchor < len(self._statements):
             return None
         owner, ast_owner = self._statements[anchor], self._ast_statements[anchor]
