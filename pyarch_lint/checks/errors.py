@@ -190,11 +190,12 @@ class SilencedException(Rule):
             return
         code = cst.Module(body=[]).code_for_node
         kind = node.type
-        if isinstance(kind, cst.Tuple):
+        caught = code(kind)
+        if isinstance(kind, cst.Tuple):  # suppress() takes the types as separate arguments
             types = ", ".join(code(element.value) for element in kind.elements)
         else:
-            types = code(kind)
+            types = caught
         self.report(
             node,
-            f"`{types}` is silenced without a word; " + self._SUGGESTION.format(types=types),
+            f"`{caught}` is silenced without a word; " + self._SUGGESTION.format(types=types),
         )
