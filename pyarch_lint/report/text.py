@@ -207,7 +207,7 @@ def _critique_lines(critique: Critique, colour: bool) -> Iterator[str]:
     for item in critique.items:
         lines = f"{item.line}" if item.end_line == item.line else f"{item.line}-{item.end_line}"
         label = _style(item.severity.label, colour, fg=_COLOUR[item.severity])
-        yield f"  {critique.path}:{lines}: {label} [{one_line(item.principle)}]"
+        yield f"  {one_line(critique.path)}:{lines}: {label} [{one_line(item.principle)}]"
         yield f"    {one_line(item.problem)}"
         yield f"    suggestion: {one_line(item.suggestion)}"
 
