@@ -126,14 +126,14 @@ def test_a_changed_selection_misses(project: Path, analysed: list[bytes]) -> Non
 
 
 def test_a_changed_rule_option_misses(project: Path, analysed: list[bytes]) -> None:
-    assert ("nested.py", 5, "PA101") not in findings(lint())
+    assert ("nested.py", 4, "PA101") not in findings(lint())
     analysed.clear()
     (project / "pyproject.toml").write_text(
         '[tool.pyarch-lint]\nselect = ["PA1", "PA3"]\n[tool.pyarch-lint.structure]\n'
         "max-nesting-depth = 2\n",
         encoding="utf-8",
     )
-    assert ("nested.py", 5, "PA101") in findings(lint())
+    assert ("nested.py", 4, "PA101") in findings(lint())
     assert len(analysed) == 3
 
 

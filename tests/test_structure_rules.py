@@ -33,19 +33,19 @@ def f(rows):
 
 def test_max_nesting_depth_option_changes_the_limit() -> None:
     assert _lines(DEEP, "PA101") == []
-    assert _lines(DEEP, "PA101", "max-nesting-depth = 2") == [5]
+    assert _lines(DEEP, "PA101", "max-nesting-depth = 2") == [4]
     assert _lines(DEEP, "PA101", "max-nesting-depth = 3") == []
 
 
 def test_nesting_message_names_depth_and_limit() -> None:
     [finding] = _findings(DEEP, "PA101", "max-nesting-depth = 1")
-    assert finding.line == 4
+    assert finding.line == 3
     assert "2 blocks deep" in finding.message
     assert "max-nesting-depth is 1" in finding.message
     assert finding.severity is Severity.WARNING
 
 
-def test_depth_zero_flags_every_block_body_once() -> None:
+def test_depth_zero_flags_every_outermost_block_once() -> None:
     source = """\
     import os
 
@@ -55,7 +55,7 @@ def test_depth_zero_flags_every_block_body_once() -> None:
     for name in os.environ:
         print(name)
     """
-    assert _lines(source, "PA101", "max-nesting-depth = 0") == [4, 7]
+    assert _lines(source, "PA101", "max-nesting-depth = 0") == [3, 6]
 
 
 def test_long_elif_chain_is_one_level() -> None:
@@ -64,8 +64,8 @@ def test_long_elif_chain_is_one_level() -> None:
     )
     source = f"def f(value):\n    if value is None:\n        pass\n{branches}"
     assert _lines(source, "PA101", "max-nesting-depth = 2") == []
-    # Each branch's inner `if` body is its own too-deep block.
-    assert _lines(source, "PA101", "max-nesting-depth = 1") == list(range(6, 96, 3))
+    # Each branch's inner `if` is its own too-deep block.
+    assert _lines(source, "PA101", "max-nesting-depth = 1") == list(range(5, 95, 3))
 
 
 def _score(source: str) -> int | None:

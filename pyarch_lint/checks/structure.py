@@ -65,9 +65,15 @@ class TooDeepNesting(Rule):
         self._limit = context.options(StructureOptions).max_nesting_depth
         self._scopes = [_Scope()]
 
-    def _check(self, node: cst.CSTNode) -> None:
-        """Report the first statement of each too-deep block, and nothing else inside it."""
+    def _open(self, node: Block) -> None:
+        """Count a block; report it when it is the first past the limit, not what it holds."""
         scope = self._scopes[-1]
+        if isinstance(node, cst.If):
+            if isinstance(node.orelse, cst.If):
+                scope.elifs.add(id(node.orelse))
+            if id(node) in scope.elifs:
+                return  # same level as its `if`, already counted
+        scope.depth += 1
         if scope.depth > self._limit and not scope.flagged:
             scope.flagged = True
             self.report(
@@ -75,16 +81,6 @@ class TooDeepNesting(Rule):
                 f"Nested {scope.depth} blocks deep (max-nesting-depth is {self._limit}): "
                 "flatten it with guard clauses and early returns, or extract a function",
             )
-
-    def _open(self, node: Block) -> None:
-        scope = self._scopes[-1]
-        if isinstance(node, cst.If):
-            if isinstance(node.orelse, cst.If):
-                scope.elifs.add(id(node.orelse))
-            if id(node) in scope.elifs:
-                return  # same level as its `if`, already counted
-        self._check(node)
-        scope.depth += 1
 
     def _close(self, node: Block) -> None:
         scope = self._scopes[-1]
@@ -137,28 +133,18 @@ class TooDeepNesting(Rule):
     def leave_Match(self, original_node: cst.Match) -> None:
         self._close(original_node)
 
-    # A def or class statement is itself at the enclosing depth; its body starts from zero.
+    # A def or class starts its own count: its body runs elsewhere, later.
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._check(node)
         self._scopes.append(_Scope())
 
     def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
         self._scopes.pop()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._check(node)
         self._scopes.append(_Scope())
 
     def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
         self._scopes.pop()
-
-    def visit_SimpleStatementLine(self, node: cst.SimpleStatementLine) -> None:
-        self._check(node)
-
-    def visit_SimpleStatementSuite(self, node: cst.SimpleStatementSuite) -> None:
-        # `if ready: return x` puts its body on the header line, one level deeper.
-        if node.body:
-            self._check(node.body[0])
 
 
 def _irrefutable(pattern: cst.MatchPattern) -> bool:
