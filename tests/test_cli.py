@@ -242,6 +242,20 @@ def test_version(project: Path) -> None:
     assert __version__ in result.stdout
 
 
+def test_the_readme_example_run_finds_the_bundled_examples(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The README's first command, from the repository root, whose own configuration excludes
+    # examples/ from linting the project: named explicitly, the folder is still checked.
+    repo = Path(__file__).resolve().parent.parent
+    monkeypatch.chdir(repo)
+    monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
+    result = invoke("--exit-zero", "--no-cache", "--format", "json", "examples/")
+    assert result.exit_code == 0, result.output
+    paths = {f["path"] for f in json.loads(result.stdout)["findings"]}
+    assert paths == {"examples/shop/orders.py"}
+
+
 # -- real processes ---------------------------------------------------------------------------
 
 

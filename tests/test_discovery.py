@@ -53,7 +53,31 @@ def test_python_sources_and_stubs_only_sorted(project: Path) -> None:
     assert found(project) == ["a/y.py", "a/z.pyi", "b.py"]
 
 
-@pytest.mark.parametrize("folder", DEFAULT_EXCLUDE)
+# The core issue's list, spelled out so that dropping one from the defaults fails a test.
+ISSUE_DEFAULT_EXCLUDES = [
+    ".git",
+    ".hg",
+    ".svn",
+    ".venv",
+    "venv",
+    ".tox",
+    ".nox",
+    "build",
+    "dist",
+    "node_modules",
+    "__pycache__",
+    ".mypy_cache",
+    ".ruff_cache",
+    ".pyarch_lint_cache",
+    "site-packages",
+]
+
+
+def test_the_default_excludes_are_the_documented_ones() -> None:
+    assert sorted(DEFAULT_EXCLUDE) == sorted(ISSUE_DEFAULT_EXCLUDES)
+
+
+@pytest.mark.parametrize("folder", ISSUE_DEFAULT_EXCLUDES)
 def test_default_excludes_at_any_depth(project: Path, folder: str) -> None:
     write(project, f"{folder}/x.py", f"src/{folder}/y.py", "src/kept.py")
     assert found(project) == ["src/kept.py"]
