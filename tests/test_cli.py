@@ -61,6 +61,10 @@ def test_exit_0_when_clean(project: Path) -> None:
     assert result.stderr == "All checks passed: 2 files, no findings.\n"
 
 
+def test_the_all_clean_line_counts_one_file_in_the_singular(project: Path) -> None:
+    assert lint("clean/tidy.py").stderr == "All checks passed: 1 file, no findings.\n"
+
+
 def test_exit_1_with_findings(project: Path) -> None:
     result = lint("app")
     assert result.exit_code == 1, result.output

@@ -243,7 +243,8 @@ def render_concise(outcome: Outcome) -> str:
 
 def summary_line(outcome: Outcome) -> str:
     if not outcome.findings:
-        return f"All checks passed: {outcome.files} files, no findings."
+        noun = "file" if outcome.files == 1 else "files"
+        return f"All checks passed: {outcome.files} {noun}, no findings."
     files = len({f.path for f in outcome.findings})
     plural = "finding" if len(outcome.findings) == 1 else "findings"
     return f"Found {len(outcome.findings)} {plural} in {files} of {outcome.files} files."
