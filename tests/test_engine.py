@@ -14,6 +14,7 @@ from click.testing import CliRunner, Result
 
 import pyarch_lint.config
 from pyarch_lint.checks.errors import BareExcept
+from pyarch_lint.checks.registry import RULES
 from pyarch_lint.cli import main
 from pyarch_lint.config import settings_from_toml
 from pyarch_lint.engine import SourceFile, check_source, run
@@ -194,7 +195,7 @@ class _CrashingBareExcept(BareExcept):
 def test_a_crashing_rule_is_named_and_everything_else_still_reported(
     mixed: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rules = tuple(_CrashingBareExcept if r is BareExcept else r for r in pyarch_lint.config.RULES)
+    rules = tuple(_CrashingBareExcept if r is BareExcept else r for r in RULES)
     monkeypatch.setattr(pyarch_lint.config, "RULES", rules)
     result = invoke(["--no-llm", "-j", "1", "--format", "json", "."], mixed, monkeypatch)
     assert result.exit_code == 2
