@@ -376,20 +376,21 @@ def _escalate(
     if options["no_llm"] or settings.llm.enabled is False:
         off = "escalation is turned off (--no-llm or llm.enabled = false)"
         return _Review(failed_required=off if options["llm_required"] else None)
-    from pyarch_lint.escalation import run_escalation  # only when escalating: a fast start
+    from pyarch_lint.escalation import (
+        RunOptions,
+        run_escalation,
+    )  # only when escalating: a fast start
 
     quiet = options["quiet"]
-    escalation = run_escalation(
-        findings,
-        by_display,
-        settings.llm,
+    run = RunOptions(
         api_key=os.environ.get("ANTHROPIC_API_KEY") or None,
         cache_dir=None if cache is None else cache.folder,
         dry_run=options["llm_dry_run"],
         required=options["llm_required"],
         progress=sys.stderr.isatty() and not quiet,
-        echo=(lambda _line: None) if quiet else (lambda line: click.echo(one_line(line), err=True)),
     )
+    echo = (lambda _line: None) if quiet else (lambda line: click.echo(one_line(line), err=True))
+    escalation = run_escalation(findings, by_display, settings.llm, run, echo)
     return _Review(
         escalation.critiques,
         escalation.not_reviewed,

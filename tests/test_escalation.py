@@ -26,7 +26,7 @@ from llm_server import (
 
 from pyarch_lint.catalogue import load_catalogue, parse_doc
 from pyarch_lint.config import DEFAULT_MODEL, ConfigError, LlmSettings, settings_from_toml
-from pyarch_lint.escalation import EscalationResult, run_escalation
+from pyarch_lint.escalation import EscalationResult, RunOptions, run_escalation
 from pyarch_lint.escalation.prompt import FilePrompt, build_prompt
 from pyarch_lint.escalation.select import FlaggedFile
 from pyarch_lint.findings import Critique, Finding, Severity
@@ -87,17 +87,8 @@ def escalate(
     progress: bool = False,
 ) -> tuple[EscalationResult, list[str]]:
     lines: list[str] = []
-    result = run_escalation(
-        findings,
-        files_of(tree),
-        settings,
-        api_key=key,
-        cache_dir=cache_dir,
-        dry_run=dry_run,
-        required=required,
-        progress=progress,
-        echo=lines.append,
-    )
+    run = RunOptions(key, cache_dir, dry_run=dry_run, required=required, progress=progress)
+    result = run_escalation(findings, files_of(tree), settings, run, lines.append)
     return result, lines
 
 
@@ -711,14 +702,13 @@ def test_anthropic_is_not_imported_without_a_request(server, tree, tmp_path):
 import sys
 from pathlib import Path
 from pyarch_lint.config import LlmSettings
-from pyarch_lint.escalation import run_escalation
+from pyarch_lint.escalation import RunOptions, run_escalation
 from pyarch_lint.findings import Finding, Severity
 finding = Finding("loader.py", 10, 5, 10, 12, "PA301", "bare-except", Severity.WARNING, "m")
 files = {{"loader.py": Path({str(tree / "loader.py")!r})}}
 for key, dry in ((None, False), (None, True), ("sk-unused", False)):
-    result = run_escalation([finding], files, LlmSettings(), api_key=key,
-                            cache_dir=Path({str(cache)!r}), dry_run=dry, required=False,
-                            progress=False, echo=lambda line: None)
+    run = RunOptions(key, Path({str(cache)!r}), dry_run=dry)
+    result = run_escalation([finding], files, LlmSettings(), run, lambda line: None)
 print([c.cached for c in result.critiques], "anthropic" in sys.modules)
 """
     done = subprocess.run(

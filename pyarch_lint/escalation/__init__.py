@@ -24,7 +24,7 @@ from pyarch_lint.findings import Critique, Finding, NotReviewed, Severity
 if TYPE_CHECKING:
     from pyarch_lint.escalation.client import Batch
 
-__all__ = ["EscalationResult", "run_escalation"]
+__all__ = ["EscalationResult", "RunOptions", "run_escalation"]
 
 _Pathed = TypeVar("_Pathed", Critique, NotReviewed)
 
@@ -37,19 +37,26 @@ class EscalationResult:
     failed_required: str | None  # why `--llm-required` is not met (the CLI exits 2), else None
 
 
-def run_escalation(  # noqa: PA103 - the contract with the CLI, keyword-only past the data
+@dataclass(frozen=True, slots=True)
+class RunOptions:
+    """How this run may escalate: from the environment and the command line, never the repo."""
+
+    api_key: str | None  # from ANTHROPIC_API_KEY
+    cache_dir: Path | None  # None: --no-cache
+    dry_run: bool = False  # --llm-dry-run: say what would be sent, send and write nothing
+    required: bool = False  # --llm-required
+    progress: bool = False  # a line per file as it finishes (stderr is a terminal)
+
+
+def run_escalation(
     findings: Sequence[Finding],
     files: Mapping[str, Path],
     settings: LlmSettings,
-    *,
-    api_key: str | None,
-    cache_dir: Path | None,
-    dry_run: bool,
-    required: bool,
-    progress: bool,
+    run: RunOptions,
     echo: Callable[[str], None],
 ) -> EscalationResult:
     """Critique the flagged files. `files` maps each display path to the file to read."""
+    api_key, cache_dir, dry_run, required = run.api_key, run.cache_dir, run.dry_run, run.required
     if settings.enabled is False:
         return _nothing("escalation is turned off (llm.enabled = false or --no-llm)", required)
     if not api_key and not dry_run:
@@ -66,7 +73,7 @@ def run_escalation(  # noqa: PA103 - the contract with the CLI, keyword-only pas
     if dry_run or not api_key:  # no key here means a dry run (checked above)
         _describe_dry_run(prompts, hits, not_reviewed, echo)
         return EscalationResult((), _by_path(not_reviewed), 0, None)
-    batch = _ask(to_send, settings, api_key, progress, echo) if to_send else None
+    batch = _ask(to_send, settings, api_key, run.progress, echo) if to_send else None
     results = batch.results if batch is not None else ()
     fresh = [r for r in results if isinstance(r, Critique)]
     not_reviewed.extend(r for r in results if isinstance(r, NotReviewed))
