@@ -190,11 +190,11 @@ class SilencedException(Rule):
             return
         code = cst.Module(body=[]).code_for_node
         kind = node.type
-        caught = code(kind)
+        types = code(kind)
+        caught = types
         if isinstance(kind, cst.Tuple):  # suppress() takes the types as separate arguments
             types = ", ".join(code(element.value) for element in kind.elements)
-        else:
-            types = caught
+            caught = f"({types})"
         self.report(
             node,
             f"`{caught}` is silenced without a word; " + self._SUGGESTION.format(types=types),
