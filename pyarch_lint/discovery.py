@@ -18,6 +18,7 @@ import pathspec
 
 from pyarch_lint.config import Settings
 from pyarch_lint.engine import SourceFile
+from pyarch_lint.files import read_regular
 
 _SUFFIXES = (".py", ".pyi")
 
@@ -42,9 +43,7 @@ def _display(path: Path, cwd: Path) -> str:
 
 
 def _exclude_spec(settings: Settings) -> pathspec.PathSpec[pathspec.Pattern]:
-    return pathspec.PathSpec.from_lines(
-        "gitignore", [*settings.exclude, *settings.extend_exclude]
-    )
+    return pathspec.PathSpec.from_lines("gitignore", [*settings.exclude, *settings.extend_exclude])
 
 
 def _relative_to_root(path: Path, root: Path) -> str | None:
@@ -66,12 +65,16 @@ def _excluded(
     return spec.match_file(path.name + suffix)
 
 
+_GITIGNORE_LIMIT = 16 * 1024 * 1024  # bytes; a bigger one is not a .gitignore anyone wrote
+
+
 def _gitignore(folder: Path) -> _Ignore | None:
     ignore_file = folder / ".gitignore"
     try:
-        lines = ignore_file.read_text(encoding="utf-8", errors="replace").splitlines()
+        data = read_regular(ignore_file, _GITIGNORE_LIMIT)
     except OSError:
         return None
+    lines = data.decode("utf-8", errors="replace").splitlines()
     return _Ignore(folder, pathspec.PathSpec.from_lines("gitignore", lines))
 
 
@@ -107,8 +110,11 @@ def discover(
         absolute = (cwd / given).absolute()
         if not os.path.lexists(absolute):
             raise PathNotFound(f"{given}: no such file or directory")
+        is_dir = absolute.is_dir()  # False for a broken or looping symlink, which cannot resolve
+        if not is_dir and not _is_regular(absolute, note):
+            continue
         resolved = absolute.resolve()
-        if absolute.is_dir():
+        if is_dir:
             ignores = _parent_ignores(resolved, root) if settings.respect_gitignore else []
             walk_settings = settings
             if _excluded(resolved, True, settings, spec) or _git_ignored(resolved, True, ignores):
@@ -121,8 +127,6 @@ def discover(
                 ignores = _parent_ignores(resolved, resolved) if settings.respect_gitignore else []
             for file in _walk(resolved, absolute, walk_settings, spec, ignores=ignores, note=note):
                 found.setdefault(file.resolve(), SourceFile(_display(file, cwd), file))
-            continue
-        if not _is_regular(absolute, note):
             continue
         if force_exclude and _excluded(resolved, False, settings, spec):
             continue
@@ -168,19 +172,10 @@ def _walk(
         local = _gitignore(real) if settings.respect_gitignore else None
         # The starting folder's own .gitignore is already among the inherited ones.
         active = [*inherited, local] if local is not None and real != resolved else inherited
-        try:
-            entries = sorted(os.scandir(real), key=lambda e: e.name)
-        except OSError as error:
-            note(f"skipping {folder}: {error.strerror or error}")
-            continue
         subfolders = []
-        for entry in entries:
+        for entry, is_dir in _entries(real, folder, note):
             child_real = real / entry.name
             child_shown = folder / entry.name
-            try:
-                is_dir = entry.is_dir()
-            except OSError:
-                continue
             if _excluded(child_real, is_dir, settings, spec) or _git_ignored(
                 child_real, is_dir, active
             ):
@@ -191,3 +186,22 @@ def _walk(
             elif entry.name.endswith(_SUFFIXES) and _is_regular(child_shown, note):
                 yield child_shown
         stack.extend(reversed(subfolders))
+
+
+def _entries(
+    real: Path, shown: Path, note: Callable[[str], None]
+) -> list[tuple[os.DirEntry[str], bool]]:
+    """A folder's entries by name, each with whether it is a folder (symlinks followed); an
+    entry that cannot tell (a symlink loop, gone meanwhile) is skipped with a note."""
+    try:
+        entries = sorted(os.scandir(real), key=lambda e: e.name)
+    except OSError as error:
+        note(f"skipping {shown}: {error.strerror or error}")
+        return []
+    listed = []
+    for entry in entries:
+        try:
+            listed.append((entry, entry.is_dir()))
+        except OSError as error:
+            note(f"skipping {shown / entry.name}: {error.strerror or error}")
+    return listed

@@ -2,19 +2,22 @@
 
 It never dies on one file: a file that does not decode or parse becomes a finding (PA002,
 PA001), anything else that goes wrong while analysing it becomes PA003, and a rule that raises is
-reported by name while every other rule's findings still come out.
+reported by name while every other rule's findings still come out. Files are analysed in worker
+processes (`workers`), even with one job, so that a file which crashes the native parser or runs
+past `file-timeout` costs only its own findings.
 """
 
 from __future__ import annotations
 
 import ast
+import contextlib
 import io
 import os
+import re
+import sys
 import tokenize
 import warnings
-from collections.abc import Callable, Iterable, Sequence
-from concurrent.futures import ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -25,10 +28,12 @@ from pyarch_lint.cache import Cache, RawFinding, digest
 from pyarch_lint.checks.base import Rule
 from pyarch_lint.checks.registry import ENGINE_CODES, RULES
 from pyarch_lint.config import Settings, enabled_rules
+from pyarch_lint.files import read_regular
 from pyarch_lint.findings import Finding, Severity
 from pyarch_lint.locate import Locator, Span, split_lines
 from pyarch_lint.suppress import file_suppressions, is_suppressed
 from pyarch_lint.walk import Walker
+from pyarch_lint.workers import Failure, map_isolated
 
 _CODE_INFO: dict[str, tuple[str, Severity]] = dict(ENGINE_CODES)
 _CODE_INFO.update({rule.code: (rule.name, rule.severity) for rule in RULES})
@@ -71,51 +76,128 @@ def settings_fingerprint(settings: Settings) -> str:
     return digest(",".join(sorted(settings.enabled_codes())), *options)
 
 
+_BYTE_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _byte_position(source: bytes, offset: int) -> tuple[int, int]:
+    """1-based line and column (in bytes) of `offset`, lines ended as Python ends them."""
+    line = len(_BYTE_LINE_BREAK.findall(source, 0, offset)) + 1
+    start = max(source.rfind(b"\n", 0, offset), source.rfind(b"\r", 0, offset)) + 1
+    return line, offset - start + 1
+
+
 def _decode(source: bytes) -> str:
     try:
         encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
     except SyntaxError as error:
         if "invalid or missing" not in str(error):
-            raise _Unanalysable((1, 1, 1, 1, "PA002", f"cannot decode: {error}")) from None
+            if source.startswith(b"\xef\xbb\xbf"):
+                message = "cannot decode: the coding declaration contradicts the UTF-8 BOM"
+            else:
+                message = f"cannot decode: {error}"
+            raise _Unanalysable((1, 1, 1, 1, "PA002", message)) from None
         # Non-UTF-8 bytes in the first two lines fail the cookie search itself; decoding as
         # UTF-8, the default, points at the bad byte instead of a "missing declaration".
         encoding = "utf-8"
     try:
         text = source.decode(encoding)
     except UnicodeDecodeError as error:
-        line = source.count(b"\n", 0, error.start) + 1
-        column = error.start - (source.rfind(b"\n", 0, error.start) + 1) + 1
-        message = f"cannot decode as {encoding}: byte {source[error.start]:#04x} is invalid"
+        line, column = _byte_position(source, error.start)
+        bad = source[error.start : error.start + 1]
+        what = f"byte {bad[0]:#04x} is invalid" if bad else "the file ends mid-character"
+        message = f"cannot decode as {encoding}: {what}"
         raise _Unanalysable((line, column, line, column + 1, "PA002", message)) from None
     except LookupError:
         message = f"cannot decode: unknown encoding {encoding!r} in the coding declaration"
         raise _Unanalysable((1, 1, 1, 1, "PA002", message)) from None
+    except (UnicodeError, ValueError) as error:  # codecs such as idna fail in their own ways
+        message = f"cannot decode as {encoding}: {error}"
+        raise _Unanalysable((1, 1, 1, 1, "PA002", message)) from None
     nul = text.find("\0")
     if nul >= 0:
-        line = text.count("\n", 0, nul) + 1
+        line = len(_LINE_BREAK.findall(text, 0, nul)) + 1
         message = "contains a NUL byte: not a Python source file"
         raise _Unanalysable((line, 1, line, 1, "PA002", message))
     return text
 
 
-def _parse(text: str) -> cst.Module:
+# What CPython refuses whatever its version: LibCST's native parser, given the same input, can
+# recurse until it overflows the stack and kills the process (about 1,200 nested brackets) or
+# take minutes (a few thousand chained operators). Such a file never reaches it.
+_LIMIT_ERRORS = ("too many nested parentheses", "too many levels of indentation")
+# sys.getrecursionlimit()'s default, the limit under which an import compiles a module (CPython
+# 3.10 and 3.11 derive the depth the compiler accepts from it; workers raise it for the rules).
+_IMPORT_RECURSION_LIMIT = 1000
+
+
+@contextlib.contextmanager
+def _as_an_import() -> Iterator[None]:
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(min(limit, _IMPORT_RECURSION_LIMIT))
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # invalid escapes etc. are not our findings
+            yield
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def _python_verdict(text: str) -> ast.Module | SyntaxError | None:
+    """CPython's own parse, under the limits an import meets: the tree (the locator reuses it),
+    or the syntax error (the better message for PA001; LibCST may still parse newer syntax), or
+    None when only building the Python-level tree overflowed. A file CPython cannot compile
+    because it nests too deeply is PA001 here, before LibCST can crash or stall on it."""
+    with _as_an_import():
+        try:
+            return ast.parse(text)
+        except SyntaxError as error:
+            if not error.msg.startswith(_LIMIT_ERRORS):
+                return error
+            line, column = error.lineno or 1, max(error.offset or 1, 1)
+            message = f"syntax error: {error.msg}"
+        except (RecursionError, MemoryError):
+            # The Python-level tree has a depth limit of its own: ask the compiler itself
+            # before calling the file invalid.
+            try:
+                compile(text, "<file>", "exec", dont_inherit=True)
+            except SyntaxError as error:
+                line, column = error.lineno or 1, max(error.offset or 1, 1)
+                message = f"syntax error: {error.msg}"
+            except (RecursionError, MemoryError) as error:
+                line, column = 1, 1
+                reason = str(error) or type(error).__name__
+                message = f"Python cannot compile this file: it nests too deeply ({reason})"
+            else:
+                return None
+        except ValueError:  # text Python refuses outright (a lone surrogate): LibCST decides
+            return None
+    raise _Unanalysable((line, column, line, column + 1, "PA001", message))
+
+
+def _parse(text: str, verdict: ast.Module | SyntaxError | None) -> cst.Module:
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         line, column = max(error.editor_line, 1), max(error.editor_column, 1)
-        message = f"syntax error: {error.message}"
-        # CPython's own parser words it better ("'(' was never closed") where it agrees.
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ast.parse(text)
-        except SyntaxError as better:
-            if better.lineno is not None:
-                line, column = better.lineno, max(better.offset or 1, 1)
-                message = f"syntax error: {better.msg}"
-        except (ValueError, RecursionError, MemoryError):
-            pass
-        raise _Unanalysable((line, column, line, column + 1, "PA001", message)) from None
+        code, message = "PA001", f"syntax error: {error.message}"
+        if isinstance(verdict, ast.Module):  # a LibCST limit (5,000 adjacent strings), not ours
+            code = "PA003"
+            message = f"analysis failed: LibCST cannot parse what Python accepts: {error.message}"
+        problem = (line, column, line, column + 1, code, message)
+    except (RecursionError, MemoryError):
+        raise
+    except Exception:
+        # LibCST's parser fails in other ways on syntax it half knows (3.14's t-strings raise
+        # CSTLogicError); a file this Python rejects is a syntax error all the same.
+        if not isinstance(verdict, SyntaxError):
+            raise
+        problem = (1, 1, 1, 2, "PA001", f"syntax error: {verdict.msg}")
+    if isinstance(verdict, SyntaxError) and verdict.lineno is not None:
+        # CPython's own parser words it better ("'(' was never closed") and places it.
+        line, column = verdict.lineno, max(verdict.offset or 1, 1)
+        problem = (line, column, line, column + 1, "PA001", f"syntax error: {verdict.msg}")
+    raise _Unanalysable(problem)
 
 
 def analyse_source(source: bytes, rule_types: Sequence[type[Rule]], settings: Settings) -> Analysis:
@@ -139,7 +221,8 @@ def _analyse(
     source: bytes, key: str, rule_types: Sequence[type[Rule]], settings: Settings
 ) -> Analysis:
     text = _decode(source)
-    module = _parse(text)
+    verdict = _python_verdict(text)
+    module = _parse(text, verdict)
     applicable = [
         rule
         for rule in rule_types
@@ -153,12 +236,17 @@ def _analyse(
         f"rule {crash.code} ({crash.rule}) crashed: {type(crash.error).__name__}: {crash.error}"
         for crash in walker.crashes
     ]
+    # The file says so too, where every output format shows it: its findings are incomplete.
+    findings: list[RawFinding] = [
+        (1, 1, 1, 1, "PA003", f"analysis incomplete: {crash}; its other findings are reported")
+        for crash in crashes
+    ]
     if not walker.reports:
-        return Analysis(key, [], crashes)
+        return Analysis(key, findings, crashes)
     lines = split_lines(text)
-    locator = Locator(text, lines, module, walker.statements, walker.handlers)
+    tree = verdict if isinstance(verdict, ast.Module) else None
+    locator = Locator(tree, lines, module, walker.statements, walker.handlers)
     file_codes = file_suppressions(text)
-    findings: list[RawFinding] = []
     for report in walker.reports:
         span: Span = locator.span(report)
         line_text = lines[span.line - 1] if span.line <= len(lines) else ""
@@ -191,27 +279,28 @@ def check_source(source: bytes, path: str, settings: Settings) -> list[Finding]:
 
 # -- running over many files -----------------------------------------------------------------
 
-_worker_state: tuple[Settings, list[type[Rule]]] | None = None
-
-
-def _init_worker(settings: Settings) -> None:
-    global _worker_state  # noqa: PLW0603 - the pool's way to hand each worker its settings once
-    _worker_state = (settings, enabled_rules(settings))
-
 
 def _analyse_path(path: Path, settings: Settings, rules: Sequence[type[Rule]]) -> Analysis:
     try:
-        source = path.read_bytes()
+        source = read_regular(path)
     except OSError as error:
         reason = error.strerror or type(error).__name__
         return Analysis("", [(1, 1, 1, 1, "PA002", f"cannot read: {reason}")])
     return analyse_source(source, rules, settings)
 
 
-def _work(path: Path) -> Analysis:
-    assert _worker_state is not None
-    settings, rules = _worker_state
-    return _analyse_path(path, settings, rules)
+def _analyser(settings: Settings) -> Callable[[Path], Analysis]:
+    """What each worker process runs for each file (the rule classes resolved once)."""
+    rules = enabled_rules(settings)
+    return lambda path: _analyse_path(path, settings, rules)
+
+
+def _failed(failure: Failure) -> Analysis:
+    if failure.timed_out:
+        message = f"analysis exceeded file-timeout ({failure.reason}) and was stopped"
+    else:
+        message = f"analysis failed: the process analysing this file died ({failure.reason})"
+    return Analysis("", [(1, 1, 1, 1, "PA003", message)])
 
 
 def _relative(path: Path, root: Path) -> str:
@@ -235,14 +324,18 @@ def run(
     total)` is called in this process as files complete (cache hits count as done at once)."""
     analyses: dict[SourceFile, Analysis] = {}
     pending: list[SourceFile] = []
+    # What an analysis can store: the rules' codes, and the engine's for files that do not
+    # decode or parse (a crash or a timeout is never stored).
+    storable = frozenset(rule.code for rule in enabled_rules(settings)) | {"PA001", "PA002"}
     for file in files:
         if cache is not None:
             try:
-                content = digest(file.path.read_bytes())
+                source = read_regular(file.path)
             except OSError:
                 pending.append(file)
                 continue
-            hit = cache.get(cache.key(content))
+            content = digest(source)
+            hit = cache.get(cache.key(content), source, storable)
             if hit is not None:
                 analyses[file] = Analysis(content, hit)
                 continue
@@ -258,7 +351,7 @@ def run(
     crashes: list[str] = []
     for file in files:
         analysis = analyses[file]
-        if cache is not None and file in pending and analysis.key and not analysis.crashes:
+        if cache is not None and file in pending and _cacheable(analysis):
             cache.put(cache.key(analysis.key), analysis.findings)
         found = to_findings(file.display, analysis.findings, enabled)
         findings.extend(_per_file_ignores(found, settings, _relative(file.path, settings.root)))
@@ -279,42 +372,36 @@ def _per_file_ignores(findings: list[Finding], settings: Settings, relative: str
     return [f for f in findings if not any(f.code.startswith(c) for c in ignored)]
 
 
+def _cacheable(analysis: Analysis) -> bool:
+    """A crash, a timeout or running out of memory says something about this run, not about
+    the file's bytes: the next run tries again."""
+    return (
+        bool(analysis.key)
+        and not analysis.crashes
+        and not any(finding[4] == "PA003" for finding in analysis.findings)
+    )
+
+
 def _analyse_all(
     pending: list[SourceFile], settings: Settings, jobs: int, done: Callable[[int], None]
 ) -> dict[SourceFile, Analysis]:
-    results: dict[SourceFile, Analysis] = {}
-    if jobs <= 1 or len(pending) <= 1:
-        rules = enabled_rules(settings)
-        for file in pending:
-            results[file] = _analyse_path(file.path, settings, rules)
-            done(len(results))
-        return results
-    chunk = max(1, min(32, len(pending) // (jobs * 8)))
-    try:
-        with ProcessPoolExecutor(jobs, initializer=_init_worker, initargs=(settings,)) as pool:
-            paths = [file.path for file in pending]
-            for file, analysis in zip(
-                pending, pool.map(_work, paths, chunksize=chunk), strict=True
-            ):
-                results[file] = analysis
-                done(len(results))
-    except BrokenProcessPool:
-        # A worker died (the native parser can overflow its stack on pathological input).
-        # Retry what is left one file per process, so only the culprit is lost.
-        for file in pending:
-            if file not in results:
-                results[file] = _isolated(file, settings)
-                done(len(results))
-    return results
-
-
-def _isolated(file: SourceFile, settings: Settings) -> Analysis:
-    try:
-        with ProcessPoolExecutor(1, initializer=_init_worker, initargs=(settings,)) as pool:
-            return pool.submit(_work, file.path).result()
-    except BrokenProcessPool:
-        message = "analysis failed: the analyser process crashed on this file"
-        return Analysis("", [(1, 1, 1, 1, "PA003", message)])
+    """Each file in a worker process, with one job too: a file that kills its process or runs
+    past `file-timeout` becomes PA003 and no other file is lost (measured: a worker costs a few
+    milliseconds to fork, one message each way per file)."""
+    if not pending:
+        return {}
+    outcomes = map_isolated(
+        _analyser,
+        settings,
+        [file.path for file in pending],
+        jobs=max(1, jobs),
+        timeout=settings.file_timeout,
+        done=done,
+    )
+    return {
+        file: _failed(outcome) if isinstance(outcome, Failure) else outcome
+        for file, outcome in zip(pending, outcomes, strict=True)
+    }
 
 
 def default_jobs() -> int:

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import ast
 import re
-import warnings
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -109,12 +108,14 @@ class Locator:
 
     def __init__(
         self,
-        text: str,
+        tree: ast.Module | None,
         lines: Sequence[str],
         module: cst.Module,
         statements: Sequence[Statement],
         handlers: Sequence[Handler],
     ) -> None:
+        """`tree`: the stdlib ast of the same text (the engine has parsed it already), or None
+        where Python rejects what LibCST accepts (newer syntax): then every span is slow."""
         self._lines = lines
         self._module = module
         self._statements = statements
@@ -123,15 +124,9 @@ class Locator:
         self._fallback: dict[cst.CSTNode, object] | None = None
         self._ast_statements: list[ast.stmt] = []
         self._ast_handlers: list[ast.excepthandler] = []
-        self._fast = self._parse_ast(text)
+        self._fast = tree is not None and self._number(tree)
 
-    def _parse_ast(self, text: str) -> bool:
-        try:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # invalid escapes etc. are not our findings
-                tree = ast.parse(text)
-        except (SyntaxError, ValueError, RecursionError, MemoryError):
-            return False
+    def _number(self, tree: ast.Module) -> bool:
         self._ast_statements, self._ast_handlers = _preorder(tree)
         return len(self._ast_statements) == len(self._statements) and len(
             self._ast_handlers

@@ -35,14 +35,41 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     return root
 
 
+class Analysed:
+    """The sources the engine analyses, as a list. Analysis runs in (forked) worker processes,
+    even with --jobs 1, so the spy records each source in a file they all append to."""
+
+    def __init__(self, log: Path) -> None:
+        self.log = log
+        self.clear()
+
+    def record(self, source: bytes) -> None:
+        with self.log.open("a", encoding="ascii") as stream:
+            stream.write(source.hex() + "\n")
+
+    def sources(self) -> list[bytes]:
+        return [bytes.fromhex(line) for line in self.log.read_text("ascii").splitlines()]
+
+    def clear(self) -> None:
+        self.log.write_text("", encoding="ascii")
+
+    def __len__(self) -> int:
+        return len(self.sources())
+
+    def __eq__(self, other: object) -> bool:
+        return self.sources() == other
+
+    __hash__ = None  # type: ignore[assignment]
+
+
 @pytest.fixture
-def analysed(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """The sources the engine actually analyses (in this process: runs use --jobs 1)."""
-    seen: list[bytes] = []
+def analysed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Analysed:
+    """The sources the engine actually analyses."""
+    seen = Analysed(tmp_path / "analysed.log")
     real = pyarch_lint.engine.analyse_source
 
     def spy(source: bytes, *args: object, **kwargs: object) -> pyarch_lint.engine.Analysis:
-        seen.append(source)
+        seen.record(source)
         return real(source, *args, **kwargs)  # type: ignore[arg-type]
 
     monkeypatch.setattr(pyarch_lint.engine, "analyse_source", spy)
@@ -59,7 +86,7 @@ def findings(result: Result) -> list[tuple[str, int, str]]:
 
 
 def test_a_cache_hit_gives_identical_output_without_analysing(
-    project: Path, analysed: list[bytes]
+    project: Path, analysed: Analysed
 ) -> None:
     cold = lint()
     assert len(analysed) == 3
@@ -104,7 +131,7 @@ def test_the_cache_lives_at_the_project_root_whatever_the_folder(
     assert not (project / "pkg" / CACHE).exists()
 
 
-def test_a_changed_file_is_analysed_again_and_only_it(project: Path, analysed: list[bytes]) -> None:
+def test_a_changed_file_is_analysed_again_and_only_it(project: Path, analysed: Analysed) -> None:
     lint()
     analysed.clear()
     (project / "b.py").write_text("x = 1\n", encoding="utf-8")
@@ -113,7 +140,7 @@ def test_a_changed_file_is_analysed_again_and_only_it(project: Path, analysed: l
     assert findings(after) == [("a.py", 3, "PA301"), ("a.py", 3, "PA302")]
 
 
-def test_a_changed_selection_misses(project: Path, analysed: list[bytes]) -> None:
+def test_a_changed_selection_misses(project: Path, analysed: Analysed) -> None:
     lint()
     analysed.clear()
     narrowed = lint("--select", "PA301")
@@ -125,7 +152,7 @@ def test_a_changed_selection_misses(project: Path, analysed: list[bytes]) -> Non
     assert len(analysed) == 3
 
 
-def test_a_changed_rule_option_misses(project: Path, analysed: list[bytes]) -> None:
+def test_a_changed_rule_option_misses(project: Path, analysed: Analysed) -> None:
     assert ("nested.py", 4, "PA101") not in findings(lint())
     analysed.clear()
     (project / "pyproject.toml").write_text(
@@ -137,7 +164,7 @@ def test_a_changed_rule_option_misses(project: Path, analysed: list[bytes]) -> N
     assert len(analysed) == 3
 
 
-def test_per_file_ignores_apply_to_cache_hits(project: Path, analysed: list[bytes]) -> None:
+def test_per_file_ignores_apply_to_cache_hits(project: Path, analysed: Analysed) -> None:
     lint()
     (project / "pyproject.toml").write_text(
         '[tool.pyarch-lint]\nselect = ["PA1", "PA3"]\n'
@@ -149,7 +176,7 @@ def test_per_file_ignores_apply_to_cache_hits(project: Path, analysed: list[byte
 
 
 def test_a_new_tool_version_misses(
-    project: Path, analysed: list[bytes], monkeypatch: pytest.MonkeyPatch
+    project: Path, analysed: Analysed, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     lint()
     analysed.clear()
@@ -158,7 +185,7 @@ def test_a_new_tool_version_misses(
     assert len(analysed) == 3
 
 
-def test_no_cache_neither_reads_nor_writes(project: Path, analysed: list[bytes]) -> None:
+def test_no_cache_neither_reads_nor_writes(project: Path, analysed: Analysed) -> None:
     lint("--no-cache")
     assert not (project / CACHE).exists()
     lint()
@@ -183,7 +210,7 @@ def _entries(project: Path) -> list[Path]:
     ],
 )
 def test_a_corrupt_entry_warns_and_is_recomputed(
-    project: Path, analysed: list[bytes], damage: bytes
+    project: Path, analysed: Analysed, damage: bytes
 ) -> None:
     cold = lint()
     for entry in _entries(project):

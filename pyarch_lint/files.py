@@ -1,0 +1,34 @@
+"""Reading a file that a linted repository controls: only ever a regular file.
+
+A FIFO, socket or device in a regular file's place (put there after discovery, or reached
+through a symlink such as `.gitignore -> /dev/zero`) is refused before a read could block for
+ever or never end: the file is opened without blocking and checked with fstat first.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from pathlib import Path
+
+_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+_FLAGS |= getattr(os, "O_BINARY", 0)
+
+
+def read_regular(path: Path, limit: int | None = None) -> bytes:
+    """The bytes of a regular file of at most `limit` bytes; OSError for anything else."""
+    descriptor = os.open(path, _FLAGS)
+    try:
+        info = os.fstat(descriptor)
+        if not stat.S_ISREG(info.st_mode):
+            raise OSError(errno.EINVAL, "not a regular file", str(path))
+        if limit is not None and info.st_size > limit:
+            raise OSError(errno.EFBIG, f"larger than {limit} bytes", str(path))
+        with open(descriptor, "rb", closefd=False) as stream:
+            data = stream.read() if limit is None else stream.read(limit + 1)
+    finally:
+        os.close(descriptor)
+    if limit is not None and len(data) > limit:  # it grew while being read
+        raise OSError(errno.EFBIG, f"larger than {limit} bytes", str(path))
+    return data
