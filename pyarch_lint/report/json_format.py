@@ -62,4 +62,5 @@ def render(outcome: Outcome) -> str:
             "findings": len(outcome.findings),
         },
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+    # Compact: `indent` would bypass the C encoder, and the document can run to megabytes.
+    return json.dumps(document, ensure_ascii=False) + "\n"
