@@ -37,7 +37,7 @@ from pyarch_lint.gitdiff import (
 )
 from pyarch_lint.init import InitError, init_pyproject, render_table
 from pyarch_lint.progress import progress_line
-from pyarch_lint.report import FORMATS, Outcome, one_line, renderer
+from pyarch_lint.report import FORMATS, Outcome, inert_lines, one_line, renderer
 from pyarch_lint.report.text import source_lines, summary_line
 
 
@@ -299,7 +299,7 @@ def _check(paths: tuple[Path, ...], options: dict[str, Any]) -> ExitStatus:
         click.echo(_describe_settings(settings))
         return ExitStatus.SUCCESS
     if options["show_files"]:
-        click.echo("".join(f"{one_line(f.display)}\n" for f in files), nl=False)
+        click.echo(inert_lines("".join(f"{one_line(f.display)}\n" for f in files)), nl=False)
         return ExitStatus.SUCCESS
 
     cache = None
@@ -403,9 +403,8 @@ def _report(outcome: Outcome, options: dict[str, Any]) -> None:
     if options["explain"]:
         from pyarch_lint.report.explain import render_explain
 
-        click.echo(
-            render_explain(outcome.findings, outcome.critiques, outcome.not_reviewed), nl=False
-        )
+        explained = render_explain(outcome.findings, outcome.critiques, outcome.not_reviewed)
+        click.echo(inert_lines(explained), nl=False)
     elif options["statistics"]:
         click.echo(_statistics(outcome), nl=False)
     else:

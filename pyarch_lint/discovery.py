@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import stat
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,8 +42,33 @@ def _display(path: Path, cwd: Path) -> str:
         return path.as_posix()
 
 
-def _exclude_spec(settings: Settings) -> pathspec.PathSpec[pathspec.Pattern]:
-    return pathspec.PathSpec.from_lines("gitignore", [*settings.exclude, *settings.extend_exclude])
+Note = Callable[[str], None]
+
+# pathspec matches with backtracking regular expressions: `*a*a*a*b` against a 255-character
+# name takes seconds, each further `*` a hundred times longer. A repository's .gitignore or
+# config is not trusted to stall discovery, so a pattern with more than this many `*` in one
+# path segment (`**` aside) is left out, with a note; real patterns have one or two.
+_MAX_STARS = 2
+
+
+def _bounded(lines: Iterable[str], where: str, note: Note) -> list[str]:
+    kept = []
+    for line in lines:
+        segments = line.strip().split("/")
+        if any(part != "**" and part.count("*") > _MAX_STARS for part in segments):
+            note(
+                f"ignoring pattern {line.strip()!r} in {where}: more than {_MAX_STARS} `*` in "
+                "one path segment cannot be matched in bounded time"
+            )
+            continue
+        kept.append(line)
+    return kept
+
+
+def _exclude_spec(settings: Settings, note: Note) -> pathspec.PathSpec[pathspec.Pattern]:
+    where = str(settings.config_path or "the settings")
+    patterns = _bounded([*settings.exclude, *settings.extend_exclude], where, note)
+    return pathspec.PathSpec.from_lines("gitignore", patterns)
 
 
 def _relative_to_root(path: Path, root: Path) -> str | None:
@@ -68,13 +93,13 @@ def _excluded(
 _GITIGNORE_LIMIT = 16 * 1024 * 1024  # bytes; a bigger one is not a .gitignore anyone wrote
 
 
-def _gitignore(folder: Path) -> _Ignore | None:
+def _gitignore(folder: Path, note: Note) -> _Ignore | None:
     ignore_file = folder / ".gitignore"
     try:
         data = read_regular(ignore_file, _GITIGNORE_LIMIT)
     except OSError:
         return None
-    lines = data.decode("utf-8", errors="replace").splitlines()
+    lines = _bounded(data.decode("utf-8", errors="replace").splitlines(), str(ignore_file), note)
     return _Ignore(folder, pathspec.PathSpec.from_lines("gitignore", lines))
 
 
@@ -86,11 +111,11 @@ def _git_ignored(path: Path, is_dir: bool, ignores: Sequence[_Ignore]) -> bool:
     return False
 
 
-def _parent_ignores(folder: Path, root: Path) -> list[_Ignore]:
+def _parent_ignores(folder: Path, root: Path, note: Note) -> list[_Ignore]:
     """.gitignore files between the project root and `folder`, outermost first."""
     chain = [folder, *folder.parents]
     chain = chain[: chain.index(root) + 1] if root in chain else [folder]
-    found = (_gitignore(f) for f in reversed(chain))
+    found = (_gitignore(f, note) for f in reversed(chain))
     return [ignore for ignore in found if ignore is not None]
 
 
@@ -100,10 +125,10 @@ def discover(
     *,
     cwd: Path,
     force_exclude: bool = False,
-    note: Callable[[str], None] = lambda _message: None,
+    note: Note = lambda _message: None,
 ) -> list[SourceFile]:
     """Every Python file under `paths`, each once, sorted by display path."""
-    spec = _exclude_spec(settings)
+    spec = _exclude_spec(settings, note)
     root = settings.root.resolve()
     found: dict[Path, SourceFile] = {}
     for given in paths:
@@ -115,7 +140,7 @@ def discover(
             continue
         resolved = absolute.resolve()
         if is_dir:
-            ignores = _parent_ignores(resolved, root) if settings.respect_gitignore else []
+            ignores = _parent_ignores(resolved, root, note) if settings.respect_gitignore else []
             walk_settings = settings
             if _excluded(resolved, True, settings, spec) or _git_ignored(resolved, True, ignores):
                 if force_exclude:
@@ -124,7 +149,9 @@ def discover(
                 # downloaded corpus): wanted, so match what lies below as if it were the root,
                 # or every file in it would match through the folder and nothing be checked.
                 walk_settings = dataclasses.replace(settings, root=resolved)
-                ignores = _parent_ignores(resolved, resolved) if settings.respect_gitignore else []
+                ignores = (
+                    _parent_ignores(resolved, resolved, note) if settings.respect_gitignore else []
+                )
             for file in _walk(resolved, absolute, walk_settings, spec, ignores=ignores, note=note):
                 found.setdefault(file.resolve(), SourceFile(_display(file, cwd), file))
             continue
@@ -134,7 +161,7 @@ def discover(
     return sorted(found.values(), key=lambda f: f.display)
 
 
-def _is_regular(path: Path, note: Callable[[str], None]) -> bool:
+def _is_regular(path: Path, note: Note) -> bool:
     try:
         mode = path.stat().st_mode
     except OSError as error:
@@ -153,7 +180,7 @@ def _walk(
     spec: pathspec.PathSpec[pathspec.Pattern],
     *,
     ignores: list[_Ignore],
-    note: Callable[[str], None],
+    note: Note,
 ) -> Iterator[Path]:
     """Depth-first, without following a symlinked folder twice (no loops)."""
     seen: set[tuple[int, int]] = set()
@@ -169,9 +196,9 @@ def _walk(
             note(f"skipping {folder}: already visited (symlink loop?)")
             continue
         seen.add((info.st_dev, info.st_ino))
-        local = _gitignore(real) if settings.respect_gitignore else None
         # The starting folder's own .gitignore is already among the inherited ones.
-        active = [*inherited, local] if local is not None and real != resolved else inherited
+        local = _gitignore(real, note) if settings.respect_gitignore and real != resolved else None
+        active = [*inherited, local] if local is not None else inherited
         subfolders = []
         for entry, is_dir in _entries(real, folder, note):
             child_real = real / entry.name
@@ -188,9 +215,7 @@ def _walk(
         stack.extend(reversed(subfolders))
 
 
-def _entries(
-    real: Path, shown: Path, note: Callable[[str], None]
-) -> list[tuple[os.DirEntry[str], bool]]:
+def _entries(real: Path, shown: Path, note: Note) -> list[tuple[os.DirEntry[str], bool]]:
     """A folder's entries by name, each with whether it is a folder (symlinks followed); an
     entry that cannot tell (a symlink loop, gone meanwhile) is skipped with a note."""
     try:

@@ -8,18 +8,38 @@ from dataclasses import dataclass, field
 
 from pyarch_lint.findings import Critique, Finding, NotReviewed
 
-_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u2028\u2029]")
+# C0 and C1 controls but tab and newline, line and paragraph separators, and the bidirectional
+# controls that can make a name read differently from what it is ("Trojan Source").
+_CONTROL = re.compile(
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+)
+# A line a CI runner would act on: GitHub's `::error ...` and `##[...]` (leading blanks
+# allowed), TeamCity's `##teamcity[`, and Azure's `##vso[` (anywhere in a line).
+_COMMAND_START = re.compile(r"^([ \t]*)(?=::|##)", re.MULTILINE)
+_AZURE_COMMAND = "##vso["
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 
 
 def sanitize(text: str) -> str:
     """Make untrusted text (file names, model prose) inert on a terminal: no escape sequences,
-    no carriage returns that overwrite a line."""
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}", text)
+    no carriage returns that overwrite a line, no reordering of what it shows."""
+    return _CONTROL.sub(lambda m: _escape(m.group()), text)
 
 
 def one_line(text: str) -> str:
     """Untrusted text that must stay on one line (a forged second finding is a new line)."""
     return sanitize(text.replace("\r\n", " ").replace("\n", " ").replace("\t", " "))
+
+
+def inert_lines(text: str) -> str:
+    """Output for people that a CI runner reads too: no line of it may be a workflow command
+    (a file named `::error file=x::forged.py` would add an annotation; the runner acts on such
+    lines wherever they appear in a job's log), so a backslash goes in front."""
+    return _COMMAND_START.sub("\\1\\\\", text).replace(_AZURE_COMMAND, "##vso\\[")
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,9 +74,13 @@ def renderer(name: str) -> Renderer:
     elif name == "gitlab":
         from pyarch_lint.report.gitlab import render
     elif name == "concise":
-        from pyarch_lint.report.text import render_concise as render
+        from pyarch_lint.report.text import render_concise
+
+        return lambda outcome: inert_lines(render_concise(outcome))
     else:
-        from pyarch_lint.report.text import render
+        from pyarch_lint.report.text import render as render_text
+
+        return lambda outcome: inert_lines(render_text(outcome))
     return render
 
 

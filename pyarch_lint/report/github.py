@@ -8,13 +8,15 @@ a model's answer cannot end the annotation and start a command of its own.
 from __future__ import annotations
 
 from pyarch_lint.findings import Severity
-from pyarch_lint.report import Outcome
+from pyarch_lint.report import Outcome, sanitize
 
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "notice"}
 
 
 def _data(text: str) -> str:
-    return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
+    # Control characters are escaped first (`sanitize`): the runner prints the line in the
+    # job's log, where a raw escape sequence would restyle or hide what follows.
+    return sanitize(text).replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _property(text: str) -> str:

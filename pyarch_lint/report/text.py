@@ -12,9 +12,11 @@ import unicodedata
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from itertools import groupby
+from pathlib import Path
 
 import click
 
+from pyarch_lint.files import read_regular
 from pyarch_lint.findings import Critique, Finding, Severity
 from pyarch_lint.locate import split_lines
 from pyarch_lint.report import Outcome, one_line
@@ -53,8 +55,7 @@ def source_lines(path: str) -> tuple[str, ...]:
 def _read_lines(path: str, _mtime_ns: int, _size: int) -> tuple[str, ...]:
     """Cached by where the file is and its version: several findings share one file."""
     try:
-        with open(path, "rb") as stream:
-            data = stream.read()
+        data = read_regular(Path(path))  # it could have become a FIFO since it was analysed
     except OSError:
         return ()
     try:
