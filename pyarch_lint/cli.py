@@ -8,7 +8,7 @@ import os
 import sys
 import traceback
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -307,10 +307,11 @@ def _check(paths: tuple[Path, ...], options: dict[str, Any]) -> ExitStatus:
         cache = Cache(settings.root / CACHE_DIR_NAME, settings_fingerprint(settings))
     result = _run(plan, options, cache)
     by_display = {f.display: f.path for f in files}
-    root_paths = _root_paths(files, settings)
     findings = result.findings
     if plan.changes is not None:  # before escalation: a pull request pays only for its change
         findings = on_changed_lines(findings, plan.changes, by_display)
+    # Reports and the baseline name only files with findings (critiques are of those too).
+    root_paths = _root_paths({f.path for f in findings}, by_display, settings)
     if options["write_baseline"]:
         return _write_baseline(options["write_baseline"], findings, root_paths, options["quiet"])
     if plan.recorded is not None:
@@ -413,16 +414,20 @@ def _report(outcome: Outcome, options: dict[str, Any]) -> None:
         click.echo(summary_line(outcome), err=True)
 
 
-def _root_paths(files: Sequence[SourceFile], settings: Settings) -> dict[str, str]:
+def _root_paths(
+    displays: set[str], by_display: Mapping[str, Path], settings: Settings
+) -> dict[str, str]:
     """Display path -> path relative to the repository root (the git work tree, else the
     project root), as code hosts and the baseline want them whatever the current folder."""
+    if not displays:
+        return {}
     root = repository_root(settings.root) or settings.root.resolve()
     mapping = {}
-    for file in files:
+    for display in displays:
         try:
-            mapping[file.display] = file.path.resolve().relative_to(root).as_posix()
-        except ValueError:  # outside the repository: the path as given is the best there is
-            mapping[file.display] = file.display
+            mapping[display] = by_display[display].resolve().relative_to(root).as_posix()
+        except (KeyError, ValueError):  # outside the repository: the path as given
+            mapping[display] = display
     return mapping
 
 
