@@ -424,10 +424,14 @@ def _root_paths(
     root = repository_root(settings.root) or settings.root.resolve()
     mapping = {}
     for display in displays:
-        try:
-            mapping[display] = by_display[display].resolve().relative_to(root).as_posix()
-        except (KeyError, ValueError):  # outside the repository: the path as given
-            mapping[display] = display
+        mapping[display] = display  # outside the repository: the path as given
+        path = by_display.get(display)
+        # The path as the tree holds it; resolved only when a symlink hides where it lies.
+        for locate in () if path is None else (path.absolute, path.resolve):
+            located = locate()
+            if located.is_relative_to(root):
+                mapping[display] = located.relative_to(root).as_posix()
+                break
     return mapping
 
 
