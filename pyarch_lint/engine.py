@@ -154,7 +154,7 @@ def _python_verdict(text: str) -> ast.Module | SyntaxError | None:
         except SyntaxError as error:
             if not error.msg.startswith(_LIMIT_ERRORS):
                 return error
-            line, column = error.lineno or 1, max(error.offset or 1, 1)
+            line, column = error.lineno or 1, error.offset or 1
             message = f"syntax error: {error.msg}"
         except (RecursionError, MemoryError):
             # The Python-level tree has a depth limit of its own: ask the compiler itself
@@ -162,7 +162,7 @@ def _python_verdict(text: str) -> ast.Module | SyntaxError | None:
             try:
                 compile(text, "<file>", "exec", dont_inherit=True)
             except SyntaxError as error:
-                line, column = error.lineno or 1, max(error.offset or 1, 1)
+                line, column = error.lineno or 1, error.offset or 1
                 message = f"syntax error: {error.msg}"
             except (RecursionError, MemoryError) as error:
                 line, column = 1, 1
@@ -172,19 +172,28 @@ def _python_verdict(text: str) -> ast.Module | SyntaxError | None:
                 return None
         except ValueError:  # text Python refuses outright (a lone surrogate): LibCST decides
             return None
-    raise _Unanalysable((line, column, line, column + 1, "PA001", message))
+    raise _Unanalysable(_placed(text, line, column, "PA001", message))
+
+
+def _placed(text: str, line: int, column: int, code: str, message: str) -> RawFinding:
+    """A parser's error position, kept inside the file: a parser may point one past the end
+    of a line, or at the line after the last one."""
+    lines = split_lines(text)
+    line = min(max(line, 1), len(lines))
+    width = len(lines[line - 1]) + 1
+    column = min(max(column, 1), width)
+    return (line, column, line, min(column + 1, width), code, message)
 
 
 def _parse(text: str, verdict: ast.Module | SyntaxError | None) -> cst.Module:
     try:
         return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
-        line, column = max(error.editor_line, 1), max(error.editor_column, 1)
         code, message = "PA001", f"syntax error: {error.message}"
         if isinstance(verdict, ast.Module):  # a LibCST limit (5,000 adjacent strings), not ours
             code = "PA003"
             message = f"analysis failed: LibCST cannot parse what Python accepts: {error.message}"
-        problem = (line, column, line, column + 1, code, message)
+        problem = _placed(text, error.editor_line, error.editor_column, code, message)
     except (RecursionError, MemoryError):
         raise
     except Exception:
@@ -192,11 +201,11 @@ def _parse(text: str, verdict: ast.Module | SyntaxError | None) -> cst.Module:
         # CSTLogicError); a file this Python rejects is a syntax error all the same.
         if not isinstance(verdict, SyntaxError):
             raise
-        problem = (1, 1, 1, 2, "PA001", f"syntax error: {verdict.msg}")
+        problem = _placed(text, 1, 1, "PA001", f"syntax error: {verdict.msg}")
     if isinstance(verdict, SyntaxError) and verdict.lineno is not None:
         # CPython's own parser words it better ("'(' was never closed") and places it.
-        line, column = verdict.lineno, max(verdict.offset or 1, 1)
-        problem = (line, column, line, column + 1, "PA001", f"syntax error: {verdict.msg}")
+        message = f"syntax error: {verdict.msg}"
+        problem = _placed(text, verdict.lineno, verdict.offset or 1, "PA001", message)
     raise _Unanalysable(problem)
 
 

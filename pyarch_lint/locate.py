@@ -187,20 +187,21 @@ class Locator:
         return self._ast_span(found)
 
     def _param_span(self, node: cst.Param, ast_owner: ast.stmt) -> Span | None:
+        """The star and the name, as LibCST places a parameter (ast's `arg` runs on over the
+        annotation)."""
         found = _ast_arg(ast_owner, node.name.value)
         if found is None:
             return None
-        span = self._ast_span(found)
+        line, column = found.lineno, self._column(found.lineno, found.col_offset)
+        end = column + len(node.name.value)
         star = node.star if isinstance(node.star, str) else ""
         if not star:
-            return span
-        # ast places `*args` at the name; the span should start at the star.
+            return Span(line, column, line, end)
+        # ast places `*args` at the name; the span starts at the star.
         gap = node.whitespace_after_star
-        if not isinstance(gap, cst.SimpleWhitespace):
+        if not isinstance(gap, cst.SimpleWhitespace) or "\\" in gap.value:
             return None
-        return Span(
-            span.line, span.column - len(star) - len(gap.value), span.end_line, span.end_column
-        )
+        return Span(line, column - len(star) - len(gap.value), line, end)
 
     def _annotation_span(
         self, node: cst.Annotation, owner: Statement, ast_owner: ast.stmt
@@ -266,9 +267,16 @@ class Locator:
             name = self._fallback[node.name].start  # type: ignore[attr-defined]
             text = self._lines[name.line - 1]
             return self._header_chars(name.line, len(text) - len(text.lstrip()))
+        column = start.column + self._dropped(start.line)
         if isinstance(node, cst.BaseCompoundStatement | cst.ExceptHandler | cst.ExceptStarHandler):
-            return self._header_chars(start.line, start.column)
-        return Span(start.line, start.column + 1, end.line, end.column + 1)
+            return self._header_chars(start.line, column)
+        return Span(start.line, column + 1, end.line, end.column + self._dropped(end.line) + 1)
+
+    def _dropped(self, line: int) -> int:
+        """LibCST leaves form feeds out of a line's indentation (its code omits them), so its
+        columns on such a line fall short of the file's by their number."""
+        text = self._lines[line - 1] if 0 < line <= len(self._lines) else ""
+        return text[: len(text) - len(text.lstrip(" \t\x0c"))].count("\x0c")
 
     def _header_chars(self, line: int, column: int) -> Span:
         text = self._lines[line - 1] if 0 < line <= len(self._lines) else ""
