@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import ctypes
 import dataclasses
+import errno
 import json
 import os
 import time
@@ -20,6 +21,7 @@ import pytest
 from click.testing import CliRunner
 
 import pyarch_lint.config
+import pyarch_lint.workers
 from pyarch_lint.checks.errors import BareExcept
 from pyarch_lint.cli import main
 from pyarch_lint.config import settings_from_toml
@@ -171,6 +173,17 @@ def test_a_native_parse_that_holds_the_gil_is_stopped_at_the_limit(tmp_path: Pat
         ("good.py", "PA302"),
         ("slow.py", "PA003"),
     ]
+
+
+def test_where_no_process_can_start_files_are_analysed_in_process(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def refuse(_pool: object) -> None:
+        raise OSError(errno.EAGAIN, "Resource temporarily unavailable")
+
+    monkeypatch.setattr(pyarch_lint.workers._Pool, "_start", refuse)
+    result = run(_tree(tmp_path, {}), PA3, 2, None)
+    assert _by_file(result.findings) == GOOD
 
 
 @pytest.mark.usefixtures("hostile_rule")
