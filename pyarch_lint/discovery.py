@@ -36,10 +36,9 @@ class _Ignore:
 
 
 def _display(path: Path, cwd: Path) -> str:
-    try:
-        return path.relative_to(cwd).as_posix()
-    except ValueError:
-        return path.as_posix()
+    """As the user would type it: relative to the working folder when below it."""
+    relative = _relative(str(path), str(cwd))
+    return relative if relative else path.as_posix()
 
 
 Note = Callable[[str], None]
@@ -130,7 +129,7 @@ def discover(
     """Every Python file under `paths`, each once, sorted by display path."""
     spec = _exclude_spec(settings, note)
     root = settings.root.resolve()
-    found: dict[Path, SourceFile] = {}
+    found: dict[str, SourceFile] = {}  # by real location: each file once
     for given in paths:
         absolute = (cwd / given).absolute()
         if not os.path.lexists(absolute):
@@ -152,12 +151,13 @@ def discover(
                 ignores = (
                     _parent_ignores(resolved, resolved, note) if settings.respect_gitignore else []
                 )
-            for file in _walk(resolved, absolute, walk_settings, spec, ignores=ignores, note=note):
-                found.setdefault(file.resolve(), SourceFile(_display(file, cwd), file))
+            walked = _walk(resolved, absolute, walk_settings, spec, ignores=ignores, note=note)
+            for file, key in walked:
+                found.setdefault(key, SourceFile(_display(file, cwd), file))
             continue
         if force_exclude and _excluded(resolved, False, settings, spec):
             continue
-        found.setdefault(resolved, SourceFile(_display(absolute, cwd), absolute))
+        found.setdefault(str(resolved), SourceFile(_display(absolute, cwd), absolute))
     return sorted(found.values(), key=lambda f: f.display)
 
 
@@ -173,6 +173,20 @@ def _is_regular(path: Path, note: Note) -> bool:
     return True
 
 
+def _relative(path: str, base: str) -> str | None:
+    """`path` relative to `base` as a posix string, or None when it is not below it."""
+    if path == base:
+        return ""
+    prefix = base if base.endswith(os.sep) else base + os.sep
+    return path[len(prefix) :].replace(os.sep, "/") if path.startswith(prefix) else None
+
+
+def _below(folder: str | None, name: str) -> str | None:
+    if folder is None:
+        return None
+    return f"{folder}/{name}" if folder else name
+
+
 def _walk(
     resolved: Path,
     shown: Path,
@@ -181,8 +195,11 @@ def _walk(
     *,
     ignores: list[_Ignore],
     note: Note,
-) -> Iterator[Path]:
-    """Depth-first, without following a symlinked folder twice (no loops)."""
+) -> Iterator[tuple[Path, str]]:
+    """Depth-first, without following a symlinked folder twice (no loops). Yields each file as
+    shown and as a key naming its real location. Paths are compared as strings here: this loop
+    meets every entry of the tree, and pathlib's operations cost most of a warm run."""
+    root = str(settings.root.resolve())
     seen: set[tuple[int, int]] = set()
     stack: list[tuple[Path, Path, list[_Ignore]]] = [(resolved, shown, ignores)]
     while stack:
@@ -196,22 +213,38 @@ def _walk(
             note(f"skipping {folder}: already visited (symlink loop?)")
             continue
         seen.add((info.st_dev, info.st_ino))
+        entries = _entries(real, folder, note)
         # The starting folder's own .gitignore is already among the inherited ones.
-        local = _gitignore(real, note) if settings.respect_gitignore and real != resolved else None
+        local = None
+        has_ignore_file = any(entry.name == ".gitignore" for entry, _ in entries)
+        if settings.respect_gitignore and real != resolved and has_ignore_file:
+            local = _gitignore(real, note)
         active = [*inherited, local] if local is not None else inherited
+        real_text = str(real)
+        from_root = _relative(real_text, root)
+        from_ignores = [(i.spec, _relative(real_text, str(i.base))) for i in active]
         subfolders = []
-        for entry, is_dir in _entries(real, folder, note):
-            child_real = real / entry.name
-            child_shown = folder / entry.name
-            if _excluded(child_real, is_dir, settings, spec) or _git_ignored(
-                child_real, is_dir, active
+        for entry, is_dir in entries:
+            suffix = "/" if is_dir else ""
+            relative = _below(from_root, entry.name)
+            if spec.match_file((entry.name if relative is None else relative) + suffix):
+                continue
+            if any(
+                below is not None and ignore.match_file(f"{below}{suffix}")
+                for ignore, below in ((i, _below(b, entry.name)) for i, b in from_ignores)
             ):
                 continue
             if is_dir:
-                target = child_real.resolve() if entry.is_symlink() else child_real
-                subfolders.append((target, child_shown, active))
-            elif entry.name.endswith(_SUFFIXES) and _is_regular(child_shown, note):
-                yield child_shown
+                child = real / entry.name
+                subfolders.append(
+                    (child.resolve() if entry.is_symlink() else child, folder / entry.name, active)
+                )
+            elif entry.name.endswith(_SUFFIXES):
+                # A FIFO, socket, device or broken link is never opened; stat says which.
+                if not entry.is_file() and not _is_regular(folder / entry.name, note):
+                    continue
+                key = os.path.join(real_text, entry.name)
+                yield folder / entry.name, os.path.realpath(key) if entry.is_symlink() else key
         stack.extend(reversed(subfolders))
 
 
