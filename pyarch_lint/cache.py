@@ -152,7 +152,7 @@ class _Bounds:
 
 
 def _is_position(value: Any, bound: int) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and 1 <= value <= bound
+    return type(value) is int and 1 <= value <= bound  # exactly int: JSON's true is no line
 
 
 def _validate(data: Any, key: str, bounds: _Bounds) -> list[RawFinding] | None:
