@@ -204,35 +204,18 @@ def _walk(
     stack: list[tuple[Path, Path, list[_Ignore]]] = [(resolved, shown, ignores)]
     while stack:
         real, folder, inherited = stack.pop()
-        try:
-            info = real.stat()
-        except OSError as error:
-            note(f"skipping {folder}: {error.strerror or error}")
+        if not _first_visit(real, folder, seen, note):
             continue
-        if (info.st_dev, info.st_ino) in seen:
-            note(f"skipping {folder}: already visited (symlink loop?)")
-            continue
-        seen.add((info.st_dev, info.st_ino))
         entries = _entries(real, folder, note)
-        # The starting folder's own .gitignore is already among the inherited ones.
-        local = None
-        has_ignore_file = any(entry.name == ".gitignore" for entry, _ in entries)
-        if settings.respect_gitignore and real != resolved and has_ignore_file:
-            local = _gitignore(real, note)
-        active = [*inherited, local] if local is not None else inherited
+        active = inherited
+        if settings.respect_gitignore and real != resolved:
+            active = _with_own_ignores(real, entries, inherited, note)
         real_text = str(real)
         from_root = _relative(real_text, root)
         from_ignores = [(i.spec, _relative(real_text, str(i.base))) for i in active]
         subfolders = []
         for entry, is_dir in entries:
-            suffix = "/" if is_dir else ""
-            relative = _below(from_root, entry.name)
-            if spec.match_file((entry.name if relative is None else relative) + suffix):
-                continue
-            if any(
-                below is not None and ignore.match_file(f"{below}{suffix}")
-                for ignore, below in ((i, _below(b, entry.name)) for i, b in from_ignores)
-            ):
+            if _ignored(entry.name, is_dir, spec, from_root, from_ignores):
                 continue
             if is_dir:
                 child = real / entry.name
@@ -240,12 +223,64 @@ def _walk(
                     (child.resolve() if entry.is_symlink() else child, folder / entry.name, active)
                 )
             elif entry.name.endswith(_SUFFIXES):
-                # A FIFO, socket, device or broken link is never opened; stat says which.
-                if not entry.is_file() and not _is_regular(folder / entry.name, note):
-                    continue
-                key = os.path.join(real_text, entry.name)
-                yield folder / entry.name, os.path.realpath(key) if entry.is_symlink() else key
+                found = _source_file(entry, folder, real_text, note)
+                if found is not None:
+                    yield found
         stack.extend(reversed(subfolders))
+
+
+def _first_visit(real: Path, shown: Path, seen: set[tuple[int, int]], note: Note) -> bool:
+    """Is the folder there, and not met before (through a symlink)? Records it as met."""
+    try:
+        info = real.stat()
+    except OSError as error:
+        note(f"skipping {shown}: {error.strerror or error}")
+        return False
+    if (info.st_dev, info.st_ino) in seen:
+        note(f"skipping {shown}: already visited (symlink loop?)")
+        return False
+    seen.add((info.st_dev, info.st_ino))
+    return True
+
+
+def _source_file(
+    entry: os.DirEntry[str], folder: Path, real_text: str, note: Note
+) -> tuple[Path, str] | None:
+    """A Python file as shown and as the key of its real location; None for a FIFO, socket,
+    device or broken link, which is never opened (stat says which, with a note)."""
+    if not entry.is_file() and not _is_regular(folder / entry.name, note):
+        return None
+    key = os.path.join(real_text, entry.name)
+    return folder / entry.name, os.path.realpath(key) if entry.is_symlink() else key
+
+
+def _ignored(
+    name: str,
+    is_dir: bool,
+    spec: pathspec.PathSpec[pathspec.Pattern],
+    from_root: str | None,
+    from_ignores: list[tuple[pathspec.PathSpec[pathspec.Pattern], str | None]],
+) -> bool:
+    """Is the entry `name` of the folder being walked excluded, or ignored by a .gitignore?"""
+    suffix = "/" if is_dir else ""
+    relative = _below(from_root, name)
+    if spec.match_file((name if relative is None else relative) + suffix):
+        return True
+    return any(
+        below is not None and ignore.match_file(f"{below}{suffix}")
+        for ignore, below in ((i, _below(b, name)) for i, b in from_ignores)
+    )
+
+
+def _with_own_ignores(
+    real: Path, entries: list[tuple[os.DirEntry[str], bool]], inherited: list[_Ignore], note: Note
+) -> list[_Ignore]:
+    """The ignores in force inside `real`: the inherited ones, then its own .gitignore if it
+    lists one (the starting folder's own is already among the inherited ones)."""
+    if not any(entry.name == ".gitignore" for entry, _ in entries):
+        return inherited
+    local = _gitignore(real, note)
+    return inherited if local is None else [*inherited, local]
 
 
 def _entries(real: Path, shown: Path, note: Note) -> list[tuple[os.DirEntry[str], bool]]:
