@@ -18,7 +18,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from pyarch_lint.checks.base import Report
+from pyarch_lint.checks.base import Report, all_params
 
 Statement = cst.BaseSmallStatement | cst.BaseCompoundStatement
 Handler = cst.ExceptHandler | cst.ExceptStarHandler
@@ -212,7 +212,7 @@ class Locator:
         ):
             if owner.returns is node:
                 target = ast_owner.returns
-            for param in _all_params(owner.params):
+            for param in all_params(owner.params):
                 if param.annotation is node:
                     arg = _ast_arg(ast_owner, param.name.value)
                     target = arg.annotation if arg is not None else None
@@ -281,16 +281,6 @@ class Locator:
     def _header_chars(self, line: int, column: int) -> Span:
         text = self._lines[line - 1] if 0 < line <= len(self._lines) else ""
         return Span(line, column + 1, line, max(len(text.rstrip()) + 1, column + 1))
-
-
-def _all_params(params: cst.Parameters) -> Iterator[cst.Param]:
-    yield from params.posonly_params
-    yield from params.params
-    if isinstance(params.star_arg, cst.Param):
-        yield params.star_arg
-    yield from params.kwonly_params
-    if params.star_kwarg is not None:
-        yield params.star_kwarg
 
 
 def _ast_arg(function: ast.stmt, name: str) -> ast.arg | None:

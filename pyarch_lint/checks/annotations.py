@@ -9,13 +9,12 @@ the walk meets them, to know which names mean `typing.Any`.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import ClassVar
 
 import libcst as cst
 
-from pyarch_lint.checks.base import Rule, RuleContext
+from pyarch_lint.checks.base import Rule, RuleContext, all_params
 from pyarch_lint.findings import Severity
 
 # ruff's default `dummy-variable-rgx`: `_`, `__`, `_unused`, but not `__dunder__` or `_x_`.
@@ -65,17 +64,6 @@ def receiver(node: cst.FunctionDef, in_class: bool, decorators: frozenset[str]) 
     if params.params:
         return params.params[0]
     return None
-
-
-def all_params(params: cst.Parameters) -> Iterator[cst.Param]:
-    """Every parameter in source order, `*args` and `**kwargs` included."""
-    yield from params.posonly_params
-    yield from params.params
-    if isinstance(params.star_arg, cst.Param):
-        yield params.star_arg
-    yield from params.kwonly_params
-    if params.star_kwarg is not None:
-        yield params.star_kwarg
 
 
 def display_name(param: cst.Param, params: cst.Parameters) -> str:

@@ -12,7 +12,7 @@ A rule reports a node; the engine turns it into a positioned, suppressible `Find
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
@@ -77,3 +77,14 @@ class Rule(cst.BatchableCSTVisitor):
     def report(self, node: cst.CSTNode, message: str) -> None:
         """Report `node`; the engine computes its position and applies suppressions."""
         self.context.report(self.code, node, message)
+
+
+def all_params(params: cst.Parameters) -> Iterator[cst.Param]:
+    """Every parameter in source order, `*args` and `**kwargs` included."""
+    yield from params.posonly_params
+    yield from params.params
+    if isinstance(params.star_arg, cst.Param):
+        yield params.star_arg
+    yield from params.kwonly_params
+    if params.star_kwarg is not None:
+        yield params.star_kwarg

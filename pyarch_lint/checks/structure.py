@@ -14,12 +14,11 @@ import libcst as cst
 
 from pyarch_lint.checks.annotations import (
     FunctionRule,
-    all_params,
     decorator_names,
     is_dummy,
     receiver,
 )
-from pyarch_lint.checks.base import Rule, RuleContext
+from pyarch_lint.checks.base import Rule, RuleContext, all_params
 from pyarch_lint.findings import Severity
 
 
