@@ -263,55 +263,36 @@ def test_the_readme_example_run_finds_the_bundled_examples(
 # -- real processes ---------------------------------------------------------------------------
 
 
+def _run(command: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        command,
+        cwd=cwd,
+        env=subprocess_env(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+
+
 def test_the_installed_console_script(project: Path) -> None:
     script = BIN / "pyarch-lint"
     if not script.exists():
         pytest.skip(f"no console script beside {sys.executable}: the package is not installed")
-    done = subprocess.run(
-        [str(script), "--no-llm", "--no-cache", "--format", "json", "."],
-        cwd=project,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    done = _run([str(script), "--no-llm", "--no-cache", "--format", "json", "."], project)
     assert done.returncode == 1, done.stderr
     findings = json.loads(done.stdout)["findings"]
     assert [f"{f['path']}:{f['line']}:{f['column']}: {f['code']}" for f in findings] == EXPECTED
-    clean = subprocess.run(
-        [str(script), "--no-llm", "--no-cache", "clean"],
-        cwd=project,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    clean = _run([str(script), "--no-llm", "--no-cache", "clean"], project)
     assert (clean.returncode, clean.stdout) == (0, "")
-    missing = subprocess.run(
-        [str(script), "--no-llm", "missing.py"],
-        cwd=project,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    missing = _run([str(script), "--no-llm", "missing.py"], project)
     assert missing.returncode == 2
     assert "missing.py" in missing.stderr
 
 
 def test_python_dash_m(project: Path) -> None:
-    done = subprocess.run(
-        [sys.executable, "-m", "pyarch_lint", "--no-llm", "--no-cache", "--format", "concise", "."],
-        cwd=project,
-        env=subprocess_env(),
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
+    command = [sys.executable, "-m", "pyarch_lint", "--no-llm", "--no-cache", "--format", "concise"]
+    done = _run([*command, "."], project)
     assert done.returncode == 1, done.stderr
     assert headlines(done.stdout) == EXPECTED
     assert done.stderr == "Found 5 findings in 2 of 4 files.\n"

@@ -41,10 +41,3 @@ RULES: tuple[type[Rule], ...] = (
     DanglingTask,
     NestedEventLoop,
 )
-
-
-def rule_names() -> dict[str, str]:
-    """Every code with its kebab-case name, engine codes included."""
-    names = {code: name for code, (name, _) in ENGINE_CODES.items()}
-    names.update({rule.code: rule.name for rule in RULES})
-    return dict(sorted(names.items()))
