@@ -186,9 +186,29 @@ def _placed(text: str, line: int, column: int, code: str, message: str) -> RawFi
     return (line, column, line, min(column + 1, width), code, message)
 
 
+def _skip_validation(_node: cst.CSTNode) -> None:
+    """Stands in for `CSTNode.__post_init__` while the parser builds a tree."""
+
+
+@contextlib.contextmanager
+def _trusting_the_parser() -> Iterator[None]:
+    """Every LibCST node checks itself as it is built (`CSTNode.__post_init__`): a fifth of a
+    parse, there to catch trees put together by hand. A tree LibCST's own parser built from
+    source is valid by construction (LibCST's comment on that method says as much), so the
+    check is off for the parse, and only for it: nodes a rule builds are checked as usual.
+    Workers are single-threaded; the swap is undone however the parse ends."""
+    check = cst.CSTNode.__post_init__
+    cst.CSTNode.__post_init__ = _skip_validation  # type: ignore[method-assign,assignment]
+    try:
+        yield
+    finally:
+        cst.CSTNode.__post_init__ = check  # type: ignore[method-assign]
+
+
 def _parse(text: str, verdict: ast.Module | SyntaxError | None) -> cst.Module:
     try:
-        return cst.parse_module(text)
+        with _trusting_the_parser():
+            return cst.parse_module(text)
     except cst.ParserSyntaxError as error:
         code, message = "PA001", f"syntax error: {error.message}"
         if isinstance(verdict, ast.Module):  # a LibCST limit (5,000 adjacent strings), not ours

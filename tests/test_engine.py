@@ -163,6 +163,15 @@ def test_empty_files_have_no_findings(source: bytes) -> None:
     assert check_source(source, "empty.py", PA3) == []
 
 
+@pytest.mark.parametrize("source", [b"try:\n    pass\nexcept:\n    pass\n", b"def broken(:\n"])
+def test_nodes_built_by_hand_are_still_validated_after_a_parse(source: bytes) -> None:
+    # The engine skips LibCST's per-node validation while its parser builds a tree, and only
+    # then: a parse that succeeds or fails leaves the check in place for everyone else.
+    check_source(source, "f.py", PA3)
+    with pytest.raises(cst.CSTValidationError):
+        cst.SimpleString("no quotes")
+
+
 def test_engine_codes_cannot_be_deselected_by_select_only_by_ignore() -> None:
     broken = b"def broken(:\n"
     assert [
