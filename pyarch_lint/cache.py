@@ -25,13 +25,11 @@ from typing import Any
 
 from pyarch_lint import __version__
 from pyarch_lint.files import read_regular
+from pyarch_lint.findings import RawFinding
 
 CACHE_DIR_NAME = ".pyarch_lint_cache"
 _FORMAT = 1
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# pyarch-lint cache; see https://bford.info/cachedir/\n"
-
-# (line, column, end_line, end_column, code, message): the placed, unsuppressed-by-path findings.
-RawFinding = tuple[int, int, int, int, str, str]
 
 ENTRY_LIMIT = 64 * 1024 * 1024  # bytes: far above any real entry, far below a memory problem
 

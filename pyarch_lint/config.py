@@ -19,8 +19,7 @@ from typing import Any, ClassVar, Literal
 import tomlkit
 import tomlkit.exceptions
 
-from pyarch_lint.checks.base import Rule
-from pyarch_lint.checks.registry import ENGINE_CODES, RULES
+from pyarch_lint.checks.registry import ENGINE_CODES, RULES, RuleInfo
 from pyarch_lint.findings import Severity
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
@@ -396,6 +395,6 @@ def _project_root(cwd: Path) -> Path:
     return cwd
 
 
-def enabled_rules(settings: Settings) -> list[type[Rule]]:
+def enabled_rules(settings: Settings) -> list[RuleInfo]:
     codes = settings.enabled_codes()
     return [rule for rule in RULES if rule.code in codes]

@@ -1,39 +1,24 @@
-"""files -> findings: read once, parse once, one pruned walk for all rules, cached by content.
+"""files -> findings: each file's bytes looked up in the cache, the rest analysed, all named.
 
-It never dies on one file: a file that does not decode or parse becomes a finding (PA002,
-PA001), anything else that goes wrong while analysing it becomes PA003, and a rule that raises is
-reported by name while every other rule's findings still come out. Files are analysed in worker
-processes (`workers`), even with one job, so that a file which crashes the native parser or runs
-past `file-timeout` costs only its own findings.
+Files are analysed (`analysis`) in worker processes (`workers`), even with one job, so that a
+file which crashes the native parser or runs past `file-timeout` costs only its own findings.
+`analysis`, and LibCST with it, is imported only when some file is not in the cache.
 """
 
 from __future__ import annotations
 
-import ast
-import contextlib
-import gc
-import io
 import os
-import re
-import sys
-import tokenize
-import warnings
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
-import libcst as cst
 import pathspec
 
-from pyarch_lint.cache import Cache, RawFinding, digest
-from pyarch_lint.checks.base import Rule
+from pyarch_lint.cache import Cache, digest
 from pyarch_lint.checks.registry import ENGINE_CODES, RULES
 from pyarch_lint.config import Settings, enabled_rules
 from pyarch_lint.files import read_regular
-from pyarch_lint.findings import Finding, Severity
-from pyarch_lint.locate import Locator, Span, split_lines
-from pyarch_lint.suppress import file_suppressions, is_suppressed
-from pyarch_lint.walk import Walker
+from pyarch_lint.findings import Analysis, Finding, RawFinding, Severity
 from pyarch_lint.workers import Failure, map_isolated
 
 _CODE_INFO: dict[str, tuple[str, Severity]] = dict(ENGINE_CODES)
@@ -47,15 +32,6 @@ class SourceFile:
 
 
 @dataclass(frozen=True, slots=True)
-class Analysis:
-    """What analysing one file's bytes gives: cacheable findings, and rule crashes (not cached)."""
-
-    key: str
-    findings: list[RawFinding]
-    crashes: list[str] = field(default_factory=list)
-
-
-@dataclass(frozen=True, slots=True)
 class RunResult:
     findings: list[Finding]
     crashes: list[str]
@@ -63,245 +39,10 @@ class RunResult:
     files: int
 
 
-class _Unanalysable(Exception):
-    """The file cannot be analysed; carries the engine finding that says why."""
-
-    def __init__(self, finding: RawFinding) -> None:
-        super().__init__(finding[5])
-        self.finding = finding
-
-
 def settings_fingerprint(settings: Settings) -> str:
     """What besides a file's bytes decides its findings (per-file-ignores are applied later)."""
     options = sorted(repr(value) for value in settings.rule_options.values())
     return digest(",".join(sorted(settings.enabled_codes())), *options)
-
-
-_BYTE_LINE_BREAK = re.compile(rb"\r\n|\r|\n")
-_LINE_BREAK = re.compile(r"\r\n|\r|\n")
-
-
-def _byte_position(source: bytes, offset: int) -> tuple[int, int]:
-    """1-based line and column (in bytes) of `offset`, lines ended as Python ends them."""
-    line = len(_BYTE_LINE_BREAK.findall(source, 0, offset)) + 1
-    start = max(source.rfind(b"\n", 0, offset), source.rfind(b"\r", 0, offset)) + 1
-    return line, offset - start + 1
-
-
-def _decode(source: bytes) -> str:
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(source).readline)
-    except SyntaxError as error:
-        if "invalid or missing" not in str(error):
-            if source.startswith(b"\xef\xbb\xbf"):
-                message = "cannot decode: the coding declaration contradicts the UTF-8 BOM"
-            else:
-                message = f"cannot decode: {error}"
-            raise _Unanalysable((1, 1, 1, 1, "PA002", message)) from None
-        # Non-UTF-8 bytes in the first two lines fail the cookie search itself; decoding as
-        # UTF-8, the default, points at the bad byte instead of a "missing declaration".
-        encoding = "utf-8"
-    try:
-        text = source.decode(encoding)
-    except UnicodeDecodeError as error:
-        line, column = _byte_position(source, error.start)
-        bad = source[error.start : error.start + 1]
-        what = f"byte {bad[0]:#04x} is invalid" if bad else "the file ends mid-character"
-        message = f"cannot decode as {encoding}: {what}"
-        raise _Unanalysable((line, column, line, column + 1, "PA002", message)) from None
-    except LookupError:
-        message = f"cannot decode: unknown encoding {encoding!r} in the coding declaration"
-        raise _Unanalysable((1, 1, 1, 1, "PA002", message)) from None
-    except (UnicodeError, ValueError) as error:  # codecs such as idna fail in their own ways
-        message = f"cannot decode as {encoding}: {error}"
-        raise _Unanalysable((1, 1, 1, 1, "PA002", message)) from None
-    nul = text.find("\0")
-    if nul >= 0:
-        line = len(_LINE_BREAK.findall(text, 0, nul)) + 1
-        message = "contains a NUL byte: not a Python source file"
-        raise _Unanalysable((line, 1, line, 1, "PA002", message))
-    return text
-
-
-# What CPython refuses whatever its version: LibCST's native parser, given the same input, can
-# recurse until it overflows the stack and kills the process (about 1,200 nested brackets) or
-# take minutes (a few thousand chained operators). Such a file never reaches it.
-_LIMIT_ERRORS = ("too many nested parentheses", "too many levels of indentation")
-# sys.getrecursionlimit()'s default, the limit under which an import compiles a module (CPython
-# 3.10 and 3.11 derive the depth the compiler accepts from it; workers raise it for the rules).
-_IMPORT_RECURSION_LIMIT = 1000
-
-
-@contextlib.contextmanager
-def _as_an_import() -> Iterator[None]:
-    limit = sys.getrecursionlimit()
-    sys.setrecursionlimit(min(limit, _IMPORT_RECURSION_LIMIT))
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # invalid escapes etc. are not our findings
-            yield
-    finally:
-        sys.setrecursionlimit(limit)
-
-
-def _python_verdict(text: str) -> ast.Module | SyntaxError | None:
-    """CPython's own parse, under the limits an import meets: the tree (the locator reuses it),
-    or the syntax error (the better message for PA001; LibCST may still parse newer syntax), or
-    None when only building the Python-level tree overflowed. A file CPython cannot compile
-    because it nests too deeply is PA001 here, before LibCST can crash or stall on it."""
-    with _as_an_import():
-        try:
-            return ast.parse(text)
-        except SyntaxError as error:
-            if not error.msg.startswith(_LIMIT_ERRORS):
-                return error
-            line, column = error.lineno or 1, error.offset or 1
-            message = f"syntax error: {error.msg}"
-        except (RecursionError, MemoryError):
-            # The Python-level tree has a depth limit of its own: ask the compiler itself
-            # before calling the file invalid.
-            try:
-                compile(text, "<file>", "exec", dont_inherit=True)
-            except SyntaxError as error:
-                line, column = error.lineno or 1, error.offset or 1
-                message = f"syntax error: {error.msg}"
-            except (RecursionError, MemoryError) as error:
-                line, column = 1, 1
-                reason = str(error) or type(error).__name__
-                message = f"Python cannot compile this file: it nests too deeply ({reason})"
-            else:
-                return None
-        except ValueError:  # text Python refuses outright (a lone surrogate): LibCST decides
-            return None
-    raise _Unanalysable(_placed(text, line, column, "PA001", message))
-
-
-def _placed(text: str, line: int, column: int, code: str, message: str) -> RawFinding:
-    """A parser's error position, kept inside the file: a parser may point one past the end
-    of a line, or at the line after the last one."""
-    lines = split_lines(text)
-    line = min(max(line, 1), len(lines))
-    width = len(lines[line - 1]) + 1
-    column = min(max(column, 1), width)
-    return (line, column, line, min(column + 1, width), code, message)
-
-
-def _skip_validation(_node: cst.CSTNode) -> None:
-    """Stands in for `CSTNode.__post_init__` while the parser builds a tree."""
-
-
-@contextlib.contextmanager
-def _trusting_the_parser() -> Iterator[None]:
-    """Every LibCST node checks itself as it is built (`CSTNode.__post_init__`): a fifth of a
-    parse, there to catch trees put together by hand. A tree LibCST's own parser built from
-    source is valid by construction (LibCST's comment on that method says as much), so the
-    check is off for the parse, and only for it: nodes a rule builds are checked as usual.
-    Workers are single-threaded; the swap is undone however the parse ends."""
-    check = cst.CSTNode.__post_init__
-    cst.CSTNode.__post_init__ = _skip_validation  # type: ignore[method-assign,assignment]
-    try:
-        yield
-    finally:
-        cst.CSTNode.__post_init__ = check  # type: ignore[method-assign]
-
-
-def _parse(text: str, verdict: ast.Module | SyntaxError | None) -> cst.Module:
-    try:
-        with _trusting_the_parser():
-            return cst.parse_module(text)
-    except cst.ParserSyntaxError as error:
-        code, message = "PA001", f"syntax error: {error.message}"
-        if isinstance(verdict, ast.Module):  # a LibCST limit (5,000 adjacent strings), not ours
-            code = "PA003"
-            message = f"analysis failed: LibCST cannot parse what Python accepts: {error.message}"
-        problem = _placed(text, error.editor_line, error.editor_column, code, message)
-    except (RecursionError, MemoryError):
-        raise
-    except Exception:
-        # LibCST's parser fails in other ways on syntax it half knows (3.14's t-strings raise
-        # CSTLogicError); a file this Python rejects is a syntax error all the same.
-        if not isinstance(verdict, SyntaxError):
-            raise
-        problem = _placed(text, 1, 1, "PA001", f"syntax error: {verdict.msg}")
-    if isinstance(verdict, SyntaxError) and verdict.lineno is not None:
-        # CPython's own parser words it better ("'(' was never closed") and places it.
-        message = f"syntax error: {verdict.msg}"
-        problem = _placed(text, verdict.lineno, verdict.offset or 1, "PA001", message)
-    raise _Unanalysable(problem)
-
-
-@contextlib.contextmanager
-def _without_cyclic_gc() -> Iterator[None]:
-    """While a file is analysed, its LibCST and ast trees are alive together: hundreds of
-    thousands of objects that the cyclic collector walks again at every generation-2 pass, a
-    fifth of a run (benchmarks/bench.py). The trees hold no cycles and reference counting frees
-    them, so the collector is paused for the file and runs as usual between files."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
-def analyse_source(source: bytes, rule_types: Sequence[type[Rule]], settings: Settings) -> Analysis:
-    """Findings of one file's bytes, suppressions applied, per-file-ignores not yet."""
-    key = digest(source)
-    try:
-        with _without_cyclic_gc():
-            return _analyse(source, key, rule_types, settings)
-    except _Unanalysable as problem:
-        return Analysis(key, [problem.finding])
-    except (RecursionError, MemoryError) as error:
-        message = (
-            f"analysis failed: {type(error).__name__} (the file nests too deeply or is too big)"
-        )
-        return Analysis(key, [(1, 1, 1, 1, "PA003", message)])
-    except Exception as error:  # reported as a finding, never lost
-        message = f"analysis failed: {type(error).__name__}: {error}"
-        return Analysis(key, [(1, 1, 1, 1, "PA003", message)])
-
-
-def _analyse(
-    source: bytes, key: str, rule_types: Sequence[type[Rule]], settings: Settings
-) -> Analysis:
-    text = _decode(source)
-    verdict = _python_verdict(text)
-    module = _parse(text, verdict)
-    applicable = [
-        rule
-        for rule in rule_types
-        if rule.REQUIRES_ANY is None or any(t in source for t in rule.REQUIRES_ANY)
-    ]
-    if not applicable:
-        return Analysis(key, [])
-    walker = Walker(applicable, dict(settings.rule_options), b"async" in source)
-    walker.walk(module)
-    crashes = [
-        f"rule {crash.code} ({crash.rule}) crashed: {type(crash.error).__name__}: {crash.error}"
-        for crash in walker.crashes
-    ]
-    # The file says so too, where every output format shows it: its findings are incomplete.
-    findings: list[RawFinding] = [
-        (1, 1, 1, 1, "PA003", f"analysis incomplete: {crash}; its other findings are reported")
-        for crash in crashes
-    ]
-    if not walker.reports:
-        return Analysis(key, findings, crashes)
-    lines = split_lines(text)
-    tree = verdict if isinstance(verdict, ast.Module) else None
-    locator = Locator(tree, lines, module, walker.statements, walker.handlers)
-    file_codes = file_suppressions(text)
-    for report in walker.reports:
-        span: Span = locator.span(report)
-        line_text = lines[span.line - 1] if span.line <= len(lines) else ""
-        if is_suppressed(report.code, line_text, file_codes):
-            continue
-        findings.append(
-            (span.line, span.column, span.end_line, span.end_column, report.code, report.message)
-        )
-    return Analysis(key, sorted(set(findings)), crashes)
 
 
 def to_findings(display: str, raw: Iterable[RawFinding], enabled: frozenset[str]) -> list[Finding]:
@@ -318,27 +59,14 @@ def to_findings(display: str, raw: Iterable[RawFinding], enabled: frozenset[str]
 
 def check_source(source: bytes, path: str, settings: Settings) -> list[Finding]:
     """All findings of one file's bytes under `settings`: the whole pipeline, minus I/O."""
-    analysis = analyse_source(source, enabled_rules(settings), settings)
+    from pyarch_lint.analysis import analyse_source, visitors
+
+    analysis = analyse_source(source, visitors(settings), settings)
     findings = to_findings(path, analysis.findings, settings.enabled_codes())
     return _per_file_ignores(findings, settings, path)
 
 
 # -- running over many files -----------------------------------------------------------------
-
-
-def _analyse_path(path: Path, settings: Settings, rules: Sequence[type[Rule]]) -> Analysis:
-    try:
-        source = read_regular(path)
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        return Analysis("", [(1, 1, 1, 1, "PA002", f"cannot read: {reason}")])
-    return analyse_source(source, rules, settings)
-
-
-def _analyser(settings: Settings) -> Callable[[Path], Analysis]:
-    """What each worker process runs for each file (the rule classes resolved once)."""
-    rules = enabled_rules(settings)
-    return lambda path: _analyse_path(path, settings, rules)
 
 
 def _failed(failure: Failure) -> Analysis:
@@ -436,9 +164,12 @@ def _analyse_all(
     milliseconds to fork, one message each way per file)."""
     if not pending:
         return {}
+    # Imported here, once, before the workers fork: they start with LibCST already loaded.
+    from pyarch_lint.analysis import analyser
+
     try:
         outcomes = map_isolated(
-            _analyser,
+            analyser,
             settings,
             [file.path for file in pending],
             jobs=max(1, jobs),
@@ -446,7 +177,7 @@ def _analyse_all(
             done=done,
         )
     except OSError:  # no process can be started here (a process limit, a sandbox): unguarded
-        analyse = _analyser(settings)
+        analyse = analyser(settings)
         return {file: analyse(file.path) for file in pending}
     return {
         file: _failed(outcome) if isinstance(outcome, Failure) else outcome

@@ -1,4 +1,4 @@
-"""Reading a file that a linted repository controls: only ever a regular file.
+"""Reading a file that a linted repository controls (only ever a regular file), and its lines.
 
 A FIFO, socket or device in a regular file's place (put there after discovery, or reached
 through a symlink such as `.gitignore -> /dev/zero`) is refused before a read could block for
@@ -9,11 +9,13 @@ from __future__ import annotations
 
 import errno
 import os
+import re
 import stat
 from pathlib import Path
 
 _FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 _FLAGS |= getattr(os, "O_BINARY", 0)
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def read_regular(path: Path, limit: int | None = None) -> bytes:
@@ -32,3 +34,9 @@ def read_regular(path: Path, limit: int | None = None) -> bytes:
     if limit is not None and len(data) > limit:  # it grew while being read
         raise OSError(errno.EFBIG, f"larger than {limit} bytes", str(path))
     return data
+
+
+def split_lines(text: str) -> list[str]:
+    """Physical lines as Python's tokenizer counts them: only \\r\\n, \\r and \\n end a line
+    (`str.splitlines` also splits at form feeds and other separators, shifting later lines)."""
+    return _LINE_BREAK.split(text)

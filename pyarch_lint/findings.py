@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 
 class Severity(enum.IntEnum):
@@ -75,3 +75,17 @@ class NotReviewed:
 
     path: str
     reason: str
+
+
+# (line, column, end_line, end_column, code, message): a finding as analysis places it, before
+# the run names its file and rule (what the cache stores and workers send back).
+RawFinding = tuple[int, int, int, int, str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What analysing one file's bytes gives: cacheable findings, and rule crashes (not cached)."""
+
+    key: str  # the digest of the bytes analysed; "" when they could not be read
+    findings: list[RawFinding]
+    crashes: list[str] = field(default_factory=list)

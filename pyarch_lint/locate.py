@@ -11,7 +11,6 @@ the file falls back to `PositionProvider`: slower, never wrong. Tests compare th
 from __future__ import annotations
 
 import ast
-import re
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -23,8 +22,6 @@ from pyarch_lint.checks.base import Report, all_params
 Statement = cst.BaseSmallStatement | cst.BaseCompoundStatement
 Handler = cst.ExceptHandler | cst.ExceptStarHandler
 
-_NEWLINE = re.compile(r"\r\n|\r|\n")
-
 
 @dataclass(frozen=True, slots=True)
 class Span:
@@ -34,11 +31,6 @@ class Span:
     column: int
     end_line: int
     end_column: int
-
-
-def split_lines(text: str) -> list[str]:
-    """Physical lines as Python's tokenizer counts them (\\r\\n, \\r and \\n end a line)."""
-    return _NEWLINE.split(text)
 
 
 _AST_KINDS: dict[type[cst.CSTNode], tuple[type[ast.AST], ...]] = {

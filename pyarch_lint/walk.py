@@ -88,7 +88,7 @@ class Walker:
 
     def __init__(
         self,
-        rule_types: Sequence[type[Rule]],
+        rules: Sequence[tuple[str, type[Rule]]],
         options: dict[type[Any], Any],
         with_async_expressions: bool,
     ) -> None:
@@ -102,8 +102,8 @@ class Walker:
         self._leave: Dispatch = {}
         self._deep_visit: Dispatch = {}
         self._deep_leave: Dispatch = {}
-        for kind in rule_types:
-            rule = kind(RuleContext(options, self.sink))
+        for code, kind in rules:
+            rule = kind(RuleContext(code, options, self.sink))
             for method_name, node_type, what in _visitor_names(kind):
                 method = getattr(rule, method_name)
                 table = self._visit if what == "visit" else self._leave
@@ -161,7 +161,7 @@ class Walker:
                 self._disable(rule, error)
 
     def _disable(self, broken: Rule, error: Exception) -> None:
-        self.crashes.append(RuleCrash(broken.code, type(broken).__name__, error))
+        self.crashes.append(RuleCrash(broken.context.code, type(broken).__name__, error))
         for table in (self._visit, self._leave, self._deep_visit, self._deep_leave):
             # New lists, not in-place edits: `_dispatch` may be iterating the old one right now,
             # and shrinking it under the loop would skip the next rule for this node.

@@ -6,7 +6,7 @@ import textwrap
 
 import pytest
 
-from pyarch_lint.checks.annotations import AnnotationOptions
+from pyarch_lint.checks.options import AnnotationOptions
 from pyarch_lint.config import Settings, settings_from_toml
 from pyarch_lint.engine import check_source
 from pyarch_lint.findings import Finding, Severity

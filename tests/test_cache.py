@@ -5,14 +5,17 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
 
+import pyarch_lint.analysis
 import pyarch_lint.cache
-import pyarch_lint.engine
 from pyarch_lint.cli import main
+from pyarch_lint.findings import Analysis
 
 CACHE = ".pyarch_lint_cache"
 SWALLOWING = "try:\n    pass\nexcept:\n    pass\n"  # PA301, PA302 on line 3
@@ -66,13 +69,13 @@ class Analysed:
 def analysed(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Analysed:
     """The sources the engine actually analyses."""
     seen = Analysed(tmp_path / "analysed.log")
-    real = pyarch_lint.engine.analyse_source
+    real = pyarch_lint.analysis.analyse_source
 
-    def spy(source: bytes, *args: object, **kwargs: object) -> pyarch_lint.engine.Analysis:
+    def spy(source: bytes, *args: object, **kwargs: object) -> Analysis:
         seen.record(source)
         return real(source, *args, **kwargs)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(pyarch_lint.engine, "analyse_source", spy)
+    monkeypatch.setattr(pyarch_lint.analysis, "analyse_source", spy)
     return seen
 
 
@@ -108,6 +111,32 @@ def test_a_cache_hit_is_the_same_for_every_job_count(project: Path) -> None:
     warm_one = lint()
     warm_two = CliRunner().invoke(main, ["--no-llm", "-j", "2", "--format", "json", "."])
     assert cold.stdout == warm_one.stdout == warm_two.stdout
+
+
+def test_a_fully_cached_run_never_imports_libcst(project: Path) -> None:
+    # LibCST costs a sixth of a second to import: a warm run, `--version` and `rules` skip it.
+    probe = (
+        "import sys\n"
+        "from pyarch_lint.cli import main\n"
+        "try:\n"
+        "    main(sys.argv[1:])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('libcst' in sys.modules, file=sys.stderr)\n"
+    )
+
+    def loads_libcst(*args: str) -> bool:
+        command = [sys.executable, "-c", probe, *args]
+        done = subprocess.run(command, cwd=project, capture_output=True, text=True, check=False)
+        return done.stderr.splitlines()[-1] == "True"
+
+    assert loads_libcst("--no-llm", ".")  # cold: files are analysed
+    assert not loads_libcst("--no-llm", ".")
+    assert not loads_libcst("--no-llm", "--format", "sarif", ".")
+    assert not loads_libcst("--version")
+    assert not loads_libcst("rules")
+    (project / "b.py").write_text("x = 1\n", encoding="utf-8")
+    assert loads_libcst("--no-llm", ".")  # one changed file is analysed
 
 
 def test_the_cache_folder_ignores_itself_for_git(project: Path) -> None:

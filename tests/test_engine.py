@@ -4,6 +4,7 @@ without losing anyone else's findings."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -13,8 +14,9 @@ import pytest
 from click.testing import CliRunner, Result
 
 import pyarch_lint.config
+from pyarch_lint.checks.base import Rule
 from pyarch_lint.checks.errors import BareExcept
-from pyarch_lint.checks.registry import RULES
+from pyarch_lint.checks.registry import RULES, RuleInfo, load_visitor
 from pyarch_lint.cli import main
 from pyarch_lint.config import settings_from_toml
 from pyarch_lint.engine import SourceFile, check_source, run
@@ -201,10 +203,26 @@ class _CrashingBareExcept(BareExcept):
         raise ValueError("boom")
 
 
+@pytest.mark.parametrize("info", RULES, ids=lambda info: info.code)
+def test_every_registered_visitor_is_a_rule_with_visits(info: RuleInfo) -> None:
+    visitor = load_visitor(info)
+    assert issubclass(visitor, Rule)
+    own = [
+        name
+        for name in dir(visitor)
+        if name.startswith(("visit_", "leave_"))
+        and getattr(visitor, name) is not getattr(Rule, name)
+    ]
+    assert own, f"{info.visitor} visits nothing"
+
+
 def test_a_crashing_rule_is_named_and_everything_else_still_reported(
     mixed: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    rules = tuple(_CrashingBareExcept if r is BareExcept else r for r in RULES)
+    crashing = f"{__name__}:{_CrashingBareExcept.__name__}"
+    rules = tuple(
+        dataclasses.replace(r, visitor=crashing) if r.code == "PA301" else r for r in RULES
+    )
     monkeypatch.setattr(pyarch_lint.config, "RULES", rules)
     result = invoke(["--no-llm", "-j", "1", "--format", "json", "."], mixed, monkeypatch)
     assert result.exit_code == 2

@@ -8,8 +8,9 @@ import time
 
 import pytest
 
-from pyarch_lint.escalation.prompt import decode_source, split_lines
+from pyarch_lint.escalation.prompt import decode_source
 from pyarch_lint.escalation.redact import redact
+from pyarch_lint.files import split_lines
 
 # Fake values in each provider's format (none of them is a real credential).
 FORMATS = [
@@ -167,7 +168,7 @@ def test_a_clean_module_is_unchanged():
 
 def test_lines_are_numbered_as_python_numbers_them():
     source = "a = 1\x0c\nb = '\u2028'\r\nc = 3\rd = 4\n"
-    assert split_lines(source) == ["a = 1\x0c", "b = '\u2028'", "c = 3", "d = 4"]
+    assert split_lines(source) == ["a = 1\x0c", "b = '\u2028'", "c = 3", "d = 4", ""]
 
 
 def test_decode_source_honours_the_coding_cookie_and_the_bom():

@@ -28,7 +28,8 @@ from pyarch_lint.checks.base import Rule
 from pyarch_lint.checks.registry import ENGINE_CODES, RULES
 from pyarch_lint.config import Settings, settings_from_toml
 from pyarch_lint.engine import check_source
-from pyarch_lint.locate import Locator, Span, split_lines
+from pyarch_lint.files import split_lines
+from pyarch_lint.locate import Locator, Span
 from pyarch_lint.walk import Walker
 
 EXAMPLES = int(os.environ.get("PYARCH_FUZZ_EXAMPLES", "25"))
@@ -221,8 +222,7 @@ def _report_everything(self: Rule, node: cst.CSTNode) -> None:
 ReportEverything: type[Rule] = type(
     "ReportEverything",
     (Rule,),
-    {"code": "PA999", "name": "report-everything"}
-    | {f"visit_{name}": _report_everything for name in _STATEMENTS},
+    {f"visit_{name}": _report_everything for name in _STATEMENTS},
 )
 
 
@@ -230,7 +230,7 @@ def fast_and_slow_spans(text: str) -> list[tuple[str, Span | None, Span]]:
     """(node kind, fast span or None where the fast path declines, PositionProvider span)."""
     module = cst.parse_module(text)
     options: dict[type[Any], Any] = {}
-    walker = Walker([ReportEverything], options, with_async_expressions=False)
+    walker = Walker([("PA999", ReportEverything)], options, with_async_expressions=False)
     walker.walk(module)
     assert not walker.crashes
     lines = split_lines(text)

@@ -101,7 +101,11 @@ class _Hostile(BareExcept):
 @pytest.fixture
 def hostile_rule(monkeypatch: pytest.MonkeyPatch) -> None:
     # Workers are forked from this process, so they see the patched rule table.
-    rules = tuple(_Hostile if r is BareExcept else r for r in pyarch_lint.config.RULES)
+    hostile = f"{__name__}:{_Hostile.__name__}"
+    rules = tuple(
+        dataclasses.replace(r, visitor=hostile) if r.code == "PA301" else r
+        for r in pyarch_lint.config.RULES
+    )
     monkeypatch.setattr(pyarch_lint.config, "RULES", rules)
 
 

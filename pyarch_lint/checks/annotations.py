@@ -9,30 +9,16 @@ the walk meets them, to know which names mean `typing.Any`.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
-from typing import ClassVar
 
 import libcst as cst
 
 from pyarch_lint.checks.base import Rule, RuleContext, all_params
-from pyarch_lint.findings import Severity
+from pyarch_lint.checks.options import AnnotationOptions
 
 # ruff's default `dummy-variable-rgx`: `_`, `__`, `_unused`, but not `__dunder__` or `_x_`.
 _DUMMY = re.compile(r"^(_+|(_+[a-zA-Z0-9_]*[a-zA-Z0-9]+?))$")
 # Methods Python binds to the class without a decorator (ruff treats them the same way).
 _IMPLICIT_CLASSMETHODS = frozenset({"__new__", "__init_subclass__", "__class_getitem__"})
-
-
-@dataclass(frozen=True, slots=True)
-class AnnotationOptions:
-    """`[tool.pyarch-lint.annotations]`: which functions the type-hint rules leave alone."""
-
-    SECTION: ClassVar[str] = "annotations"
-    ignore_private: bool = False
-    mypy_init_return: bool = True
-    suppress_dummy_args: bool = False
-    ignore_fully_untyped: bool = False
-    ignore_nested: bool = False
 
 
 def decorator_names(node: cst.FunctionDef) -> frozenset[str]:
@@ -136,11 +122,6 @@ class _MissingAnnotationRule(FunctionRule):
 
 
 class MissingParameterAnnotation(_MissingAnnotationRule):
-    code = "PA201"
-    name = "missing-parameter-annotation"
-    severity = Severity.INFO
-    options_type = AnnotationOptions
-
     def check(self, node: cst.FunctionDef, in_class: bool, nested: bool) -> None:
         params = node.params
         unannotated = [p for p in all_params(params) if p.annotation is None]
@@ -161,11 +142,6 @@ class MissingParameterAnnotation(_MissingAnnotationRule):
 
 
 class MissingReturnAnnotation(_MissingAnnotationRule):
-    code = "PA202"
-    name = "missing-return-annotation"
-    severity = Severity.INFO
-    options_type = AnnotationOptions
-
     def check(self, node: cst.FunctionDef, in_class: bool, nested: bool) -> None:
         if node.returns is not None or self.exempt(node, nested):
             return
@@ -195,11 +171,6 @@ class AnyAnnotation(FunctionRule):
     them, in a stack of scopes, so that `from typing import Any as A`, `import typing as t` and
     `typing_extensions.Any` are recognised and a local `Any = ...` or `class Any` is not."""
 
-    code = "PA203"
-    name = "any-annotation"
-    severity = Severity.INFO
-    default_enabled = False
-    options_type = AnnotationOptions
     REQUIRES_ANY = (b"Any",)
 
     def __init__(self, context: RuleContext) -> None:

@@ -16,7 +16,6 @@ default values run in the enclosing scope.
 from __future__ import annotations
 
 import enum
-import re
 from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar
@@ -25,30 +24,7 @@ import libcst as cst
 
 from pyarch_lint.checks import blocking_calls as known
 from pyarch_lint.checks.base import Rule, RuleContext
-from pyarch_lint.findings import Severity
-
-_DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
-
-
-@dataclass(frozen=True, slots=True)
-class AsyncOptions:
-    """`[tool.pyarch-lint.async]`, shared by PA401-PA404."""
-
-    SECTION: ClassVar[str] = "async"
-
-    # Dotted name -> the alternative shown in the message ("" for the generic advice). PA401.
-    extend_blocking_calls: dict[str, str] = field(default_factory=dict)
-    # Dotted names never reported by PA401 or PA402; a name also allows everything below it
-    # (`"subprocess"` allows `subprocess.run`, `"pathlib.Path"` all of its methods).
-    allowed_blocking_calls: tuple[str, ...] = ()
-
-    def __post_init__(self) -> None:
-        for name in (*self.extend_blocking_calls, *self.allowed_blocking_calls):
-            if not _DOTTED_NAME.fullmatch(name):
-                raise ValueError(
-                    f"{name!r} is not a dotted name (expected e.g. `mylib.client.fetch`, "
-                    "or `builtins.input` for a builtin)"
-                )
+from pyarch_lint.checks.options import AsyncOptions
 
 
 def _is_allowed(name: str, allowed: tuple[str, ...]) -> bool:
@@ -345,7 +321,6 @@ class _AsyncScopeRule(Rule):
     rules are independent visitors, and the work is only done in files that say `async`)."""
 
     REQUIRES_ANY: ClassVar[tuple[bytes, ...] | None] = (b"async",)
-    options_type = AsyncOptions
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
@@ -590,9 +565,6 @@ def _shown(func: cst.BaseExpression, qualified: str) -> str:
 
 
 class BlockingCallInAsync(_AsyncScopeRule):
-    code = "PA401"
-    name = "blocking-call-in-async"
-    severity = Severity.ERROR
     EXPRESSIONS_IN_ASYNC = True
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -617,9 +589,6 @@ class BlockingCallInAsync(_AsyncScopeRule):
 
 
 class BlockingFileIoInAsync(_AsyncScopeRule):
-    code = "PA402"
-    name = "blocking-file-io-in-async"
-    severity = Severity.WARNING
     EXPRESSIONS_IN_ASYNC = True
 
     _PATH_PREFIX: ClassVar[str] = "pathlib.Path."
@@ -651,9 +620,6 @@ class BlockingFileIoInAsync(_AsyncScopeRule):
 
 
 class DanglingTask(_AsyncScopeRule):
-    code = "PA403"
-    name = "dangling-task"
-    severity = Severity.WARNING
     # A task can be created anywhere, also in a sync callback running on the loop. Only
     # expression statements matter here, and the engine dispatches those everywhere.
     REQUIRES_ANY = (b"create_task", b"ensure_future")
@@ -694,9 +660,6 @@ class DanglingTask(_AsyncScopeRule):
 
 
 class NestedEventLoop(_AsyncScopeRule):
-    code = "PA404"
-    name = "nested-event-loop"
-    severity = Severity.ERROR
     EXPRESSIONS_IN_ASYNC = True
 
     def visit_Call(self, node: cst.Call) -> None:

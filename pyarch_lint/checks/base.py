@@ -1,4 +1,4 @@
-"""What a rule is: a small LibCST visitor with its metadata on the class.
+"""What a rule is: a small LibCST visitor, declared in `registry` with its code and metadata.
 
 The engine walks each module once for all enabled rules. It dispatches `visit_<Node>` and
 `leave_<Node>` only for statement-level nodes (statements, blocks, except handlers, match cases),
@@ -18,8 +18,6 @@ from typing import Any, ClassVar, TypeVar
 
 import libcst as cst
 
-from pyarch_lint.findings import Severity
-
 OptionsT = TypeVar("OptionsT")
 
 
@@ -35,13 +33,15 @@ class Report:
 
 
 class RuleContext:
-    """What a rule gets from the engine for one file: its options and a way to report."""
+    """What a rule gets from the engine for one file: its code, its options, a way to report."""
 
     def __init__(
         self,
+        code: str,
         options: dict[type[Any], Any],
         sink: Callable[[str, cst.CSTNode, str], None],
     ) -> None:
+        self.code = code
         self._options = options
         self._sink = sink
 
@@ -50,20 +50,14 @@ class RuleContext:
         value: OptionsT = self._options[kind]
         return value
 
-    def report(self, code: str, node: cst.CSTNode, message: str) -> None:
-        self._sink(code, node, message)
+    def report(self, node: cst.CSTNode, message: str) -> None:
+        self._sink(self.code, node, message)
 
 
 class Rule(cst.BatchableCSTVisitor):
-    """Base class of every rule. Subclasses set the class attributes and define visit methods."""
+    """Base class of every rule: subclasses define visit methods, and may set the two knobs
+    below. Code, name, severity and options are the rule's entry in `registry.RULES`."""
 
-    code: ClassVar[str]
-    name: ClassVar[str]
-    severity: ClassVar[Severity] = Severity.WARNING
-    # Off-by-default rules run only when selected by their code or prefix (or by "ALL").
-    default_enabled: ClassVar[bool] = True
-    # A frozen dataclass with a ClassVar SECTION naming its `[tool.pyarch-lint.<section>]` table.
-    options_type: ClassVar[type[Any] | None] = None
     # Ask the engine for every node inside `async def` bodies, not just statements.
     EXPRESSIONS_IN_ASYNC: ClassVar[bool] = False
     # A file can only trip this rule if its bytes contain one of these (None: any file can).
@@ -76,7 +70,7 @@ class Rule(cst.BatchableCSTVisitor):
 
     def report(self, node: cst.CSTNode, message: str) -> None:
         """Report `node`; the engine computes its position and applies suppressions."""
-        self.context.report(self.code, node, message)
+        self.context.report(node, message)
 
 
 def all_params(params: cst.Parameters) -> Iterator[cst.Param]:

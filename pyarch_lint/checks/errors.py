@@ -7,7 +7,6 @@ from typing import ClassVar
 import libcst as cst
 
 from pyarch_lint.checks.base import Rule
-from pyarch_lint.findings import Severity
 
 Handler = cst.ExceptHandler | cst.ExceptStarHandler
 
@@ -131,10 +130,6 @@ def _has_comment(handler: Handler) -> bool:
 
 
 class BareExcept(Rule):
-    code = "PA301"
-    name = "bare-except"
-    severity = Severity.WARNING
-
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         if node.type is None:
             self.report(
@@ -145,10 +140,6 @@ class BareExcept(Rule):
 
 
 class SwallowedBroadException(Rule):
-    code = "PA302"
-    name = "swallowed-broad-exception"
-    severity = Severity.WARNING
-
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         self._check(node)
 
@@ -170,9 +161,6 @@ class SwallowedBroadException(Rule):
 
 
 class SilencedException(Rule):
-    code = "PA303"
-    name = "silenced-exception"
-    severity = Severity.INFO
     _SUGGESTION: ClassVar[str] = (
         "use `contextlib.suppress({types})` or add a comment that says why it is safe to ignore"
     )

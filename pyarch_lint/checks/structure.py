@@ -7,8 +7,7 @@ header (PA103). None of them re-walks a function body or looks into an expressio
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
-from typing import ClassVar
+from dataclasses import dataclass, field
 
 import libcst as cst
 
@@ -19,23 +18,7 @@ from pyarch_lint.checks.annotations import (
     receiver,
 )
 from pyarch_lint.checks.base import Rule, RuleContext, all_params
-from pyarch_lint.findings import Severity
-
-
-@dataclass(frozen=True, slots=True)
-class StructureOptions:
-    """`[tool.pyarch-lint.structure]`: the limits of PA101, PA102 and PA103."""
-
-    SECTION: ClassVar[str] = "structure"
-    max_nesting_depth: int = 4
-    max_complexity: int = 10
-    max_parameters: int = 6
-
-    def __post_init__(self) -> None:
-        for option in fields(self):
-            if getattr(self, option.name) < 0:
-                raise ValueError(f"`{option.name.replace('_', '-')}` must be 0 or more")
-
+from pyarch_lint.checks.options import StructureOptions
 
 # Statements that open a nested block. Their `else`, `except`, `finally` and `case` clauses are
 # at the header's level, and an `elif` (an `If` in the `orelse` of an `If`) is no new level.
@@ -52,10 +35,6 @@ class _Scope:
 
 
 class TooDeepNesting(Rule):
-    code = "PA101"
-    name = "too-deep-nesting"
-    severity = Severity.WARNING
-    options_type = StructureOptions
     # Every block opens with one of these keywords (`async for` / `async with` included).
     REQUIRES_ANY = (b"if", b"for", b"while", b"with", b"try", b"match")
 
@@ -164,10 +143,6 @@ class TooComplex(Rule):
     comprehensions and lambdas add nothing. Those sums are kept here as the walk passes.
     """
 
-    code = "PA102"
-    name = "too-complex"
-    severity = Severity.WARNING
-    options_type = StructureOptions
     REQUIRES_ANY = (b"def",)
 
     def __init__(self, context: RuleContext) -> None:
@@ -219,10 +194,6 @@ class TooComplex(Rule):
 
 
 class TooManyParameters(FunctionRule):
-    code = "PA103"
-    name = "too-many-parameters"
-    severity = Severity.WARNING
-    options_type = StructureOptions
     REQUIRES_ANY = (b"def",)
 
     def __init__(self, context: RuleContext) -> None:

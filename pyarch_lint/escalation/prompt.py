@@ -14,7 +14,6 @@ import codecs
 import hashlib
 import io
 import json
-import re
 import tokenize
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -24,6 +23,7 @@ from pyarch_lint.catalogue import load_catalogue
 from pyarch_lint.config import LlmSettings
 from pyarch_lint.escalation.redact import redact
 from pyarch_lint.escalation.select import FlaggedFile
+from pyarch_lint.files import split_lines
 from pyarch_lint.findings import Finding, NotReviewed
 
 TOOL_NAME = "record_critique"
@@ -155,18 +155,13 @@ def decode_source(data: bytes) -> str:
     return data.decode(encoding, "replace")
 
 
-def split_lines(text: str) -> list[str]:
-    """Lines as Python numbers them: only \\n, \\r\\n and \\r end a line (str.splitlines would
-    also split at form feeds and other separators and shift every later line number)."""
-    lines = re.split(r"\r\n|\r|\n", text)
-    return lines[:-1] if lines and lines[-1] == "" else lines
-
-
 def build_prompt(
     flagged: FlaggedFile, source: str, settings: LlmSettings
 ) -> FilePrompt | NotReviewed:
     redacted = redact(source)
     lines = split_lines(redacted.text)
+    if lines[-1] == "":  # what follows a final line break is no line
+        lines.pop()
     whole = ((1, len(lines)),) if lines else ()
     prompt = _compose(
         flagged, lines=lines, visible=whole, note=None, redactions=redacted.count, settings=settings

@@ -16,9 +16,8 @@ from pathlib import Path
 
 import click
 
-from pyarch_lint.files import read_regular
+from pyarch_lint.files import read_regular, split_lines
 from pyarch_lint.findings import Critique, Finding, Severity
-from pyarch_lint.locate import split_lines
 from pyarch_lint.report import Outcome, one_line
 
 _COLOUR = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
