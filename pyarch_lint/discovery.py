@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import stat
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from operator import attrgetter
+from pathlib import Path, PurePath
 
 import pathspec
 
@@ -27,18 +29,22 @@ class PathNotFound(Exception):
     """A path given on the command line does not exist (exit 2)."""
 
 
+_Spec = pathspec.PathSpec[pathspec.Pattern]
+_Entries = list[tuple[os.DirEntry[str], bool]]  # a folder's entries, each: is it a folder?
+
+
 @dataclass(frozen=True, slots=True)
 class _Ignore:
     """One folder's .gitignore, matched against paths relative to that folder."""
 
     base: Path
-    spec: pathspec.PathSpec[pathspec.Pattern]
+    patterns: _Patterns
 
 
-def _display(path: Path, cwd: Path) -> str:
+def _display(path: str, cwd: str) -> str:
     """As the user would type it: relative to the working folder when below it."""
-    relative = _relative(str(path), str(cwd))
-    return relative if relative else path.as_posix()
+    relative = _relative(path, cwd)
+    return relative if relative else PurePath(path).as_posix()
 
 
 Note = Callable[[str], None]
@@ -64,10 +70,69 @@ def _bounded(lines: Iterable[str], where: str, note: Note) -> list[str]:
     return kept
 
 
-def _exclude_spec(settings: Settings, note: Note) -> pathspec.PathSpec[pathspec.Pattern]:
+# A gitignore pattern that is one plain name: no slash but an optional trailing one (folders
+# only), no glob or escape character, not a negation or comment, no whitespace (which gitignore
+# trims). Such a pattern matches a path exactly when one of its components is that name.
+_PLAIN_NAME = re.compile(r"[^\s/*?\[\]\\!#][^\s/*?\[\]\\]*/?")
+
+
+@dataclass(frozen=True, slots=True)
+class _Patterns:
+    """A gitignore-style pattern list, split so that most entries never reach pathspec: it tries
+    each pattern's regular expression in turn, and asked for every entry of a big tree that was
+    most of discovery's time. Without a negation a path matches when any one pattern does, so the
+    plain names become two set lookups and only the other patterns (`rest`) go through pathspec.
+    A list with a negation keeps every pattern in `rest`, in order: a later `!name` may
+    re-include what an earlier one matched."""
+
+    full: _Spec  # every pattern: exactly what the list means
+    names: frozenset[str]  # plain names: match a component of any kind
+    folder_names: frozenset[str]  # plain names written with a trailing '/': a folder component
+    rest: _Spec | None  # the patterns that are not plain names; None when there are none
+
+
+def _patterns(lines: list[str]) -> _Patterns:
+    full = pathspec.PathSpec.from_lines("gitignore", lines)
+    if any(pattern.include is False for pattern in full.patterns):
+        return _Patterns(full, frozenset(), frozenset(), full)
+    plain: list[str] = []
+    other: list[str] = []
+    for line in lines:
+        (plain if _PLAIN_NAME.fullmatch(line) else other).append(line)
+    rest = pathspec.PathSpec.from_lines("gitignore", other)
+    return _Patterns(
+        full,
+        frozenset(name for name in plain if not name.endswith("/")),
+        frozenset(name[:-1] for name in plain if name.endswith("/")),
+        rest if any(pattern.include is not None for pattern in rest.patterns) else None,
+    )
+
+
+def _on_the_way(patterns: _Patterns, below: str) -> bool:
+    """Is a folder on the way to `below` (relative to the list's base) one of its plain names?
+    Then the list matches every path below it: the walk prunes such a folder where it meets it,
+    but through a symlink it reaches folders whose real path runs through an excluded one."""
+    if "\n" in below or not below:  # a newline: see _matches
+        return False
+    parts = below.split("/")
+    return not (patterns.names.isdisjoint(parts) and patterns.folder_names.isdisjoint(parts))
+
+
+def _matches(patterns: _Patterns, below: str, name: str, is_dir: bool) -> bool:
+    """Does the entry `name` of the folder at `below` (relative to the list's base) match, as
+    pathspec would say, given that no folder on the way does (_on_the_way)?"""
+    suffix = "/" if is_dir else ""
+    path = f"{below}/{name}{suffix}" if below else f"{name}{suffix}"
+    if "\n" in path:  # pathspec's regular expressions match no newline with `.`: ask it
+        return patterns.full.match_file(path)
+    if name in patterns.names or (is_dir and name in patterns.folder_names):
+        return True
+    return patterns.rest is not None and patterns.rest.match_file(path)
+
+
+def _exclude_spec(settings: Settings, note: Note) -> _Patterns:
     where = str(settings.config_path or "the settings")
-    patterns = _bounded([*settings.exclude, *settings.extend_exclude], where, note)
-    return pathspec.PathSpec.from_lines("gitignore", patterns)
+    return _patterns(_bounded([*settings.exclude, *settings.extend_exclude], where, note))
 
 
 def _relative_to_root(path: Path, root: Path) -> str | None:
@@ -77,16 +142,14 @@ def _relative_to_root(path: Path, root: Path) -> str | None:
         return None
 
 
-def _excluded(
-    path: Path, is_dir: bool, settings: Settings, spec: pathspec.PathSpec[pathspec.Pattern]
-) -> bool:
+def _excluded(path: Path, is_dir: bool, settings: Settings, spec: _Patterns) -> bool:
     """Excludes match a path relative to the project root (a pattern without a slash matches at
     any depth, one with a leading slash only at the root); outside the root, the bare name."""
     relative = _relative_to_root(path, settings.root)
     suffix = "/" if is_dir else ""
     if relative is not None:
-        return spec.match_file(relative + suffix)
-    return spec.match_file(path.name + suffix)
+        return spec.full.match_file(relative + suffix)
+    return spec.full.match_file(path.name + suffix)
 
 
 _GITIGNORE_LIMIT = 16 * 1024 * 1024  # bytes; a bigger one is not a .gitignore anyone wrote
@@ -99,13 +162,15 @@ def _gitignore(folder: Path, note: Note) -> _Ignore | None:
     except OSError:
         return None
     lines = _bounded(data.decode("utf-8", errors="replace").splitlines(), str(ignore_file), note)
-    return _Ignore(folder, pathspec.PathSpec.from_lines("gitignore", lines))
+    return _Ignore(folder, _patterns(lines))
 
 
 def _git_ignored(path: Path, is_dir: bool, ignores: Sequence[_Ignore]) -> bool:
     for ignore in ignores:
         relative = _relative_to_root(path, ignore.base)
-        if relative is not None and ignore.spec.match_file(relative + ("/" if is_dir else "")):
+        if relative is not None and ignore.patterns.full.match_file(
+            relative + ("/" if is_dir else "")
+        ):
             return True
     return False
 
@@ -152,18 +217,19 @@ def discover(
                     _parent_ignores(resolved, resolved, note) if settings.respect_gitignore else []
                 )
             walked = _walk(resolved, absolute, walk_settings, spec, ignores=ignores, note=note)
-            for file, key in walked:
-                found.setdefault(key, SourceFile(_display(file, cwd), file))
+            for file, shown, key in walked:
+                if key not in found:
+                    found[key] = SourceFile(_display(shown, str(cwd)), file)
             continue
         if force_exclude and _excluded(resolved, False, settings, spec):
             continue
-        found.setdefault(str(resolved), SourceFile(_display(absolute, cwd), absolute))
+        found.setdefault(str(resolved), SourceFile(_display(str(absolute), str(cwd)), absolute))
     return sorted(found.values(), key=lambda f: f.display)
 
 
-def _is_regular(path: Path, note: Note) -> bool:
+def _is_regular(path: str | Path, note: Note) -> bool:
     try:
-        mode = path.stat().st_mode
+        mode = os.stat(path).st_mode
     except OSError as error:
         note(f"skipping {path}: {error.strerror or error}")
         return False
@@ -181,58 +247,50 @@ def _relative(path: str, base: str) -> str | None:
     return path[len(prefix) :].replace(os.sep, "/") if path.startswith(prefix) else None
 
 
-def _below(folder: str | None, name: str) -> str | None:
-    if folder is None:
-        return None
-    return f"{folder}/{name}" if folder else name
-
-
 def _walk(
     resolved: Path,
     shown: Path,
     settings: Settings,
-    spec: pathspec.PathSpec[pathspec.Pattern],
+    spec: _Patterns,
     *,
     ignores: list[_Ignore],
     note: Note,
-) -> Iterator[tuple[Path, str]]:
+) -> Iterator[tuple[Path, str, str]]:
     """Depth-first, without following a symlinked folder twice (no loops). Yields each file as
-    shown and as a key naming its real location. Paths are compared as strings here: this loop
-    meets every entry of the tree, and pathlib's operations cost most of a warm run."""
+    shown (a Path and its text) and as a key naming its real location. Paths are plain strings
+    here: this loop meets every entry of the tree, and pathlib's operations cost most of a warm
+    run."""
     root = str(settings.root.resolve())
+    start = str(resolved)
     seen: set[tuple[int, int]] = set()
-    stack: list[tuple[Path, Path, list[_Ignore]]] = [(resolved, shown, ignores)]
+    stack: list[tuple[str, str, list[_Ignore]]] = [(start, str(shown), ignores)]
     while stack:
         real, folder, inherited = stack.pop()
         if not _first_visit(real, folder, seen, note):
             continue
         entries = _entries(real, folder, note)
         active = inherited
-        if settings.respect_gitignore and real != resolved:
+        if settings.respect_gitignore and real != start:
             active = _with_own_ignores(real, entries, inherited, note)
-        real_text = str(real)
-        from_root = _relative(real_text, root)
-        from_ignores = [(i.spec, _relative(real_text, str(i.base))) for i in active]
+        real_slash, folder_slash = _slashed(real), _slashed(folder)
         subfolders = []
-        for entry, is_dir in entries:
-            if _ignored(entry.name, is_dir, spec, from_root, from_ignores):
-                continue
+        sources = []
+        for entry, is_dir in _kept(entries, _in_force(real, root, spec, active)):
+            name = entry.name
             if is_dir:
-                child = real / entry.name
-                subfolders.append(
-                    (child.resolve() if entry.is_symlink() else child, folder / entry.name, active)
-                )
-            elif entry.name.endswith(_SUFFIXES):
-                found = _source_file(entry, folder, real_text, note)
-                if found is not None:
-                    yield found
+                child = real_slash + name
+                real_child = os.path.realpath(child) if entry.is_symlink() else child
+                subfolders.append((real_child, folder_slash + name, active))
+            elif name.endswith(_SUFFIXES):
+                sources.append(entry)
+        yield from _sources(sources, folder_slash, real_slash, note)
         stack.extend(reversed(subfolders))
 
 
-def _first_visit(real: Path, shown: Path, seen: set[tuple[int, int]], note: Note) -> bool:
+def _first_visit(real: str, shown: str, seen: set[tuple[int, int]], note: Note) -> bool:
     """Is the folder there, and not met before (through a symlink)? Records it as met."""
     try:
-        info = real.stat()
+        info = os.stat(real)
     except OSError as error:
         note(f"skipping {shown}: {error.strerror or error}")
         return False
@@ -243,51 +301,83 @@ def _first_visit(real: Path, shown: Path, seen: set[tuple[int, int]], note: Note
     return True
 
 
-def _source_file(
-    entry: os.DirEntry[str], folder: Path, real_text: str, note: Note
-) -> tuple[Path, str] | None:
-    """A Python file as shown and as the key of its real location; None for a FIFO, socket,
-    device or broken link, which is never opened (stat says which, with a note)."""
-    if not entry.is_file() and not _is_regular(folder / entry.name, note):
-        return None
-    key = os.path.join(real_text, entry.name)
-    return folder / entry.name, os.path.realpath(key) if entry.is_symlink() else key
+def _slashed(folder: str) -> str:
+    """The folder ready for a name to be appended: as os.path.join would, but once a folder."""
+    return folder if folder.endswith(os.sep) else folder + os.sep
 
 
-def _ignored(
-    name: str,
-    is_dir: bool,
-    spec: pathspec.PathSpec[pathspec.Pattern],
-    from_root: str | None,
-    from_ignores: list[tuple[pathspec.PathSpec[pathspec.Pattern], str | None]],
-) -> bool:
-    """Is the entry `name` of the folder being walked excluded, or ignored by a .gitignore?"""
-    suffix = "/" if is_dir else ""
-    relative = _below(from_root, name)
-    if spec.match_file((name if relative is None else relative) + suffix):
-        return True
-    return any(
-        below is not None and ignore.match_file(f"{below}{suffix}")
-        for ignore, below in ((i, _below(b, name)) for i, b in from_ignores)
-    )
+def _sources(
+    entries: list[os.DirEntry[str]], folder_slash: str, real_slash: str, note: Note
+) -> Iterator[tuple[Path, str, str]]:
+    """The folder's Python files, each as shown (a Path and its text) and as the key of its real
+    location. A FIFO, socket, device or broken link is never opened: stat says which, with a
+    note. One Path is parsed per folder, not per file: parsing is the dearest step per file."""
+    folder: Path | None = None
+    for entry in entries:
+        shown = folder_slash + entry.name
+        if not entry.is_file() and not _is_regular(shown, note):
+            continue
+        if folder is None:
+            folder = Path(folder_slash)
+        key = real_slash + entry.name
+        yield folder / entry.name, shown, os.path.realpath(key) if entry.is_symlink() else key
+
+
+def _in_force(
+    real: str, root: str, spec: _Patterns, ignores: list[_Ignore]
+) -> list[tuple[_Patterns, str]]:
+    """The pattern lists in force in the folder `real`, each with the folder's path relative to
+    its base: the excludes relative to the project root (outside it, the bare name is matched),
+    and each .gitignore the folder is below."""
+    lists = [(spec, _relative(real, root) or "")]
+    for ignore in ignores:
+        below = _relative(real, str(ignore.base))
+        if below is not None:
+            lists.append((ignore.patterns, below))
+    return lists
+
+
+def _kept(entries: _Entries, lists: list[tuple[_Patterns, str]]) -> _Entries:
+    """The entries of a folder that no pattern list in force matches (excluded or git-ignored).
+    Usually one list of plain names: set lookups inline, no function call per entry."""
+    if any(_on_the_way(patterns, below) for patterns, below in lists):
+        return []
+    patterns, below = lists[0]
+    if len(lists) > 1 or patterns.rest is not None or "\n" in below:
+        return [
+            (entry, is_dir)
+            for entry, is_dir in entries
+            if not any(_matches(p, b, entry.name, is_dir) for p, b in lists)
+        ]
+    names, folder_names = patterns.names, patterns.folder_names
+    return [
+        (entry, is_dir)
+        for entry, is_dir in entries
+        if not (
+            entry.name in names
+            or (is_dir and entry.name in folder_names)
+            or ("\n" in entry.name and _matches(patterns, below, entry.name, is_dir))
+        )
+    ]
 
 
 def _with_own_ignores(
-    real: Path, entries: list[tuple[os.DirEntry[str], bool]], inherited: list[_Ignore], note: Note
+    real: str, entries: _Entries, inherited: list[_Ignore], note: Note
 ) -> list[_Ignore]:
     """The ignores in force inside `real`: the inherited ones, then its own .gitignore if it
     lists one (the starting folder's own is already among the inherited ones)."""
     if not any(entry.name == ".gitignore" for entry, _ in entries):
         return inherited
-    local = _gitignore(real, note)
+    local = _gitignore(Path(real), note)
     return inherited if local is None else [*inherited, local]
 
 
-def _entries(real: Path, shown: Path, note: Note) -> list[tuple[os.DirEntry[str], bool]]:
+def _entries(real: str, shown: str, note: Note) -> _Entries:
     """A folder's entries by name, each with whether it is a folder (symlinks followed); an
     entry that cannot tell (a symlink loop, gone meanwhile) is skipped with a note."""
     try:
-        entries = sorted(os.scandir(real), key=lambda e: e.name)
+        with os.scandir(real) as listing:
+            entries = sorted(listing, key=attrgetter("name"))
     except OSError as error:
         note(f"skipping {shown}: {error.strerror or error}")
         return []
@@ -296,5 +386,5 @@ def _entries(real: Path, shown: Path, note: Note) -> list[tuple[os.DirEntry[str]
         try:
             listed.append((entry, entry.is_dir()))
         except OSError as error:
-            note(f"skipping {shown / entry.name}: {error.strerror or error}")
+            note(f"skipping {os.path.join(shown, entry.name)}: {error.strerror or error}")
     return listed

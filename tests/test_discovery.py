@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from pyarch_lint import discovery
 from pyarch_lint.cli import main
 from pyarch_lint.config import DEFAULT_EXCLUDE, load_settings
 from pyarch_lint.discovery import PathNotFound, discover
@@ -230,3 +231,110 @@ def test_an_unreadable_folder_is_skipped(project: Path) -> None:
         assert found(project) == ["app.py"]
     finally:
         (project / "locked").chmod(0o755)
+
+
+# Plain names (`build`, `node_modules/`) are matched by set lookups, not by pathspec: these tests
+# pin the gitignore meaning that fast path must keep.
+
+
+def test_a_plain_name_excludes_files_and_folders_at_any_depth(project: Path) -> None:
+    configure(project, 'extend-exclude = ["generated", "settings_local.py"]')
+    write(
+        project,
+        "generated/a.py",
+        "src/generated/b.py",
+        "src/deep/er/settings_local.py",
+        "settings_local.py",
+        "src/generated_not.py",
+        "src/app.py",
+    )
+    assert found(project) == ["src/app.py", "src/generated_not.py"]
+
+
+def test_a_trailing_slash_matches_folders_only(project: Path) -> None:
+    configure(project, 'extend-exclude = ["tool.py/", "out/"]')
+    write(project, "tool.py/inner.py", "pkg/tool.py/inner.py", "pkg/tool.py.bak/x.py")
+    write(project, "pkg/sub/tool.py", "pkg/out.py", "pkg/out/gen.py")
+    assert found(project) == ["pkg/out.py", "pkg/sub/tool.py", "pkg/tool.py.bak/x.py"]
+
+
+def test_a_negation_re_includes_what_a_plain_name_excluded(project: Path) -> None:
+    # `build` is a default exclude; a project whose package is called build wants it back.
+    configure(project, 'extend-exclude = ["!build", "scratch", "!scratch.py"]')
+    write(project, "build/x.py", "src/build/y.py", "scratch/z.py", "scratch.py", "dist/d.py")
+    assert found(project) == ["build/x.py", "scratch.py", "src/build/y.py"]
+
+
+def test_gitignore_plain_names_apply_below_their_own_folder_only(project: Path) -> None:
+    write(project, ".gitignore", text="# comment\n\nlocal_settings.py\nfixtures/\n")
+    write(project, "app/.gitignore", text="generated\n")
+    write(
+        project,
+        "local_settings.py",
+        "app/deep/local_settings.py",
+        "app/fixtures/f.py",
+        "app/fixtures.py",
+        "app/generated/g.py",
+        "app/sub/generated.py",
+        "lib/generated/kept.py",
+        "lib/mod.py",
+    )
+    assert found(project) == [
+        "app/fixtures.py",
+        "app/sub/generated.py",
+        "lib/generated/kept.py",
+        "lib/mod.py",
+    ]
+
+
+def test_a_gitignore_negation_keeps_its_order(project: Path) -> None:
+    write(project, ".gitignore", text="!cache\ncache\nlogs\n!logs\n")
+    write(project, "cache/a.py", "logs/b.py", "src/cache/c.py", "src/logs/d.py")
+    assert found(project) == ["logs/b.py", "src/logs/d.py"]
+
+
+def test_a_symlink_into_an_excluded_folder_finds_nothing_there(project: Path) -> None:
+    # Excludes match the real location: through the link the walk is inside build/.
+    write(project, "build/lib/x.py", "src/app.py")
+    (project / "src" / "lib").symlink_to(project / "build" / "lib", target_is_directory=True)
+    assert found(project) == ["src/app.py"]
+
+
+PLAIN_LISTS = [
+    [*ISSUE_DEFAULT_EXCLUDES, "generated", "out/", "a.b", "x+y", "é", "#hash", "sp ace ", "tab\t"],
+    ["build", "!build"],  # a negation: every pattern through pathspec, in order
+    ["out/", "*.txt", "/top", "a/b"],  # plain names beside globs and anchored patterns
+]
+TRICKY_NAMES = ["build", "out", "a.b", "axb", "x+y", "xxy", "é", "notes.txt", "top", "b", "c"]
+TRICKY_NAMES += ["#hash", "sp ace", "sp ace ", "tab"]  # a comment; gitignore trims trailing space
+# pathspec's regular expressions stop `.` at a newline, and `$` matches before a final one
+TRICKY_NAMES += ["build\n", "x\nbuild"]
+# Folders the entries may lie in, relative to the list's base: through a symlink the walk can be
+# below a folder the list matches, where every entry matches too.
+TRICKY_FOLDERS = ["", "src", "src/build", "src/out", "a", "a/b", "top", "a\nb", "a\nb/build"]
+
+
+@pytest.mark.parametrize("lines", PLAIN_LISTS)
+def test_the_plain_name_fast_path_agrees_with_pathspec(tmp_path: Path, lines: list[str]) -> None:
+    for name in TRICKY_NAMES:
+        write(tmp_path / "files", name)
+        (tmp_path / "folders" / name).mkdir(parents=True)
+    entries = [
+        (entry, entry.is_dir())
+        for kind in ("files", "folders")
+        for entry in os.scandir(tmp_path / kind)
+    ]
+    patterns = discovery._patterns(lines)
+    unrelated = discovery._patterns(["nothing-here"])
+    for below in TRICKY_FOLDERS:
+        expected = [
+            (entry.name, is_dir)
+            for entry, is_dir in entries
+            if not patterns.full.match_file(
+                (f"{below}/{entry.name}" if below else entry.name) + ("/" if is_dir else "")
+            )
+        ]
+        # One list: the inline set lookups; two: a call per list and entry.
+        for lists in ([(patterns, below)], [(patterns, below), (unrelated, "")]):
+            kept = discovery._kept(entries, lists)
+            assert [(entry.name, is_dir) for entry, is_dir in kept] == expected, (lines, below)
