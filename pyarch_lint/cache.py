@@ -1,14 +1,22 @@
 """A content-addressed cache: a file's findings keyed by its bytes, the settings and the version.
 
-Entries are JSON data, validated when read: never pickled, never executed. A corrupt, truncated
-or crafted entry is treated as a miss with a warning, and can only ever be found under the hash
-of the exact bytes it was written for. Validation is against what analysing those bytes could
+One JSON document per source folder (a shard) holds the findings of that folder's files, each
+under the file's name with the hash of the bytes they were found in; a lookup hits only when the
+file's current bytes hash the same. A run over a whole tree reads one shard per folder rather
+than one entry per file, and a run over one file reads one small shard. A shard is rewritten
+only when one of its files was analysed, and then forgets the files that no longer exist.
+
+Shards are JSON data, validated when read: never pickled, never executed. A corrupt, truncated
+or crafted shard or entry is treated as a miss with a warning, and an entry can only ever apply
+to the exact bytes it was written for. Validation is against what analysing those bytes could
 give: codes the run can report, positions inside the file. The folder sits in the linted
 repository, so it is treated as hostile too: only regular files are read, none bigger than
-`ENTRY_LIMIT`, and nothing is written through a symlink.
+`SHARD_LIMIT`, and nothing is written through a symlink.
 
 What it cannot stop: an entry crafted for a file's exact bytes (by someone who can write the
 folder) decides that file's findings. Don't restore a cache folder you did not write.
+Two runs writing the same shard at once: the last one wins, and the other's entries are
+simply computed again next time.
 """
 
 from __future__ import annotations
@@ -28,10 +36,11 @@ from pyarch_lint.files import read_regular
 from pyarch_lint.findings import RawFinding
 
 CACHE_DIR_NAME = ".pyarch_lint_cache"
-_FORMAT = 1
+_FORMAT = 2
+_SHARDS = "findings"
 _TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# pyarch-lint cache; see https://bford.info/cachedir/\n"
 
-ENTRY_LIMIT = 64 * 1024 * 1024  # bytes: far above any real entry, far below a memory problem
+SHARD_LIMIT = 64 * 1024 * 1024  # bytes: ten times all of django's findings; no memory problem
 
 
 def digest(*parts: bytes | str) -> str:
@@ -43,77 +52,119 @@ def digest(*parts: bytes | str) -> str:
     return hasher.hexdigest()
 
 
+# A shard's entries: file name -> [hash of its bytes, its findings], as read from JSON.
+_Entries = dict[str, Any]
+
+
 @dataclass
 class Cache:
-    """One folder of entries. `warnings` collects problems to show once, never raised."""
+    """The shards under one folder. `warnings` collects problems to show once, never raised."""
 
     folder: Path
     namespace: str  # what besides the bytes decides the findings: settings fingerprint
     warnings: list[str] = field(default_factory=list)
-    _ready: bool = False
+    _shards: dict[str, _Entries] = field(default_factory=dict)  # by source folder, as read
+    _changed: set[str] = field(default_factory=set)  # source folders with new entries
 
-    def key(self, content_digest: str) -> str:
-        """The entry for a file whose bytes hash to `content_digest`, under these settings."""
-        return digest(__version__, self.namespace, content_digest)
-
-    def _path(self, key: str) -> Path:
-        return self.folder / "files" / key[:2] / f"{key}.json"
-
-    def get(self, key: str, source: bytes, codes: frozenset[str]) -> list[RawFinding] | None:
-        """The findings stored for `source` (whose digest gave `key`), or None. An entry is
-        valid only if analysing `source` could have given it: only `codes`, positions inside
-        the file."""
-        path = self._path(key)
-        try:
-            data = json.loads(read_regular(path, ENTRY_LIMIT))
-        except FileNotFoundError:
+    def get(
+        self, path: str, content: str, source: bytes, codes: frozenset[str]
+    ) -> list[RawFinding] | None:
+        """The findings stored for `path` (relative to the project root, `/`-separated) if
+        they were found in bytes hashing to `content`, else None. An entry is valid only if
+        analysing `source` could have given it: only `codes`, positions inside the file."""
+        folder, _, name = path.rpartition("/")
+        entry = self._entries(folder).get(name)
+        if entry is None:
             return None
-        except OSError as error:
-            if error.errno in (errno.EINVAL, errno.EFBIG):  # a FIFO, a device, a huge file
-                self.warnings.append(f"ignoring cache entry {path}: {error.strerror}")
-            else:  # the folder itself is unusable (a file, no permission): once, not per file
-                self._warn_once(f"cache not read ({error.strerror or error}) in {self.folder}")
+        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
+            self._warn_once(f"ignoring invalid cache entry for {path} in {self._path(folder)}")
             return None
-        except (ValueError, RecursionError) as error:  # RecursionError: [[[[...]]]] nesting
-            self.warnings.append(f"ignoring unreadable cache entry {path}: {error}")
+        if entry[0] != content:  # the file changed since: an ordinary miss
             return None
-        findings = _validate(data, key, _Bounds.of(source, codes))
+        findings = _validate(entry[1], _Bounds.of(source, codes))
         if findings is None:
-            self.warnings.append(f"ignoring invalid cache entry {path}")
+            self._warn_once(f"ignoring invalid cache entry for {path} in {self._path(folder)}")
         return findings
 
-    def put(self, key: str, findings: list[RawFinding]) -> None:
-        path = self._path(key)
+    def put(self, path: str, content: str, findings: list[RawFinding]) -> None:
+        folder, _, name = path.rpartition("/")
+        self._entries(folder)[name] = [content, findings]
+        self._changed.add(folder)
+
+    def save(self) -> None:
+        """Write the shards that changed, without the files that no longer exist. Paths are
+        relative to the project root, the folder this cache folder is in."""
+        if not self._changed:
+            return
         try:
             self._prepare()
-            _make_folder(path.parent.parent)
-            _make_folder(path.parent)
-            payload = json.dumps({"format": _FORMAT, "key": key, "findings": findings})
-            _write(path, payload)
+            for folder in sorted(self._changed):
+                entries = self._shards[folder]
+                base = self.folder.parent / folder
+                kept = {name: e for name, e in entries.items() if os.path.lexists(base / name)}
+                document = {"format": _FORMAT, "key": self._key(folder), "files": kept}
+                _write(self._path(folder), json.dumps(document, separators=(",", ":")))
         except OSError as error:
             reason = error.strerror or str(error)
             self._warn_once(
                 f"cache not written ({reason}) in {self.folder}; results are unaffected"
             )
+        self._changed.clear()
+
+    def _key(self, folder: str) -> str:
+        return digest(__version__, self.namespace, folder)
+
+    def _path(self, folder: str) -> Path:
+        return self.folder / _SHARDS / f"{self._key(folder)}.json"
+
+    def _entries(self, folder: str) -> _Entries:
+        entries = self._shards.get(folder)
+        if entries is None:
+            entries = self._shards[folder] = self._read(folder)
+        return entries
+
+    def _read(self, folder: str) -> _Entries:
+        path = self._path(folder)
+        try:
+            data = json.loads(read_regular(path, SHARD_LIMIT))
+        except FileNotFoundError:
+            return {}
+        except OSError as error:
+            if error.errno in (errno.EINVAL, errno.EFBIG):  # a FIFO, a device, a huge file
+                self._warn_once(f"ignoring cache shard {path}: {error.strerror}")
+            else:  # the folder itself is unusable (a file, no permission): once, not per shard
+                self._warn_once(f"cache not read ({error.strerror or error}) in {self.folder}")
+            return {}
+        except (ValueError, RecursionError) as error:  # RecursionError: [[[[...]]]] nesting
+            self._warn_once(f"ignoring unreadable cache shard {path}: {error}")
+            return {}
+        if not (
+            isinstance(data, dict)
+            and data.get("format") == _FORMAT
+            and data.get("key") == self._key(folder)
+            and isinstance(data.get("files"), dict)
+        ):
+            self._warn_once(f"ignoring invalid cache shard {path}")
+            return {}
+        files: _Entries = data["files"]
+        return files
 
     def _warn_once(self, message: str) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
 
     def _prepare(self) -> None:
-        if self._ready:
-            return
         self.folder.parent.mkdir(parents=True, exist_ok=True)
         _make_folder(self.folder)
         for name, text in ((".gitignore", "# Created by pyarch-lint\n*\n"), ("CACHEDIR.TAG", _TAG)):
             if not os.path.lexists(self.folder / name):
                 _write(self.folder / name, text)
-        self._ready = True
+        _make_folder(self.folder / _SHARDS)
 
 
 def _make_folder(folder: Path) -> None:
     """Create `folder` if need be; refuse it if it is a symlink (a repository could point one
-    anywhere, and entries would be written there)."""
+    anywhere, and shards would be written there)."""
     with contextlib.suppress(FileExistsError):
         folder.mkdir()
     if folder.is_symlink() or not folder.is_dir():
@@ -121,7 +172,7 @@ def _make_folder(folder: Path) -> None:
 
 
 def _write(path: Path, text: str) -> None:
-    """Written aside and renamed: a reader never sees half an entry, and a symlink in the way
+    """Written aside and renamed: a reader never sees half a shard, and a symlink in the way
     is replaced, never followed."""
     handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
     try:
@@ -153,10 +204,7 @@ def _is_position(value: Any, bound: int) -> bool:
     return type(value) is int and 1 <= value <= bound  # exactly int: JSON's true is no line
 
 
-def _validate(data: Any, key: str, bounds: _Bounds) -> list[RawFinding] | None:
-    if not isinstance(data, dict) or data.get("format") != _FORMAT or data.get("key") != key:
-        return None
-    findings = data.get("findings")
+def _validate(findings: Any, bounds: _Bounds) -> list[RawFinding] | None:
     if not isinstance(findings, list):
         return None
     result: list[RawFinding] = []

@@ -7,6 +7,7 @@ file which crashes the native parser or runs past `file-timeout` costs only its 
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -77,14 +78,20 @@ def _failed(failure: Failure) -> Analysis:
     return Analysis("", [(1, 1, 1, 1, "PA003", message)])
 
 
-def _relative(path: Path, root: Path) -> str:
-    """The path per-file-ignores match: relative to the project root, wherever the run started
-    (the display path is relative to the working directory instead)."""
-    absolute = Path(os.path.abspath(path))  # lexical: `src/../x.py` is `x.py`
-    try:
-        return absolute.relative_to(root).as_posix()
-    except ValueError:
-        return absolute.as_posix()
+def _relative_to(root: Path) -> Callable[[Path], str]:
+    """A file's path relative to the project root, `/`-separated, as per-file-ignores match it
+    and the cache files it (the display path is relative to the working directory instead);
+    absolute when outside the root. Lexical: `src/../x.py` is `x.py`. String work only: this
+    runs for every file of a warm run."""
+    prefix = str(root).rstrip(os.sep) + os.sep
+
+    def relative(path: Path) -> str:
+        absolute = os.path.abspath(path)
+        if absolute.startswith(prefix):
+            absolute = absolute[len(prefix) :]
+        return absolute.replace(os.sep, "/")
+
+    return relative
 
 
 def run(
@@ -98,6 +105,7 @@ def run(
     total)` is called in this process as files complete (cache hits count as done at once)."""
     analyses: dict[SourceFile, Analysis] = {}
     pending: list[SourceFile] = []
+    relative = _relative_to(settings.root)
     # What an analysis can store: the rules' codes, and the engine's for files that do not
     # decode or parse (a crash or a timeout is never stored).
     storable = frozenset(rule.code for rule in enabled_rules(settings)) | {"PA001", "PA002"}
@@ -109,7 +117,7 @@ def run(
                 pending.append(file)
                 continue
             content = digest(source)
-            hit = cache.get(cache.key(content), source, storable)
+            hit = cache.get(relative(file.path), content, source, storable)
             if hit is not None:
                 analyses[file] = Analysis(content, hit)
                 continue
@@ -117,21 +125,28 @@ def run(
     report = progress or (lambda _done, _total: None)
     report(len(analyses), len(files))
     cached = len(analyses)
-    analyses.update(
-        _analyse_all(pending, settings, jobs, lambda done: report(cached + done, len(files)))
-    )
+    fresh = _analyse_all(pending, settings, jobs, lambda done: report(cached + done, len(files)))
+    if cache is not None:
+        for file, analysis in fresh.items():
+            if _cacheable(analysis):
+                cache.put(relative(file.path), analysis.key, analysis.findings)
+        cache.save()
+    analyses.update(fresh)
     enabled = settings.enabled_codes()
     findings: list[Finding] = []
     crashes: list[str] = []
     for file in files:
         analysis = analyses[file]
-        if cache is not None and file in pending and _cacheable(analysis):
-            cache.put(cache.key(analysis.key), analysis.findings)
         found = to_findings(file.display, analysis.findings, enabled)
-        findings.extend(_per_file_ignores(found, settings, _relative(file.path, settings.root)))
+        findings.extend(_per_file_ignores(found, settings, relative(file.path)))
         crashes.extend(f"{file.display}: {crash}" for crash in analysis.crashes)
     findings.sort(key=lambda f: (f.path, f.line, f.column, f.code, f.message))
     return RunResult(findings, crashes, list(cache.warnings) if cache else [], len(files))
+
+
+@functools.cache
+def _glob(pattern: str) -> pathspec.PathSpec[pathspec.Pattern]:
+    return pathspec.PathSpec.from_lines("gitignore", [pattern])
 
 
 def _per_file_ignores(findings: list[Finding], settings: Settings, relative: str) -> list[Finding]:
@@ -140,7 +155,7 @@ def _per_file_ignores(findings: list[Finding], settings: Settings, relative: str
     ignored = [
         code
         for glob, codes in settings.per_file_ignores.items()
-        if pathspec.PathSpec.from_lines("gitignore", [glob]).match_file(relative)
+        if _glob(glob).match_file(relative)
         for code in codes
     ]
     return [f for f in findings if not any(f.code.startswith(c) for c in ignored)]

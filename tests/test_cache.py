@@ -214,6 +214,52 @@ def test_a_new_tool_version_misses(
     assert len(analysed) == 3
 
 
+def _shards(project: Path) -> dict[str, int]:
+    """Each shard's files and when it was last written."""
+    return {
+        ",".join(sorted(json.loads(shard.read_bytes())["files"])): shard.stat().st_mtime_ns
+        for shard in (project / CACHE / "findings").iterdir()
+    }
+
+
+def test_one_shard_per_folder_written_only_when_its_files_change(
+    project: Path, analysed: Analysed
+) -> None:
+    (project / "pkg").mkdir()
+    (project / "pkg" / "c.py").write_text(SWALLOWING, encoding="utf-8")
+    lint()
+    before = _shards(project)
+    assert sorted(before) == ["a.py,b.py,nested.py", "c.py"]
+    lint()  # warm: nothing analysed, nothing written
+    assert _shards(project) == before
+    (project / "pkg" / "c.py").write_text("x = 1\n", encoding="utf-8")
+    analysed.clear()
+    lint()
+    assert analysed == [b"x = 1\n"]
+    after = _shards(project)
+    assert after["a.py,b.py,nested.py"] == before["a.py,b.py,nested.py"]
+    assert after["c.py"] != before["c.py"]
+
+
+def test_a_deleted_file_leaves_its_shard_when_the_shard_is_next_written(project: Path) -> None:
+    lint()
+    (project / "b.py").unlink()
+    (project / "a.py").write_text("x = 1\n", encoding="utf-8")
+    lint()
+    assert list(_shards(project)) == ["a.py,nested.py"]
+
+
+def test_a_run_on_one_file_keeps_the_others_cached(project: Path, analysed: Analysed) -> None:
+    lint()
+    (project / "a.py").write_text("x = 1\n", encoding="utf-8")
+    analysed.clear()
+    CliRunner().invoke(main, ["--no-llm", "a.py"])
+    assert analysed == [b"x = 1\n"]
+    analysed.clear()
+    assert findings(lint()) == [("b.py", 3, "PA302")]
+    assert analysed == []
+
+
 def test_no_cache_neither_reads_nor_writes(project: Path, analysed: Analysed) -> None:
     lint("--no-cache")
     assert not (project / CACHE).exists()
@@ -232,9 +278,11 @@ def _entries(project: Path) -> list[Path]:
     [
         b"",
         b"{not json",
-        b'{"format": 1, "key": "someone else", "findings": []}',
-        b'{"format": 1, "key": "%KEY%", "findings": [[0, 1, 1, 1, "PA301", "zero line"]]}',
-        b'{"format": 1, "key": "%KEY%", "findings": "all clear"}',
+        b'{"format": 2, "key": "someone else", "files": {}}',
+        b'{"format": 1, "key": "%KEY%", "files": {}}',
+        b'{"format": 2, "key": "%KEY%", "files": "all clear"}',
+        b'{"format": 2, "key": "%KEY%", "files": {"a.py": "clean", "b.py": ["x", []]}}',
+        b'{"format": 2, "key": "%KEY%", "files": {"a.py": [[], []], "b.py": [1, 2]}}',
         b"\xff\xfe garbage",
     ],
 )
@@ -266,13 +314,13 @@ def test_an_unusable_cache_folder_warns_once_and_never_fails(project: Path) -> N
     assert "results are unaffected" in result.stderr
 
 
-def test_unusable_entry_folders_warn_once_and_never_fail(project: Path) -> None:
+def test_an_unusable_shard_folder_warns_once_and_never_fails(project: Path) -> None:
     lint()
-    for folder in list((project / CACHE / "files").iterdir()):
-        shutil.rmtree(folder)
-        folder.write_text("", encoding="utf-8")  # where a folder of entries should be
+    shards = project / CACHE / "findings"
+    shutil.rmtree(shards)
+    shards.write_text("", encoding="utf-8")  # where the folder of shards should be
     result = lint()
     assert result.exit_code == 1
     assert findings(result) == findings(lint("--no-cache"))
     warnings = [line for line in result.stderr.splitlines() if "warning" in line]
-    assert len(warnings) == 2, result.stderr
+    assert len(warnings) == 2, result.stderr  # one for reading, one for writing

@@ -1,7 +1,7 @@
 """A linted repository is untrusted, its cache folder and its config included: a corrupt,
-truncated or crafted cache entry is ignored with a warning and never changes a finding, nothing
-is read that is not a regular file, nothing is written through a symlink, and no code from the
-repository is ever imported."""
+truncated or crafted cache shard or entry is ignored with a warning and never changes a
+finding, nothing is read that is not a regular file, nothing is written through a symlink, and
+no code from the repository is ever imported."""
 
 from __future__ import annotations
 
@@ -11,14 +11,13 @@ import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
 
-from pyarch_lint.cache import CACHE_DIR_NAME, Cache, digest
+from pyarch_lint.cache import CACHE_DIR_NAME
 from pyarch_lint.cli import main
-from pyarch_lint.config import load_settings
-from pyarch_lint.engine import settings_fingerprint
 
 BIN = Path(sys.executable).parent
 SWALLOWING = b"try:\n    pass\nexcept:\n    pass\n"  # PA301, PA302 on line 3
@@ -46,34 +45,52 @@ def found(result: Result) -> list[tuple[str, int, str, str]]:
     return [(f["path"], f["line"], f["code"], f["message"]) for f in findings]
 
 
-def entry(root: Path, name: str) -> Path:
-    """Where the cache keeps the entry for the current bytes of `name`."""
-    settings = load_settings(None, root)
-    cache = Cache(root / CACHE_DIR_NAME, settings_fingerprint(settings))
-    key = cache.key(digest((root / name).read_bytes()))
-    return root / CACHE_DIR_NAME / "files" / key[:2] / f"{key}.json"
+def shard(root: Path) -> Path:
+    """The cache shard of the project's top folder, where a.py and b.py are cached."""
+    [path] = (root / CACHE_DIR_NAME / "findings").iterdir()
+    return path
 
 
-def _valid(path: Path) -> dict[str, object]:
-    data: dict[str, object] = json.loads(path.read_text("utf-8"))
+def _document(path: Path) -> dict[str, Any]:
+    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
     return data
 
 
-def _crafted(findings: list[object]) -> Callable[[Path, Path], bytes]:
-    def craft(a: Path, _b: Path) -> bytes:
-        return json.dumps({**_valid(a), "findings": findings}).encode()
+def _crafted(findings: object) -> Callable[[Path], bytes]:
+    """a.py's entry, still for a.py's exact bytes, with other findings."""
+
+    def craft(path: Path) -> bytes:
+        document = _document(path)
+        document["files"]["a.py"][1] = findings
+        return json.dumps(document).encode()
 
     return craft
 
 
-TAMPERED: dict[str, Callable[[Path, Path], bytes]] = {
-    "garbage": lambda _a, _b: b"\x00\xff\xfe not json",
-    "truncated": lambda a, _b: a.read_bytes()[: len(a.read_bytes()) // 2],
-    "empty": lambda _a, _b: b"",
-    "not an object": lambda _a, _b: b"[1, 2, 3]",
-    "another file's entry": lambda _a, b: b.read_bytes(),
-    "wrong format": lambda a, _b: json.dumps({**_valid(a), "format": 2}).encode(),
-    "findings not a list": _crafted({"line": 1}),  # type: ignore[arg-type]
+def _changed(**fields: object) -> Callable[[Path], bytes]:
+    return lambda path: json.dumps({**_document(path), **fields}).encode()
+
+
+def _entry(entry: object) -> Callable[[Path], bytes]:
+    def craft(path: Path) -> bytes:
+        document = _document(path)
+        document["files"]["a.py"] = entry
+        return json.dumps(document).encode()
+
+    return craft
+
+
+TAMPERED: dict[str, Callable[[Path], bytes]] = {
+    "garbage": lambda _path: b"\x00\xff\xfe not json",
+    "truncated": lambda path: path.read_bytes()[: len(path.read_bytes()) // 2],
+    "empty": lambda _path: b"",
+    "not an object": lambda _path: b"[1, 2, 3]",
+    "wrong format": _changed(format=1),
+    "another folder's shard": _changed(key="0" * 64),
+    "files not an object": _changed(files=[["a.py", []]]),
+    "entry not a pair": _entry({"findings": []}),
+    "hash not text": _entry([12345, []]),
+    "findings not a list": _crafted({"line": 1}),
     "string position": _crafted([["3", 1, 3, 8, "PA301", "x"]]),
     "boolean position": _crafted([[True, 1, 1, 8, "PA301", "x"]]),
     "float position": _crafted([[3.0, 1, 3, 8, "PA301", "x"]]),
@@ -88,21 +105,19 @@ TAMPERED: dict[str, Callable[[Path, Path], bytes]] = {
     "zero line": _crafted([[0, 1, 0, 8, "PA301", "forged"]]),
     "negative column": _crafted([[3, -5, 3, 8, "PA301", "forged"]]),
     "end before start": _crafted([[3, 1, 2, 8, "PA301", "forged"]]),
-    "deeply nested json": lambda _a, _b: b"[" * 100_000 + b"]" * 100_000,
-    "giant number": lambda a, _b: (
-        json.dumps({**_valid(a), "format": 1}).encode()[:-1] + b', "x": ' + b"9" * 10_000 + b"}"
-    ),
+    "deeply nested json": lambda _path: b"[" * 100_000 + b"]" * 100_000,
+    "giant number": lambda path: path.read_bytes()[:-1] + b', "x": ' + b"9" * 10_000 + b"}",
 }
 
 
 @pytest.mark.parametrize("tamper", TAMPERED.values(), ids=TAMPERED.keys())
-def test_a_bad_cache_entry_is_ignored_with_a_warning_and_changes_nothing(
-    project: Path, tamper: Callable[[Path, Path], bytes]
+def test_a_bad_cache_shard_or_entry_is_ignored_with_a_warning_and_changes_nothing(
+    project: Path, tamper: Callable[[Path], bytes]
 ) -> None:
     cold = lint("--no-cache")
     lint()  # fills the cache
-    a_entry, b_entry = entry(project, "a.py"), entry(project, "b.py")
-    a_entry.write_bytes(tamper(a_entry, b_entry))
+    path = shard(project)
+    path.write_bytes(tamper(path))
     again = lint()
     assert found(again) == found(cold)
     assert "pyarch-lint: warning: ignoring" in again.stderr
@@ -127,30 +142,29 @@ def _huge(path: Path) -> None:
 
 
 @pytest.mark.parametrize("make", [_fifo, _to_dev_zero, _to_dev_urandom, _huge])
-def test_a_cache_entry_that_is_no_regular_file_or_too_big_is_never_read(
+def test_a_cache_shard_that_is_no_regular_file_or_too_big_is_never_read(
     project: Path, make: Callable[[Path], None]
 ) -> None:
     cold = lint("--no-cache")
     lint()
-    path = entry(project, "a.py")
+    path = shard(project)
     path.unlink()
     make(path)
     again = lint()  # a read would block (fifo), never end (devices) or fill memory
     assert found(again) == found(cold)
-    assert "pyarch-lint: warning: ignoring cache entry" in again.stderr
+    assert "pyarch-lint: warning: ignoring cache shard" in again.stderr
 
 
 def test_an_entry_for_other_bytes_never_applies(project: Path) -> None:
     lint()
-    stale = entry(project, "a.py")
+    path = shard(project)
+    stale = _document(path)
     (project / "a.py").write_bytes(SWALLOWING.replace(b"except:", b"except ValueError:"))
-    fresh = entry(project, "a.py")
-    fresh.parent.mkdir(parents=True, exist_ok=True)
-    # The old findings, in the slot of the new bytes but still naming the old key.
-    fresh.write_bytes(stale.read_bytes())
+    lint()
+    path.write_text(json.dumps(stale), encoding="utf-8")  # the old findings, for the old bytes
     again = lint()
     assert [f[:3] for f in found(again)] == [("a.py", 3, "PA303")]
-    assert "ignoring invalid cache entry" in again.stderr
+    assert again.stderr == ""  # an ordinary miss: the file changed since
 
 
 def test_nothing_is_written_through_a_symlink_in_the_cache_folder(
@@ -172,7 +186,7 @@ def test_a_dangling_symlink_in_the_cache_folder_is_replaced_not_followed(
     cache.mkdir()
     target = tmp_path / "outside.txt"
     (cache / ".gitignore").symlink_to(target)
-    (cache / "files").mkdir()
+    (cache / "findings").mkdir()
     lint()
     assert not target.exists()
     lint()  # entries written and read back
