@@ -200,26 +200,28 @@ class _Bounds:
         return cls(codes, source.count(b"\n") + source.count(b"\r") + 2, len(source) + 2)
 
 
-def _is_position(value: Any, bound: int) -> bool:
-    return type(value) is int and 1 <= value <= bound  # exactly int: JSON's true is no line
-
-
 def _validate(findings: Any, bounds: _Bounds) -> list[RawFinding] | None:
-    if not isinstance(findings, list):
+    # One flat check per finding: a warm run validates every finding of the tree. Positions
+    # must be exactly int (JSON's true is no line), 1-based, in order and inside the file.
+    if type(findings) is not list:
         return None
+    lines, columns, codes = bounds.lines, bounds.columns, bounds.codes
     result: list[RawFinding] = []
     for item in findings:
-        if not (isinstance(item, list) and len(item) == 6):
+        if type(item) is not list or len(item) != 6:
             return None
         line, column, end_line, end_column, code, message = item
         if not (
-            _is_position(line, bounds.lines)
-            and _is_position(end_line, bounds.lines)
-            and line <= end_line
-            and _is_position(column, bounds.columns)
-            and _is_position(end_column, bounds.columns)
-            and code in bounds.codes
-            and isinstance(message, str)
+            type(line) is int
+            and type(end_line) is int
+            and type(column) is int
+            and type(end_column) is int
+            and 1 <= line <= end_line <= lines
+            and 1 <= column <= columns
+            and 1 <= end_column <= columns
+            and type(code) is str
+            and code in codes
+            and type(message) is str
         ):
             return None
         result.append((line, column, end_line, end_column, code, message))

@@ -274,7 +274,7 @@ def test_any_change_to_what_is_asked_asks_again(server, tree, tmp_path, monkeypa
     elif change == "language":
         settings = dataclasses.replace(FAST, language="ja")
     elif change == "findings":
-        findings = [dataclasses.replace(finding, message="a different message")]
+        findings = [finding._replace(message="a different message")]
     else:
         catalogue = dict(load_catalogue())
         catalogue["PA301"] = parse_doc(catalogue["PA301"].text + "\nOne more sentence.\n")

@@ -98,6 +98,7 @@ TAMPERED: dict[str, Callable[[Path], bytes]] = {
     "message not text": _crafted([[3, 1, 3, 8, "PA301", {"py/object": "os.system"}]]),
     "code not enabled": _crafted([[3, 1, 3, 8, "PA401", "forged"]]),
     "engine crash code": _crafted([[1, 1, 1, 1, "PA003", "forged"]]),
+    "code not text": _crafted([[3, 1, 3, 8, ["PA301"], "forged"]]),
     "unknown code": _crafted([[3, 1, 3, 8, "XX999", "forged"]]),
     "huge line": _crafted([[10**18, 1, 10**18, 8, "PA301", "forged"]]),
     "huge column": _crafted([[3, 10**30, 3, 10**30, "PA301", "forged"]]),
