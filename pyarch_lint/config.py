@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
+import pathspec
 import tomlkit
 import tomlkit.exceptions
 
@@ -279,6 +280,9 @@ def settings_from_table(
             )
         if key in ("select", "extend-select", "ignore"):
             converted = check_selectors(where, key, converted)
+        if key in ("exclude", "extend-exclude"):
+            for pattern in converted:
+                _check_pattern(where, key, pattern)
         checked[key] = converted
     if checked.get("file-timeout", 1.0) <= 0:
         raise ConfigError(f"{where}: `file-timeout` must be a positive number of seconds")
@@ -327,6 +331,14 @@ def check_llm(llm: LlmSettings, where: str) -> None:
         )
 
 
+def _check_pattern(where: str, key: str, pattern: str) -> None:
+    try:
+        pathspec.PathSpec.from_lines("gitignore", [pattern])
+    except ValueError as error:  # `!` alone, a lone trailing backslash
+        message = f"{where}: `{key}`: {pattern!r} is not a gitignore pattern ({error})"
+        raise ConfigError(message) from None
+
+
 def _per_file_ignores(value: Any, where: str) -> dict[str, tuple[str, ...]]:
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: `per-file-ignores` must be a table of glob = [codes]")
@@ -335,6 +347,7 @@ def _per_file_ignores(value: Any, where: str) -> dict[str, tuple[str, ...]]:
         key = f"per-file-ignores.{glob!r}"
         if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
             raise ConfigError(f"{where}: `{key}` must be a list of rule codes, got {codes!r}")
+        _check_pattern(where, "per-file-ignores", glob)
         result[glob] = check_selectors(where, key, tuple(codes))
     return result
 

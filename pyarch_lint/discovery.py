@@ -57,6 +57,8 @@ _MAX_STARS = 2
 
 
 def _bounded(lines: Iterable[str], where: str, note: Note) -> list[str]:
+    """The patterns pathspec can match in bounded time and accepts at all (a `.gitignore`
+    line of a lone `!` or `\\` is one git ignores and pathspec refuses); the rest with a note."""
     kept = []
     for line in lines:
         segments = line.strip().split("/")
@@ -65,6 +67,11 @@ def _bounded(lines: Iterable[str], where: str, note: Note) -> list[str]:
                 f"ignoring pattern {line.strip()!r} in {where}: more than {_MAX_STARS} `*` in "
                 "one path segment cannot be matched in bounded time"
             )
+            continue
+        try:
+            pathspec.PathSpec.from_lines("gitignore", [line])
+        except ValueError as error:
+            note(f"ignoring pattern {line.strip()!r} in {where}: {error}")
             continue
         kept.append(line)
     return kept

@@ -121,6 +121,19 @@ def test_gitignore_is_honoured_with_nested_files_and_negation(project: Path) -> 
     assert found(project) == ["app.py", "keep_pb2.py", "local.py", "sub/shared.py"]
 
 
+def test_a_gitignore_line_pathspec_refuses_is_left_out_with_a_note(project: Path) -> None:
+    # Git ignores a lone `!` or `\\`; pathspec refuses the whole file over it.
+    write(project, ".gitignore", text="!\ngen/\n\\\n*_pb2.py\n")
+    write(project, "gen/x.py", "api_pb2.py", "app.py")
+    notes: list[str] = []
+    files = discover([project], load_settings(None, project), cwd=project, note=notes.append)
+    assert [file.display for file in files] == ["app.py"]
+    assert sorted(note.split(":")[0] for note in notes) == [
+        "ignoring pattern '!' in " + str(project / ".gitignore"),
+        "ignoring pattern '\\\\' in " + str(project / ".gitignore"),
+    ]
+
+
 def test_gitignore_above_the_folder_named_applies_below_it(project: Path) -> None:
     write(project, ".gitignore", text="*_pb2.py\n")
     write(project, "src/api_pb2.py", "src/app.py")
