@@ -1,5 +1,6 @@
 """Reports as their consumers read them: the JSON contract of DESIGN.md, SARIF 2.1.0 validated
-against the official schema, and GitHub workflow commands."""
+against the official schema, and GitHub workflow commands; and the fast paths of rendering
+(written by hand or skipped when there is nothing to do) give exactly what the plain way would."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ import shutil
 from pathlib import Path
 from typing import Any
 
+import click
 import jsonschema  # type: ignore[import-untyped]
 import pytest
 from click.testing import CliRunner
@@ -15,6 +17,10 @@ from click.testing import CliRunner
 from pyarch_lint.catalogue import load_catalogue
 from pyarch_lint.checks.registry import ENGINE_CODES, RULES
 from pyarch_lint.cli import main
+from pyarch_lint.findings import Critique, CritiqueItem, Finding, NotReviewed, Severity
+from pyarch_lint.report import Outcome, inert_lines, one_line, sanitize
+from pyarch_lint.report.json_format import render as render_json
+from pyarch_lint.report.text import render as render_text
 
 PROJECT = Path(__file__).parent / "fixtures" / "cli" / "project"
 # The official OASIS schema lives beside the repository, never inside it (DESIGN.md).
@@ -199,4 +205,172 @@ def test_github_escapes_what_would_end_a_property_or_a_command(project: Path) ->
     assert lines == [
         "::warning file=100%25%2Cdone%3Anow.py,line=3,col=1,endLine=3,endColumn=8,"
         "title=PA301 bare-except::PA301 " + as_json(odd.name)["findings"][0]["message"]
+    ]
+
+
+# -- Exactness of the fast paths ---------------------------------------------------------------
+
+# Strings that every encoder and escaper must get right: quotes, backslashes, line breaks,
+# terminal escapes, separators, non-ASCII, an astral character, a lone surrogate (an undecodable
+# file name) and HTML.
+AWKWARD = [
+    'say "hi" \\ ',
+    "two\nlines\r\n\t",
+    "\x1b[31m\x7f\x9b",
+    "\u2028\u202e",
+    "café 😀",
+    "\udc80",
+    "</script>",
+]
+
+
+def _outcome(findings: list[Finding], **more: Any) -> Outcome:
+    return Outcome(findings, more.get("critiques", []), more.get("not_reviewed", []), 9, 2, 1)
+
+
+def test_json_is_exactly_what_json_dumps_writes_for_the_contract_document() -> None:
+    findings = [
+        Finding(
+            text + ".py", n, n + 1, n + 2, n + 3, "PA101", text, Severity(n % 3 + 1), text, text
+        )
+        for n, text in enumerate(AWKWARD, start=1)
+    ]
+    item = CritiqueItem(3, 5, Severity.WARNING, AWKWARD[0], AWKWARD[1], AWKWARD[2], AWKWARD[3])
+    critique = Critique("a.py", "model", AWKWARD[4], (item,), True, AWKWARD[5], 2)
+    skipped = NotReviewed(AWKWARD[6], "too large")
+    outcome = _outcome(findings, critiques=[critique], not_reviewed=[skipped])
+    expected = {
+        "version": 1,
+        "findings": [
+            {
+                "path": f.path,
+                "line": f.line,
+                "column": f.column,
+                "end_line": f.end_line,
+                "end_column": f.end_column,
+                "code": f.code,
+                "name": f.name,
+                "severity": ["info", "warning", "error"][f.severity - 1],
+                "message": f.message,
+                "source": f.source,
+            }
+            for f in findings
+        ],
+        "critiques": [
+            {
+                "path": "a.py",
+                "model": "model",
+                "summary": AWKWARD[4],
+                "cached": True,
+                "note": AWKWARD[5],
+                "dropped_items": 2,
+                "items": [
+                    {
+                        "line": 3,
+                        "end_line": 5,
+                        "severity": "warning",
+                        "principle": AWKWARD[0],
+                        "problem": AWKWARD[1],
+                        "suggestion": AWKWARD[2],
+                        "example": AWKWARD[3],
+                    }
+                ],
+            }
+        ],
+        "not_reviewed": [{"path": AWKWARD[6], "reason": "too large"}],
+        "summary": {"files": 9, "flagged": 2, "escalated": 1, "findings": len(findings)},
+    }
+    assert render_json(outcome) == json.dumps(expected, ensure_ascii=False) + "\n"
+    empty = {**expected, "findings": [], "critiques": [], "not_reviewed": []}
+    empty["summary"] = {"files": 9, "flagged": 2, "escalated": 1, "findings": 0}
+    assert render_json(_outcome([])) == json.dumps(empty, ensure_ascii=False) + "\n"
+
+
+def test_untrusted_text_is_escaped_and_plain_text_left_alone() -> None:
+    assert one_line("a\tb\r\nc\nd\x1b[2J\u202e") == "a b c d\\x1b[2J\\u202e"
+    assert one_line("a\tb\x1b") == "a b\\x1b"
+    assert one_line("bidi\u202e") == sanitize("bidi\u202e") == "bidi\\u202e"
+    assert sanitize("a\tb\nc\x1b\x85") == "a\tb\nc\\x1b\\x85"
+    assert sanitize("\x1b[2J") == "\\x1b[2J"
+    for plain in ("plain text: `x` -> y", "café 😀", ""):
+        assert one_line(plain) == sanitize(plain) == plain
+
+
+def test_no_line_of_output_for_people_can_be_a_ci_command() -> None:
+    text = "::error::first\n  ##[group]x\nmid :: and ## stay\n\t::warning::y\r\n::z\nok ##vso[x]\n"
+    assert inert_lines(text) == (
+        "\\::error::first\n  \\##[group]x\nmid :: and ## stay\n\t\\::warning::y\r\n\\::z\n"
+        "ok ##vso\\[x]\n"
+    )
+    assert inert_lines("  ##teamcity[x]") == "  \\##teamcity[x]"
+    assert inert_lines("plain\n") == "plain\n"
+
+
+@pytest.fixture
+def source(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> str:
+    monkeypatch.chdir(tmp_path)
+    lines = [f"x{n} = {n}" for n in range(1, 8)] + ["def f(a, bb):", "    return a", "", "y = 1"]
+    (tmp_path / "m.py").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return "m.py"
+
+
+def _at(path: str, line: int, column: int, end: int, severity: Severity = Severity.INFO) -> Finding:
+    return Finding(path, line, column, line, end, "PA201", "n", severity, f"at {line}:{column}")
+
+
+def test_findings_on_one_line_share_its_context_and_each_gets_its_own_carets(source: str) -> None:
+    # Line 8 shows lines 6-10 (a two-digit gutter), line 7 shows 5-9 (a one-digit one).
+    findings = [_at(source, 7, 1, 3), _at(source, 8, 7, 8), _at(source, 8, 10, 12)]
+    assert render_text(_outcome(findings)).splitlines() == [
+        "m.py:7:1: PA201 at 7:1",
+        "  |",
+        "5 | x5 = 5",
+        "6 | x6 = 6",
+        "7 | x7 = 7",
+        "  | ^^",
+        "8 | def f(a, bb):",
+        "9 |     return a",
+        "  |",
+        "",
+        "m.py:8:7: PA201 at 8:7",
+        "   |",
+        " 6 | x6 = 6",
+        " 7 | x7 = 7",
+        " 8 | def f(a, bb):",
+        "   |       ^",
+        " 9 |     return a",
+        "10 |",
+        "   |",
+        "",
+        "m.py:8:10: PA201 at 8:10",
+        "   |",
+        " 6 | x6 = 6",
+        " 7 | x7 = 7",
+        " 8 | def f(a, bb):",
+        "   |          ^^",
+        " 9 |     return a",
+        "10 |",
+        "   |",
+        "",
+    ]
+
+
+def test_colour_is_click_styles_around_each_part(
+    source: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("pyarch_lint.report.text.use_colour", lambda: True)
+    shown = render_text(_outcome([_at(source, 11, 1, 2, Severity.ERROR)])).splitlines()
+
+    def blue(text: str) -> str:
+        return click.style(text, fg="blue", bold=True)
+
+    assert shown == [
+        f"{click.style('m.py:11:1:', bold=True)} {click.style('PA201', fg='red', bold=True)} "
+        "at 11:1",
+        blue("   |"),
+        f"{blue(' 9 |')}     return a",
+        blue("10 |"),
+        f"{blue('11 |')} y = 1",
+        f"{blue('   |')} {click.style('^', fg='red', bold=True)}",
+        "",
     ]

@@ -14,8 +14,11 @@ _CONTROL = re.compile(
     r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
 )
 # A line a CI runner would act on: GitHub's `::error ...` and `##[...]` (leading blanks
-# allowed), TeamCity's `##teamcity[`, and Azure's `##vso[` (anywhere in a line).
-_COMMAND_START = re.compile(r"^([ \t]*)(?=::|##)", re.MULTILINE)
+# allowed), TeamCity's `##teamcity[`, and Azure's `##vso[` (anywhere in a line). One pattern
+# for the first line, one for the others: anchored on the line break, the regex engine jumps
+# from one break to the next, where `^` in MULTILINE mode is tried at every character (3x slower).
+_FIRST_COMMAND = re.compile(r"^([ \t]*)(?=::|##)")
+_NEXT_COMMAND = re.compile(r"\n([ \t]*)(?=::|##)")
 _AZURE_COMMAND = "##vso["
 
 
@@ -27,11 +30,15 @@ def _escape(char: str) -> str:
 def sanitize(text: str) -> str:
     """Make untrusted text (file names, model prose) inert on a terminal: no escape sequences,
     no carriage returns that overwrite a line, no reordering of what it shows."""
+    if text.isprintable():  # nothing to escape (most text): skip the regex
+        return text
     return _CONTROL.sub(lambda m: _escape(m.group()), text)
 
 
 def one_line(text: str) -> str:
     """Untrusted text that must stay on one line (a forged second finding is a new line)."""
+    if text.isprintable():  # no line break, tab or control character (most text)
+        return text
     return sanitize(text.replace("\r\n", " ").replace("\n", " ").replace("\t", " "))
 
 
@@ -39,7 +46,9 @@ def inert_lines(text: str) -> str:
     """Output for people that a CI runner reads too: no line of it may be a workflow command
     (a file named `::error file=x::forged.py` would add an annotation; the runner acts on such
     lines wherever they appear in a job's log), so a backslash goes in front."""
-    return _COMMAND_START.sub("\\1\\\\", text).replace(_AZURE_COMMAND, "##vso\\[")
+    text = _FIRST_COMMAND.sub("\\1\\\\", text, count=1)
+    text = _NEXT_COMMAND.sub("\n\\1\\\\", text)
+    return text.replace(_AZURE_COMMAND, "##vso\\[")
 
 
 @dataclass(frozen=True, slots=True)

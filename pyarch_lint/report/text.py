@@ -9,10 +9,12 @@ import os
 import sys
 import tokenize
 import unicodedata
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from itertools import groupby
+from operator import attrgetter
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -31,14 +33,49 @@ def use_colour() -> bool:
     return sys.stdout.isatty() and not os.environ.get("NO_COLOR")
 
 
-def _style(text: str, colour: bool, **style: object) -> str:
-    return click.style(text, **style) if colour else text  # type: ignore[arg-type]
+@dataclass(frozen=True, slots=True)
+class _Style:
+    """A click style as the text that goes before and after what it styles (none without
+    colour): click.style costs a microsecond a call, and a large result styles a million pieces."""
+
+    before: str = ""
+    after: str = ""
+
+    def __call__(self, text: str) -> str:
+        return f"{self.before}{text}{self.after}"
 
 
-def _headline(f: Finding, colour: bool) -> str:
-    where = _style(f"{one_line(f.path)}:{f.line}:{f.column}:", colour, bold=True)
-    code = _style(f.code, colour, fg=_COLOUR[f.severity], bold=True)
-    return f"{where} {code} {one_line(f.message)}"
+def _style(colour: bool, **style: Any) -> _Style:
+    if not colour:
+        return _Style()
+    before, _, after = click.style("\0", **style).partition("\0")
+    return _Style(before, after)
+
+
+@dataclass(frozen=True, slots=True)
+class _Palette:
+    """Every style text output uses, made once per report."""
+
+    bold: _Style
+    gutter: _Style
+    severity: Mapping[Severity, _Style]  # codes, carets and brackets
+    label: Mapping[Severity, _Style]  # severities of a critique's items
+
+
+@functools.cache  # the same two palettes for every report
+def _palette(colour: bool) -> _Palette:
+    return _Palette(
+        bold=_style(colour, bold=True),
+        gutter=_style(colour, fg="blue", bold=True),
+        severity={s: _style(colour, fg=_COLOUR[s], bold=True) for s in Severity},
+        label={s: _style(colour, fg=_COLOUR[s]) for s in Severity},
+    )
+
+
+def _headline(f: Finding, where: str, palette: _Palette) -> str:
+    """`where` is the finding's path as shown, made once for all the findings in its file."""
+    place = palette.bold(f"{where}:{f.line}:{f.column}:")
+    return f"{place} {palette.severity[f.severity](f.code)} {one_line(f.message)}"
 
 
 def source_lines(path: str) -> tuple[str, ...]:
@@ -73,7 +110,7 @@ class _Cells:
     """A source line as a terminal shows it, and where each character starts on screen."""
 
     text: str
-    starts: tuple[int, ...]  # display offset of each character, then of the line's end
+    starts: Sequence[int]  # display offset of each character, then of the line's end
 
     def at(self, column: int) -> int:
         """Display offset of 1-based `column`; past the end means the end."""
@@ -86,9 +123,21 @@ def _char_width(char: str) -> int:
     return 2 if unicodedata.east_asian_width(char) in "WF" else 1
 
 
+def _plain(line: str) -> bool:
+    """Printable ASCII, as most lines are: one cell per character, each shown as it is."""
+    return line.isascii() and line.isprintable()
+
+
+def _shown(line: str) -> str:
+    """The line as `_cells` shows it, without working out where each of its characters lands."""
+    return line.rstrip() if _plain(line) else _cells(line).text
+
+
 def _cells(line: str) -> _Cells:
     """Tabs expanded to stops of 4 (as ruff shows them), wide characters two cells, control and
     format characters (bidi overrides included) escaped so the line cannot fool the reader."""
+    if _plain(line):
+        return _Cells(line.rstrip(), range(len(line) + 1))
     parts: list[str] = []
     starts: list[int] = []
     width = 0
@@ -107,63 +156,101 @@ def _cells(line: str) -> _Cells:
 
 
 @dataclass(frozen=True, slots=True)
-class _Window:
-    """The lines shown for one finding, and where its span ends in them."""
+class _Around:
+    """What a snippet shows around the carets under a one-line span on some line."""
 
-    finding: Finding
-    cells: dict[int, _Cells]  # line number -> that line as shown
-    first: int  # first line shown (context included)
-    end_line: int  # last line of the span
-    last: int  # last line shown
-    end_column: int  # 1-based, exclusive, on end_line
-    colour: bool
-
-    @property
-    def width(self) -> int:
-        return len(str(self.last))
-
-    def gutter(self) -> str:
-        return _style(" " * self.width + " |", self.colour, fg="blue", bold=True)
-
-    def paint(self, text: str) -> str:
-        return _style(text, self.colour, fg=_COLOUR[self.finding.severity], bold=True)
-
-    def numbered(self, number: int, mark: str | None = None) -> str:
-        head = _style(f"{number:>{self.width}} |", self.colour, fg="blue", bold=True)
-        text = self.cells[number].text
-        return f"{head} {text if mark is None else f'{mark} {text}'}".rstrip()
+    cells: _Cells  # the line itself
+    above: str  # the gutter, the context above and the line, as rows of the report
+    gutter: str  # the gutter before the carets
+    below: str  # the context below, then the gutter and the blank row that end a snippet
 
 
-def _window(f: Finding, lines: Sequence[str], colour: bool) -> _Window:
+@dataclass(frozen=True, slots=True)
+class _Source:
+    """One file's lines as its snippets show them."""
+
+    lines: Sequence[str]
+    palette: _Palette
+    # Line -> what one-line spans there show around their carets: drawn once for all of them
+    # (a def and each of its parameters, say), the work of most of a large report.
+    arounds: dict[int, _Around] = field(default_factory=dict)
+
+    def cells(self, number: int) -> _Cells:
+        return _cells(self.lines[number - 1])
+
+    def numbered(self, number: int, width: int, mark: str | None = None) -> str:
+        """Line `number` behind a gutter `width` digits wide, and `mark` before it if any."""
+        gutter, text = self.palette.gutter, _shown(self.lines[number - 1])
+        if mark is not None:
+            text = f"{mark} {text}"
+        return f"{gutter.before}{number:>{width}} |{gutter.after} {text}".rstrip()
+
+    def gutter(self, width: int) -> str:
+        return self.palette.gutter(" " * width + " |")
+
+    def around(self, number: int) -> _Around:
+        around = self.arounds.get(number)
+        if around is None:
+            first, last = max(1, number - _CONTEXT), min(len(self.lines), number + _CONTEXT)
+            width = len(str(last))
+            gutter = self.gutter(width)
+            above = [gutter, *(self.numbered(n, width) for n in range(first, number + 1))]
+            below = [self.numbered(n, width) for n in range(number + 1, last + 1)]
+            below += [gutter, ""] if last > number else [""]
+            cells = self.cells(number)
+            around = _Around(cells, "\n".join(above), gutter, "\n".join(below))
+            self.arounds[number] = around
+        return around
+
+
+def _snippet(f: Finding, source: _Source) -> list[str]:
+    """ruff's full output, as rows of the report: the reported lines with two lines of context
+    either side, carets under a one-line span, and a bracket down the left of a span over
+    several lines."""
+    lines = source.lines
+    if f.code == "PA002" or not 0 < f.line <= len(lines):
+        return []
     end_line, end_column = min(max(f.end_line, f.line), len(lines)), f.end_column
     if end_line > f.line and end_column <= 1:  # a span that ends right after a line break
         end_line -= 1
         end_column = len(lines[end_line - 1]) + 1
-    first, last = max(1, f.line - _CONTEXT), min(len(lines), end_line + _CONTEXT)
-    cells = {n: _cells(lines[n - 1]) for n in range(first, last + 1)}
-    return _Window(f, cells, first, end_line, last, end_column, colour)
+    if end_line > f.line:
+        return list(_bracketed(_Window(f, source, end_line, end_column)))
+    around = source.around(f.line)
+    start = around.cells.at(f.column)
+    carets = source.palette.severity[f.severity]("^" * max(1, around.cells.at(end_column) - start))
+    return [around.above, f"{around.gutter} {' ' * start}{carets}", around.below]
 
 
-def _snippet(f: Finding, colour: bool) -> Iterator[str]:
-    """ruff's full output: the reported lines with two lines of context either side, carets
-    under a one-line span, and a bracket down the left of a span over several lines."""
-    lines = source_lines(f.path)
-    if f.code == "PA002" or not 0 < f.line <= len(lines):
-        return
-    window = _window(f, lines, colour)
-    yield window.gutter()
-    if window.end_line == f.line:
-        start = window.cells[f.line].at(f.column)
-        carets = "^" * max(1, window.cells[f.line].at(window.end_column) - start)
-        for number in range(window.first, window.last + 1):
-            yield window.numbered(number)
-            if number == f.line:
-                yield f"{window.gutter()} {' ' * start}{window.paint(carets)}"
-    else:
-        yield from _bracketed(window)
-    if window.last > window.end_line:
-        yield window.gutter()
-    yield ""
+@dataclass(frozen=True, slots=True)
+class _Window:
+    """The lines shown for a span over several lines, and where the span ends in them."""
+
+    finding: Finding
+    source: _Source
+    end_line: int  # last line of the span
+    end_column: int  # 1-based, exclusive, on end_line
+
+    @property
+    def first(self) -> int:  # first line shown (context included)
+        return max(1, self.finding.line - _CONTEXT)
+
+    @property
+    def last(self) -> int:  # last line shown
+        return min(len(self.source.lines), self.end_line + _CONTEXT)
+
+    @property
+    def width(self) -> int:  # of the line numbers
+        return len(str(self.last))
+
+    def gutter(self) -> str:
+        return self.source.gutter(self.width)
+
+    def paint(self, text: str) -> str:
+        return self.source.palette.severity[self.finding.severity](text)
+
+    def numbered(self, number: int, mark: str | None = None) -> str:
+        return self.source.numbered(number, self.width, mark)
 
 
 def _bracketed(window: _Window) -> Iterator[str]:
@@ -174,13 +261,15 @@ def _bracketed(window: _Window) -> Iterator[str]:
       | |_________^                2 | |   1])
                                      | |____^
     """
-    f, cells, end_line, paint = window.finding, window.cells, window.end_line, window.paint
-    start = cells[f.line].at(f.column)
-    slash = start <= len(cells[f.line].text) - len(cells[f.line].text.lstrip())
+    f, end_line, paint, gutter = window.finding, window.end_line, window.paint, window.gutter()
+    head = window.source.cells(f.line)
+    start = head.at(f.column)
+    slash = start <= len(head.text) - len(head.text.lstrip())
     shown = list(range(window.first, window.last + 1))
     if end_line - f.line + 1 > _MAX_SPAN_LINES:  # keep the head and the tail of a long span
         keep = _MAX_SPAN_LINES // 2
         shown = [n for n in shown if n < f.line + keep or n > end_line - keep]
+    yield gutter
     previous = window.first - 1
     for number in shown:
         if number != previous + 1:
@@ -189,16 +278,19 @@ def _bracketed(window: _Window) -> Iterator[str]:
         if number == f.line:
             yield window.numbered(number, paint("/") if slash else " ")
             if not slash:
-                yield f"{window.gutter()}  {paint('_' * (start + 1) + '^')}"
+                yield f"{gutter}  {paint('_' * (start + 1) + '^')}"
         else:
             yield window.numbered(number, paint("|") if f.line < number <= end_line else " ")
         if number == end_line:
-            last_char = cells[end_line].at(window.end_column - 1)
-            yield f"{window.gutter()} {paint('|' + '_' * (last_char + 1) + '^')}"
+            last_char = window.source.cells(end_line).at(window.end_column - 1)
+            yield f"{gutter} {paint('|' + '_' * (last_char + 1) + '^')}"
+    if window.last > end_line:
+        yield gutter
+    yield ""
 
 
-def _critique_lines(critique: Critique, colour: bool) -> Iterator[str]:
-    head = _style(f"{one_line(critique.path)}: architecture review", colour, bold=True)
+def _critique_lines(critique: Critique, palette: _Palette) -> Iterator[str]:
+    head = palette.bold(f"{one_line(critique.path)}: architecture review")
     cached = " (cached)" if critique.cached else ""
     yield f"{head} by {one_line(critique.model)}{cached}"
     yield f"  {one_line(critique.summary)}"
@@ -206,31 +298,35 @@ def _critique_lines(critique: Critique, colour: bool) -> Iterator[str]:
         yield f"  note: {one_line(critique.note)}"
     for item in critique.items:
         lines = f"{item.line}" if item.end_line == item.line else f"{item.line}-{item.end_line}"
-        label = _style(item.severity.label, colour, fg=_COLOUR[item.severity])
+        label = palette.label[item.severity](item.severity.label)
         yield f"  {one_line(critique.path)}:{lines}: {label} [{one_line(item.principle)}]"
         yield f"    {one_line(item.problem)}"
         yield f"    suggestion: {one_line(item.suggestion)}"
 
 
 def _render(outcome: Outcome, full: bool) -> str:
-    colour = use_colour()
+    palette = _palette(use_colour())
     critiques = {c.path: c for c in outcome.critiques}
     out: list[str] = []
     shown: set[str] = set()
-    for path, group in groupby(outcome.findings, key=lambda f: f.path):
+    for path, group in groupby(outcome.findings, key=attrgetter("path")):
+        where = one_line(path)
+        source = _Source(source_lines(path) if full else (), palette)
         for finding in group:
-            out.append(_headline(finding, colour))
+            out.append(_headline(finding, where, palette))
             if full:
-                out.extend(_snippet(finding, colour))
+                out.extend(_snippet(finding, source))
         if path in critiques:
-            out.extend(_critique_lines(critiques[path], colour))
+            out.extend(_critique_lines(critiques[path], palette))
             shown.add(path)
     for critique in outcome.critiques:
         if critique.path not in shown:
-            out.extend(_critique_lines(critique, colour))
+            out.extend(_critique_lines(critique, palette))
     for skipped in outcome.not_reviewed:
         out.append(f"{one_line(skipped.path)}: not reviewed: {one_line(skipped.reason)}")
-    return "".join(line + "\n" for line in out)
+    if out:
+        out.append("")  # so that the last line too ends with a line break
+    return "\n".join(out)
 
 
 def render(outcome: Outcome) -> str:
