@@ -268,22 +268,7 @@ def settings_from_table(
         else:
             known = ", ".join(sorted([*_TOP_LEVEL, LlmSettings.SECTION, *sections]))
             raise ConfigError(f"{where}: unknown key `{prefix}{key}` (known keys: {known})")
-    checked: dict[str, Any] = {}
-    for key, value in raw.items():
-        if key == "per-file-ignores":
-            checked[key] = _per_file_ignores(value, where)
-            continue
-        ok, converted = _coerce(_TOP_LEVEL[key], value)
-        if not ok:
-            raise ConfigError(
-                f"{where}: `{key}` must be {_type_name(_TOP_LEVEL[key])}, got {value!r}"
-            )
-        if key in ("select", "extend-select", "ignore"):
-            converted = check_selectors(where, key, converted)
-        if key in ("exclude", "extend-exclude"):
-            for pattern in converted:
-                _check_pattern(where, key, pattern)
-        checked[key] = converted
+    checked = {key: _top_level(key, value, where) for key, value in raw.items()}
     if checked.get("file-timeout", 1.0) <= 0:
         raise ConfigError(f"{where}: `file-timeout` must be a positive number of seconds")
     return Settings(
@@ -300,6 +285,21 @@ def settings_from_table(
         config_path=config_path,
         root=config_path.parent if config_path is not None else Path.cwd(),
     )
+
+
+def _top_level(key: str, value: Any, where: str) -> Any:
+    """A top-level key's value, checked and converted."""
+    if key == "per-file-ignores":
+        return _per_file_ignores(value, where)
+    ok, converted = _coerce(_TOP_LEVEL[key], value)
+    if not ok:
+        raise ConfigError(f"{where}: `{key}` must be {_type_name(_TOP_LEVEL[key])}, got {value!r}")
+    if key in ("select", "extend-select", "ignore"):
+        converted = check_selectors(where, key, converted)
+    if key in ("exclude", "extend-exclude"):
+        for pattern in converted:
+            _check_pattern(where, key, pattern)
+    return converted
 
 
 def _build_section(kind: type[Any], value: Any, where: str, key: str) -> Any:
