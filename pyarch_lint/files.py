@@ -39,4 +39,6 @@ def read_regular(path: Path, limit: int | None = None) -> bytes:
 def split_lines(text: str) -> list[str]:
     """Physical lines as Python's tokenizer counts them: only \\r\\n, \\r and \\n end a line
     (`str.splitlines` also splits at form feeds and other separators, shifting later lines)."""
+    if "\r" not in text:  # the common case, and a plain split is several times faster
+        return text.split("\n")
     return _LINE_BREAK.split(text)
