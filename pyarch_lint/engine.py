@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pathspec
 
@@ -20,7 +21,9 @@ from pyarch_lint.checks.registry import ENGINE_CODES, RULES
 from pyarch_lint.config import Settings, enabled_rules
 from pyarch_lint.files import read_regular
 from pyarch_lint.findings import Analysis, Finding, RawFinding, Severity
-from pyarch_lint.workers import Failure, map_isolated
+
+if TYPE_CHECKING:
+    from pyarch_lint.workers import Failure
 
 _CODE_INFO: dict[str, tuple[str, Severity]] = dict(ENGINE_CODES)
 _CODE_INFO.update({rule.code: (rule.name, rule.severity) for rule in RULES})
@@ -188,6 +191,8 @@ def _analyse_all(
     milliseconds to fork, one message each way per file)."""
     if not pending:
         return {}
+    from pyarch_lint.workers import Failure, map_isolated  # multiprocessing: only to analyse
+
     try:
         outcomes = map_isolated(
             _analyser,
