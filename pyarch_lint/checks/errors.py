@@ -6,7 +6,7 @@ from typing import ClassVar
 
 import libcst as cst
 
-from pyarch_lint.checks.base import Rule
+from pyarch_lint.checks.base import Rule, RuleContext
 
 Handler = cst.ExceptHandler | cst.ExceptStarHandler
 
@@ -161,9 +161,25 @@ class SwallowedBroadException(Rule):
 
 
 class SilencedException(Rule):
-    _SUGGESTION: ClassVar[str] = (
-        "use `contextlib.suppress({types})` or add a comment that says why it is safe to ignore"
-    )
+    _COMMENT: ClassVar[str] = "add a comment that says why it is safe to ignore"
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__(context)
+        # One entry per `try` being walked: could `contextlib.suppress` replace its handler?
+        # Not when another handler, an `else` or an `except*` goes with it.
+        self._suppressible: list[bool] = []
+
+    def visit_Try(self, node: cst.Try) -> None:
+        self._suppressible.append(len(node.handlers) == 1 and node.orelse is None)
+
+    def leave_Try(self, original_node: cst.Try) -> None:
+        self._suppressible.pop()
+
+    def visit_TryStar(self, node: cst.TryStar) -> None:
+        self._suppressible.append(False)
+
+    def leave_TryStar(self, original_node: cst.TryStar) -> None:
+        self._suppressible.pop()
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         self._check(node)
@@ -183,7 +199,7 @@ class SilencedException(Rule):
         if isinstance(kind, cst.Tuple):  # suppress() takes the types as separate arguments
             types = ", ".join(code(element.value) for element in kind.elements)
             caught = f"({types})"
-        self.report(
-            node,
-            f"`{caught}` is silenced without a word; " + self._SUGGESTION.format(types=types),
-        )
+        advice = self._COMMENT
+        if self._suppressible[-1]:
+            advice = f"use `contextlib.suppress({types})` or {advice}"
+        self.report(node, f"`{caught}` is silenced without a word; {advice}")
