@@ -9,11 +9,11 @@ finding that merely moved is not shown as fixed-and-new.
 from __future__ import annotations
 
 import hashlib
-import json
 from collections import Counter
-from typing import Any
+from collections.abc import Iterator
+from json.encoder import encode_basestring
 
-from pyarch_lint.baseline import keys
+from pyarch_lint.baseline import escape_surrogates, escape_surrogates_in_json, keys
 from pyarch_lint.findings import Severity
 from pyarch_lint.report import Outcome
 from pyarch_lint.report.text import source_lines
@@ -21,43 +21,77 @@ from pyarch_lint.report.text import source_lines
 # GitLab's scale is info, minor, major, critical, blocker; nothing of ours blocks by itself.
 _SEVERITY = {Severity.INFO: "info", Severity.WARNING: "minor", Severity.ERROR: "major"}
 CRITIQUE_CHECK = "architecture-critique"
+# json.dumps's own escaping of a string, quotes included, when ensure_ascii is off.
+_string = encode_basestring
+_QUOTED_SEVERITY = {severity: _string(label) for severity, label in _SEVERITY.items()}
+_CATEGORY = {s: _string("Style" if s is Severity.INFO else "Bug Risk") for s in Severity}
+_CRITIQUE_CATEGORY = _string("Complexity")
 
 
 def _digest(*parts: str) -> str:
-    return hashlib.sha256("\0".join(parts).encode()).hexdigest()
+    # surrogatepass: a lone surrogate (a model's text may hold one) is hashed, not a crash.
+    return hashlib.sha256("\0".join(parts).encode("utf-8", "surrogatepass")).hexdigest()
 
 
-def render(outcome: Outcome) -> str:
-    issues: list[dict[str, Any]] = []
+def _issue(head: str, category: str, severity: Severity, fingerprint: str, where: str) -> str:
+    """One issue as json.dumps(indent=2) writes it inside the array. `head` holds the check
+    name and the description, `where` the path and the lines, `category` is quoted."""
+    return f"""  {{
+    "type": "issue",
+{head},
+    "categories": [
+      {category}
+    ],
+    "severity": {_QUOTED_SEVERITY[severity]},
+    "fingerprint": "{fingerprint}",
+    "location": {{
+{where}
+      }}
+    }}
+  }}"""
+
+
+def _place(path: str, begin: int, end: int) -> str:
+    return f"""      "path": {path},
+      "lines": {{
+        "begin": {begin},
+        "end": {end}"""
+
+
+def _finding_issues(outcome: Outcome) -> Iterator[str]:
     seen: Counter[str] = Counter()
     found = keys(outcome.findings, source_lines, outcome.root_paths)
     for f, key in zip(outcome.findings, found, strict=True):
         base = _digest(key.path, key.code, key.fingerprint)
         seen[base] += 1  # identical findings in one scope still need distinct fingerprints
-        issues.append(
-            {
-                "type": "issue",
-                "check_name": f.code,
-                "description": f"{f.code} {f.name}: {f.message}",
-                "categories": ["Style" if f.severity is Severity.INFO else "Bug Risk"],
-                "severity": _SEVERITY[f.severity],
-                "fingerprint": _digest(base, str(seen[base]))[:32],
-                "location": {"path": key.path, "lines": {"begin": f.line, "end": f.end_line}},
-            }
+        head = (
+            f'    "check_name": {_string(f.code)},\n'
+            f'    "description": {_string(f"{f.code} {f.name}: {f.message}")}'
         )
+        fingerprint = _digest(base, str(seen[base]))[:32]
+        where = _place(_string(key.path), f.line, f.end_line)
+        yield _issue(head, _CATEGORY[f.severity], f.severity, fingerprint, where)
+
+
+def _critique_issues(outcome: Outcome) -> Iterator[str]:
     for critique in outcome.critiques:
-        path = outcome.root_path(critique.path)
+        path = escape_surrogates(outcome.root_path(critique.path))
         for item in critique.items:
-            issues.append(
-                {
-                    "type": "issue",
-                    "check_name": CRITIQUE_CHECK,
-                    "description": f"{item.principle}: {item.problem} "
-                    f"Suggestion: {item.suggestion}",
-                    "categories": ["Complexity"],
-                    "severity": _SEVERITY[item.severity],
-                    "fingerprint": _digest(path, item.principle, item.problem)[:32],
-                    "location": {"path": path, "lines": {"begin": item.line, "end": item.end_line}},
-                }
+            description = f"{item.principle}: {item.problem} Suggestion: {item.suggestion}"
+            head = (
+                f'    "check_name": {_string(CRITIQUE_CHECK)},\n'
+                f'    "description": {_string(description)}'
             )
-    return json.dumps(issues, indent=2, ensure_ascii=False) + "\n"
+            fingerprint = _digest(path, item.principle, item.problem)[:32]
+            where = _place(_string(path), item.line, item.end_line)
+            yield _issue(head, _CRITIQUE_CATEGORY, item.severity, fingerprint, where)
+
+
+def render(outcome: Outcome) -> str:
+    """The array as json.dumps(issues, indent=2, ensure_ascii=False) writes it, built as text:
+    the pure-Python encoder that `indent` needs took seconds on a large result."""
+    issues = [*_finding_issues(outcome), *_critique_issues(outcome)]
+    if not issues:
+        return "[]\n"
+    document = "[\n" + ",\n".join(issues) + "\n]\n"
+    return escape_surrogates_in_json(document)
