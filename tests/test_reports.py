@@ -14,12 +14,15 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 from click.testing import CliRunner
 
+from pyarch_lint.baseline import Key, dumps, escape_surrogates
 from pyarch_lint.catalogue import load_catalogue
 from pyarch_lint.checks.registry import ENGINE_CODES, RULES
 from pyarch_lint.cli import main
 from pyarch_lint.findings import Critique, CritiqueItem, Finding, NotReviewed, Severity
 from pyarch_lint.report import Outcome, inert_lines, one_line, sanitize
+from pyarch_lint.report.gitlab import render as render_gitlab
 from pyarch_lint.report.json_format import render as render_json
+from pyarch_lint.report.sarif import render as render_sarif
 from pyarch_lint.report.text import render as render_text
 
 PROJECT = Path(__file__).parent / "fixtures" / "cli" / "project"
@@ -284,6 +287,96 @@ def test_json_is_exactly_what_json_dumps_writes_for_the_contract_document() -> N
     empty = {**expected, "findings": [], "critiques": [], "not_reviewed": []}
     empty["summary"] = {"files": 9, "flagged": 2, "escalated": 1, "findings": 0}
     assert render_json(_outcome([])) == json.dumps(empty, ensure_ascii=False) + "\n"
+
+
+def test_lone_surrogates_are_shown_as_the_bytes_they_stand_for() -> None:
+    # os.fsdecode turns the undecodable byte 0x80 into U+DC80; other lone surrogates (a model's
+    # JSON may hold one) stay recognisable; text without one comes back as it is.
+    assert escape_surrogates("bad\udc80\udcff.py") == "bad\\x80\\xff.py"
+    assert escape_surrogates("a\ud800b\udfffc") == "a\\ud800b\\udfffc"
+    for text in [t for t in AWKWARD if t != "\udc80"]:
+        assert escape_surrogates(text) is text
+
+
+def _awkward_outcome() -> Outcome:
+    """Every AWKWARD string as a path and a message, twice the last finding (copies in one
+    scope), and a critique of a file with an undecodable name whose text holds a surrogate."""
+    findings = [
+        Finding(text + ".py", n, 1, n + 1, 2, "PA101", "n", Severity(n % 3 + 1), text)
+        for n, text in enumerate(AWKWARD, start=1)
+    ]
+    findings.append(findings[-1])
+    item = CritiqueItem(3, 5, Severity.WARNING, "\udc80", AWKWARD[1], "\ud800 " + AWKWARD[2])
+    return _outcome(findings, critiques=[Critique("\udc80.py", "m", "s", (item,))])
+
+
+CRITIQUE_TEXT = f"\\x80: {AWKWARD[1]} Suggestion: \\ud800 {AWKWARD[2]}"
+
+
+def test_gitlab_is_exactly_what_json_dumps_writes_with_surrogates_escaped() -> None:
+    outcome = _awkward_outcome()
+    text = render_gitlab(outcome)
+    text.encode("utf-8")  # a lone surrogate would raise here, as it would on stdout
+    issues = json.loads(text)
+    assert text == json.dumps(issues, indent=2, ensure_ascii=False) + "\n"
+    findings = outcome.findings
+    assert [i["location"] for i in issues] == [
+        *(
+            {"path": escape_surrogates(f.path), "lines": {"begin": f.line, "end": f.end_line}}
+            for f in findings
+        ),
+        {"path": "\\x80.py", "lines": {"begin": 3, "end": 5}},
+    ]
+    assert [i["description"] for i in issues] == [
+        *(f"PA101 n: {escape_surrogates(f.message)}" for f in findings),
+        CRITIQUE_TEXT,
+    ]
+    assert [i["categories"] for i in issues] == [
+        *(["Style"] if f.severity is Severity.INFO else ["Bug Risk"] for f in findings),
+        ["Complexity"],
+    ]
+    assert [i["check_name"] for i in issues] == ["PA101"] * len(findings) + [
+        "architecture-critique"
+    ]
+    assert len({i["fingerprint"] for i in issues}) == len(issues)
+    assert render_gitlab(_outcome([])) == "[]\n"
+
+
+def test_sarif_is_one_line_of_json_with_surrogates_escaped() -> None:
+    outcome = _awkward_outcome()
+    text = render_sarif(outcome)
+    assert text.count("\n") == 1  # compact; a line break in a string is written `\n`
+    assert text.endswith("}\n")
+    text.encode("utf-8")
+    document = json.loads(text)
+    _validate_sarif(document)
+    results = document["runs"][0]["results"]
+    assert [r["message"]["text"] for r in results] == [
+        *(escape_surrogates(f.message) for f in outcome.findings),
+        CRITIQUE_TEXT,
+    ]
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results]
+    assert uris[5] == uris[-1] == "%80.py"  # the name's own byte
+
+
+def test_baseline_file_is_exactly_what_json_dumps_writes_for_each_entry() -> None:
+    texts = [t for t in AWKWARD if t != "\udc80"]  # keys() never holds a surrogate
+    found = [Key(t, "PA101", t, "f" * 16) for t in texts] + [Key("a.py", "PA201", "", "0" * 16)]
+    text = dumps([*found, found[0]])
+    document = json.loads(text)
+    rows = [json.dumps(entry, ensure_ascii=False) for entry in document["findings"]]
+    assert (
+        text
+        == '{\n  "version": 1,\n  "findings": [\n'
+        + ",\n".join(f"    {row}" for row in rows)
+        + "\n  ]\n}\n"
+    )
+    entries = [(e["path"], e["code"], e["scope"], e["fingerprint"]) for e in document["findings"]]
+    assert entries == sorted(found)
+    assert [e["count"] for e in document["findings"]] == [
+        2 if key == found[0] else 1 for key in sorted(found)
+    ]
+    assert dumps([]) == '{\n  "version": 1,\n  "findings": []\n}\n'
 
 
 def test_untrusted_text_is_escaped_and_plain_text_left_alone() -> None:

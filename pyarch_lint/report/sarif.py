@@ -1,14 +1,20 @@
 """SARIF 2.1.0 as GitHub code scanning reads it: one run, our rules with their documentation,
-results with regions, paths relative to the repository root under %SRCROOT%."""
+results with regions, paths relative to the repository root under %SRCROOT%.
+
+Written compact, on one line: a consumer reads it with a JSON parser (`jq .` shows it indented),
+and `indent` would take the pure-Python encoder, seconds for a large result, and half again the
+size of a file that code scanning caps."""
 
 from __future__ import annotations
 
+import functools
 import json
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 from pyarch_lint import __version__
+from pyarch_lint.baseline import escape_surrogates, escape_surrogates_in_json, without_cyclic_gc
 from pyarch_lint.catalogue import load_catalogue
 from pyarch_lint.checks.registry import ENGINE_CODES, RULES
 from pyarch_lint.findings import Severity
@@ -51,8 +57,19 @@ def _rules() -> list[dict[str, Any]]:
     return descriptors
 
 
+@functools.lru_cache(maxsize=4096)  # one per file, where a file often has many findings
+def _uri(path: str) -> str:
+    """The path as a URI reference, percent-encoded from its bytes: a name that is not valid
+    UTF-8 (`bad\\udcff.py`, for the bytes `bad\\xff.py`) gives back those bytes (`bad%FF.py`)."""
+    posix = Path(path).as_posix()
+    try:
+        return quote(posix, errors="surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that stands for no byte
+        return quote(escape_surrogates(posix))
+
+
 def _location(path: str, region: dict[str, int]) -> dict[str, Any]:
-    uri = quote(Path(path).as_posix())
+    uri = _uri(path)
     return {
         "physicalLocation": {
             "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
@@ -61,9 +78,7 @@ def _location(path: str, region: dict[str, int]) -> dict[str, Any]:
     }
 
 
-def render(outcome: Outcome) -> str:
-    rules = _rules()
-    index = {rule["id"]: i for i, rule in enumerate(rules)}
+def _results(outcome: Outcome, index: dict[str, int]) -> list[dict[str, Any]]:
     results: list[dict[str, Any]] = []
     for f in outcome.findings:
         region = {
@@ -98,7 +113,13 @@ def render(outcome: Outcome) -> str:
                     ],
                 }
             )
-    document = {
+    return results
+
+
+def _document(outcome: Outcome) -> dict[str, Any]:
+    rules = _rules()
+    index = {rule["id"]: i for i, rule in enumerate(rules)}
+    return {
         "$schema": SCHEMA,
         "version": "2.1.0",
         "runs": [
@@ -115,8 +136,15 @@ def render(outcome: Outcome) -> str:
                 "originalUriBaseIds": {
                     "%SRCROOT%": {"description": {"text": "The repository root."}}
                 },
-                "results": results,
+                "results": _results(outcome, index),
             }
         ],
     }
-    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def render(outcome: Outcome) -> str:
+    # A result is five dicts and a list, 300,000 objects for 50,000 findings: built with the
+    # cyclic collector paused, and gone (the document is a temporary) before it runs again.
+    with without_cyclic_gc():
+        text = json.dumps(_document(outcome), ensure_ascii=False)
+    return escape_surrogates_in_json(text) + "\n"
