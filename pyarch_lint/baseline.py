@@ -9,25 +9,19 @@ a second copy of a baselined mistake is still reported.
 The file is a diff-friendly JSON document: one finding per line, sorted, no line numbers, no
 timestamps, so rewriting it after a fix removes exactly that finding's line.
 
-The def/class around a finding is what CPython's own parser says (the `ast` lines of each def and
-class), found without building a tree: a tree costs a few milliseconds a file, seconds over a
-large project, while the scopes follow from the logical lines alone. A scan in the regular
-expression engine skips every line that cannot open or close a scope and stops only at the def
-and class lines and the dedents under them. Whatever it does not model (tab indentation, a
-backslash that joins a blank line, brackets or indentation too deep, anything that does not
-tokenize) sends the file to `ast` instead, as does a file the engine could not fully analyse.
+The def/class around a finding is what CPython's own parser says: each file with findings is
+parsed once with `ast`, and each finding's scope is found by bisecting the defs' and classes'
+line spans.
 """
 
 from __future__ import annotations
 
 import ast
 import contextlib
-import functools
 import gc
 import hashlib
 import json
 import re
-import unicodedata
 import warnings
 from bisect import bisect_right
 from collections import Counter
@@ -37,7 +31,6 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from pyarch_lint.checks.registry import ENGINE_CODES
 from pyarch_lint.findings import Finding
 
 VERSION = 1
@@ -102,9 +95,13 @@ def escape_surrogates_in_json(document: str) -> str:
 # -- Scopes from CPython's parser --------------------------------------------------------------
 
 
+_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
+
+
 def ast_spans(text: str) -> list[Span]:
     """Every def and class by the stdlib `ast`, in order of their first line; none if the text
-    does not parse."""
+    does not parse. Only statement lists are followed: a def or class is always a statement, and
+    the expressions, most of a tree, need not be visited."""
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -115,9 +112,9 @@ def ast_spans(text: str) -> list[Span]:
     stack: list[tuple[ast.AST, str]] = [(tree, "")]
     while stack:
         node, prefix = stack.pop()
-        for child in ast.iter_child_nodes(node):
+        for child in _statements_in(node):
             name = prefix
-            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef | ast.ClassDef):
+            if isinstance(child, _DEFS):
                 name = f"{prefix}.{child.name}" if prefix else child.name
                 end = child.end_lineno if child.end_lineno is not None else child.lineno
                 found.append((child.lineno, end, name))
@@ -125,194 +122,16 @@ def ast_spans(text: str) -> list[Span]:
     return sorted(found)
 
 
-# -- Scopes from a scan of the logical lines ---------------------------------------------------
-
-
-def _bracketed(plain: str, inner: str) -> str:
-    return rf"[(\[{{]{plain}(?:(?:{inner}){plain})*[)\]}}]"
-
-
-# Outside brackets a line break ends a logical line; inside them line breaks and comments are
-# whitespace. Strings of any kind (a prefix is just a name before the quote, and a backslash
-# escapes a quote in raw strings too). Every pattern has one way to match a text, so a line that
-# does not match fails in linear time: hence a one-quote string never starts with three quotes
-# (or `"""x"""` would also read as `""` `"x"` `""`, and a file with an unclosed bracket before
-# many docstrings would take exponential time to fail).
-_PLAIN = r"[^'\"#()\[\]{}\n\\]*"
-_PLAIN_INSIDE = r"[^'\"#()\[\]{}\\]*"
-_STRING = (
-    r"'''[^'\\]*(?:(?:\\.|'(?!''))[^'\\]*)*'''"
-    r'|"""[^"\\]*(?:(?:\\.|"(?!""))[^"\\]*)*"""'
-    r"|'(?!'')[^'\\\n]*(?:\\.[^'\\\n]*)*'"
-    r'|"(?!"")[^"\\\n]*(?:\\.[^"\\\n]*)*"'
-)
-_COMMENT = r"\#[^\n]*(?![^\n])"
-_JOIN_INSIDE = r"\\\n"
-# A backslash that joins a blank or comment line (or the end) puts the statement's end on the
-# line before its NEWLINE: not modelled, the match fails and `ast` decides.
-_JOIN = r"\\\n(?![ \t\f]*(?:[#\n]|\Z))"
-_IN_BRACKETS = f"{_STRING}|{_COMMENT}|{_JOIN_INSIDE}"
-_NESTED = _bracketed(
-    _PLAIN_INSIDE,
-    _bracketed(_PLAIN_INSIDE, _bracketed(_PLAIN_INSIDE, _IN_BRACKETS) + "|" + _IN_BRACKETS)
-    + "|"
-    + _IN_BRACKETS,
-)
-_LOGICAL_TEXT = rf"{_PLAIN}(?:(?:{_STRING}|{_JOIN}|{_NESTED}){_PLAIN})*(?:{_COMMENT})?"
-# The rest of a logical line, up to its end or to a bracket nested more deeply than _NESTED.
-_OUTSIDE = re.compile(
-    rf"{_LOGICAL_TEXT}(?:(?P<newline>\n)|(?P<open>[(\[{{])|\Z)",
-    re.DOTALL,
-)
-# Inside brackets: up to the next bracket that _NESTED does not pair.
-_INSIDE = re.compile(
-    rf"{_PLAIN_INSIDE}(?:(?:{_IN_BRACKETS}|{_NESTED}){_PLAIN_INSIDE})*"
-    r"(?:(?P<open>[(\[{])|[)\]}])",
-    re.DOTALL,
-)
-_KEYWORD = re.compile(r"(?:def|class)\b|async\b(?![ \t]+(?:with|for)\b)")
-_DEF = re.compile(r"(?:async[ \t]+)?(?:def|class)[ \t]+(\w+)[ \t]*[(\[:]")
-_DEF_LINE = re.compile(
-    rf"(?P<indent>[ ]*)(?:async[ \t]+)?(?:def|class)[ \t]+(?P<name>\w+)[ \t]*(?=[(\[:])"
-    rf"{_LOGICAL_TEXT}\n",
-    re.DOTALL,
-)
-# Deeper scopes are rare; each depth costs a compiled pattern.
-_MAX_SKIPPED_INDENT = 64
-
-
-@functools.cache  # at most _MAX_SKIPPED_INDENT + 2 patterns
-def _skip(deeper_than: int) -> re.Pattern[str]:
-    """Blank and comment lines, and whole logical lines indented more than `deeper_than` spaces
-    that are not a def or class: lines that neither open nor close a scope. The group `code` ends
-    after the last logical line skipped."""
-    indent = "[ ]*" if deeper_than < 0 else f"[ ]{{{deeper_than + 1},}}"
-    return re.compile(
-        rf"(?:(?P<code>{indent}(?![ \t\f\n#\\])(?!(?:def|class|async)\b){_LOGICAL_TEXT}\n)"
-        r"|[ \t\f]*(?:\#[^\n]*)?\n)*",
-        re.DOTALL,
-    )
-
-
-class _Unsure(Exception):
-    """The scan met what it does not model."""
-
-
-class _Scan:
-    """One pass over a text: a stack of the defs and classes open at each logical line."""
-
-    def __init__(self, text: str) -> None:
-        self.text = text
-        # Each def and class, in order of its first line: that line, its last line, its name.
-        self.firsts: list[int] = []
-        self.lasts: list[int] = []
-        self.names: list[str] = []
-        self.open: list[tuple[int, int]] = []  # indentation and index of each open scope
-        self.last_end = 0  # where the last logical line seen ends (its NEWLINE)
-        self.line_start, self.line = 0, 1  # a position and its line, to count lines from
-
-    def spans(self) -> list[Span]:
-        text = self.text
-        position = 0
-        while True:
-            deeper_than = self.open[-1][0] if self.open else -1
-            if deeper_than > _MAX_SKIPPED_INDENT:
-                raise _Unsure
-            skipped = _skip(deeper_than).match(text, position)
-            assert skipped is not None  # it matches the empty string
-            if skipped.end("code") >= 0:
-                self.last_end = skipped.end("code") - 1
-            position = skipped.end()
-            if position >= len(text):
-                break
-            position = self._logical_line(position)
-        self._close(0)
-        return list(zip(self.firsts, self.lasts, self.names, strict=True))
-
-    def _line_at(self, position: int) -> int:
-        """Line of `position`; positions asked for never decrease."""
-        self.line += self.text.count("\n", self.line_start, position)
-        self.line_start = position
-        return self.line
-
-    def _logical_line(self, position: int) -> int:
-        """Takes the logical line that starts at `position`; returns where the next one starts."""
-        header = _DEF_LINE.match(self.text, position)
-        if header is None:
-            return self._any_line(position)
-        # Most lines the skip stops at: a def or class whose header fits _LOGICAL_TEXT.
-        indent = header.end("indent") - position
-        self._close(indent)
-        self._open(header["name"], position, indent)
-        self.last_end = header.end() - 1
-        return header.end()
-
-    def _any_line(self, position: int) -> int:
-        text = self.text
-        line_end = text.find("\n", position)
-        line = text[position:] if line_end < 0 else text[position:line_end]
-        body = line.lstrip(" \t\f")
-        if body[:1] in ("", "#"):  # a blank or comment line without a line break: the end
-            return len(text)
-        indent = line[: len(line) - len(body)]
-        if "\t" in indent or "\f" in indent or body[0] == "\\":
-            raise _Unsure
-        start = position + len(indent)
-        self._close(len(indent))
-        if _KEYWORD.match(text, start):
-            header = _DEF.match(text, start)
-            if header is None:  # `class \` and the like
-                raise _Unsure
-            self._open(header[1], start, len(indent))
-        position = start
-        while True:
-            rest = _OUTSIDE.match(text, position)
-            if rest is None:
-                raise _Unsure
-            position = rest.end()
-            if rest.lastgroup != "open":
-                self.last_end = position - 1 if rest.lastgroup == "newline" else position
-                return position
-            position = self._past_bracket(position)
-
-    def _past_bracket(self, position: int) -> int:
-        """From just after an opening bracket to just after the bracket that closes it."""
-        depth = 1
-        while depth:
-            found = _INSIDE.match(self.text, position)
-            if found is None:
-                raise _Unsure
-            position = found.end()
-            depth += 1 if found.lastgroup == "open" else -1
-        return position
-
-    def _close(self, indent: int) -> None:
-        """A logical line indented `indent` ends the scopes opened at that indentation or deeper."""
-        if self.open and self.open[-1][0] >= indent:
-            end = self._line_at(self.last_end)
-            while self.open and self.open[-1][0] >= indent:
-                self.lasts[self.open.pop()[1]] = end
-
-    def _open(self, name: str, start: int, indent: int) -> None:
-        """Opens the scope of a def or class `name` whose line starts at `start`."""
-        if not name.isascii():  # CPython normalises identifiers (PEP 3131)
-            name = unicodedata.normalize("NFKC", name)
-        if self.open:
-            name = f"{self.names[self.open[-1][1]]}.{name}"
-        self.open.append((indent, len(self.names)))
-        self.firsts.append(self._line_at(start))
-        self.lasts.append(0)  # set when a logical line or the end closes it
-        self.names.append(name)
-
-
-def scanned_spans(text: str) -> list[Span] | None:
-    """What `ast_spans` gives for a text that CPython parses, or None when unsure."""
-    if "\0" in text:
-        return None
-    try:
-        return _Scan(text).spans()
-    except _Unsure:
-        return None
+def _statements_in(node: ast.AST) -> list[ast.stmt]:
+    """The statements directly in `node`'s blocks (body, else, finally, handlers, cases)."""
+    statements: list[ast.stmt] = []
+    for field in ("body", "orelse", "finalbody"):
+        block = getattr(node, field, None)
+        if isinstance(block, list):
+            statements.extend(block)
+    for clause in (*getattr(node, "handlers", ()), *getattr(node, "cases", ())):
+        statements.extend(clause.body)
+    return statements
 
 
 @dataclass(frozen=True, slots=True)
@@ -346,12 +165,9 @@ def _as_scopes(spans: Sequence[Span]) -> Scopes:
     return Scopes(firsts, lasts, [name for _first, _last, name in spans], parents)
 
 
-def scopes(lines: Sequence[str], parsed: bool = True) -> Scopes:
-    """The scopes of a file's lines. `parsed`: the engine analysed the file, so LibCST parsed it
-    (the scan only has to be exact for valid code); otherwise `ast` decides."""
-    text = "\n".join(lines)
-    spans = scanned_spans(text) if parsed else None
-    return _as_scopes(ast_spans(text) if spans is None else spans)
+def scopes(lines: Sequence[str]) -> Scopes:
+    """The scopes of a file's lines."""
+    return _as_scopes(ast_spans("\n".join(lines)))
 
 
 # -- Keys --------------------------------------------------------------------------------------
@@ -391,12 +207,11 @@ class _File:
 def _files(
     findings: Sequence[Finding], lines_of: SourceLines, root_paths: Mapping[str, str]
 ) -> dict[str, _File]:
-    unanalysed = {f.path for f in findings if f.code in ENGINE_CODES}
     files = {}
     for path in dict.fromkeys(f.path for f in findings):
         lines = lines_of(path)
         recorded = escape_surrogates(root_paths.get(path, path))
-        files[path] = _File(lines, scopes(lines, path not in unanalysed), recorded)
+        files[path] = _File(lines, scopes(lines), recorded)
     return files
 
 

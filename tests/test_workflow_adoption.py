@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import ast
 import json
 import os
 import subprocess
@@ -15,7 +14,6 @@ from click.testing import CliRunner, Result
 from pyarch_lint import baseline
 from pyarch_lint.cli import main
 from pyarch_lint.config import Settings, settings_from_table
-from pyarch_lint.files import split_lines
 from pyarch_lint.findings import Finding, Severity
 from pyarch_lint.gitdiff import parse_diff
 from pyarch_lint.init import render_table
@@ -281,7 +279,7 @@ def test_a_missing_baseline_and_conflicting_options_are_errors(folder: Path) -> 
 # -- baseline: the def or class around a finding ----------------------------------------------
 
 # Each is scanned (no `ast` tree is built) and must give exactly CPython's spans.
-SCANNED = {
+SCOPED = {
     "nested": (
         "import os\n\n\n@decorator(\n    arg=1,\n)\nclass Outer(Base, metaclass=Meta):\n"
         '    """Doc with def fake():\n    and class Fake: inside."""\n\n'
@@ -293,78 +291,15 @@ SCANNED = {
         "        return None\n\n"
         "# a comment at column 0 after the class\n\ny = 2\n"
     ),
-    "headers over several lines": (
-        "def f(\n    a: int,\n    b: str = ')',  # a bracket in a string and a comment (\n"
-        ") -> dict[\n    str, int\n]:\n    return {}\n\n\n"
-        "def g(a, \\\n      b):\n    return a + \\\n        b\n"
-    ),
-    "strings that look like code": (
-        "def f():\n"
-        '    sql = """\nSELECT *\n  FROM t\nclass NotAClass:\n"""\n'
-        "    q = '''it's \\''' def x(): ''' + \"\"\"a \"quoted\" \"\"\"\n"
-        "    s = 'a \\\nb'  # a string continued on the next line\n"
-        '    t = "#not a comment ( [ {"\n'
-        "    u = f\"{x!r:>{width}} {'}'}\" rf'\\'' Rf\"\\\\\"\n"
-        "    return sql\n"
-        "z = 1\n"
-    ),
-    "brackets deeper than the scan pairs in one go": (
-        "def f():\n    x = [\n        (\n            {\n                g(h(\n"
-        "1\n                )),\n            },\n        ),\n    ]\n"
-        "    return x\n\n\ndef g(): pass\n"
-    ),
-    "bodies on the header line and dedents": (
-        "class A: pass\nclass B: x = 1; y = 2\nif True:\n    def f(): return 1\n"
-        "    def g():\n        pass\nelse:\n    def f():\n        pass\n"
-        "try:\n    class C:\n        def m(self):\n            pass\n"
-        "except ValueError:\n    pass\nfinally:\n    pass\n"
-        "match x:\n    case 1:\n        def h(): pass\n    case _:\n        pass\n"
-    ),
-    "comments and blank lines at odd indentation": (
-        "def f():\n    x = 1\n# at column 0\n\n        # deeper\n    return x\n"
-        "    # after the last statement\n\n\n"
-        "def g():\n    pass\n  # between\n"
-    ),
     # Fullwidth letters and the "fi" ligature: CPython reads `class Full` and `def file`.
     "unicode names are NFKC-normalised": (
         "class \uff26\uff55\uff4c\uff4c:\n    def \ufb01le(self):\n        pass\n"
     ),
-    "no line break at the end": "def f():\n    return 1",
-    "a comment and nothing else at the end": "def f():\n    return 1\n# end",
-    "lambdas and comprehensions are not scopes": (
-        "f = lambda x: x\ng = [y for y in z]\ndef h(a=lambda: 0):\n    return (w for w in a)\n"
-    ),
-    "empty": "",
 }
-# The scan leaves these to `ast`, and the scopes are CPython's all the same.
-DEFERRED = {
-    "tab indentation": "class A:\n\tdef f(self):\n\t\tpass\nx = 1\n",
-    "a backslash joining a blank line": "def f():\n    x = 1 \\\n\n    return x\ny = 2\n",
-    "a backslash joining a comment line": "def f():\n    x = 1 \\\n    # c\n\ny = 2\n",
-    "a line that is only a backslash": "x = 1\n\\\nclass A:\n    pass\n",
-    "a header continued by a backslash": "class \\\n  A:\n    pass\n",
-    "indentation deeper than 64": "if x:\n" + " " * 70 + "def f():\n" + " " * 74 + "pass\n",
-    "a NUL character": "def f():\n    return '\0'\n",
-    "an unclosed bracket": "def f():\n    x = [\n" + 'def g():\n    """doc"""\n' * 30,
-    "an unterminated string": "def f():\n    x = 'abc\n    return x\n",
-}
-
-
-def _scopes_of_every_line(lines: list[str], parsed: bool) -> list[str]:
-    scopes = baseline.scopes(lines, parsed)
-    return [scopes.at(number) for number in range(len(lines) + 2)]
-
-
-@pytest.mark.parametrize("source", SCANNED.values(), ids=SCANNED.keys())
-def test_baseline_scopes_are_cpythons_without_a_tree(source: str) -> None:
-    ast.parse(source)  # each is valid Python
-    assert baseline.scanned_spans(source) == baseline.ast_spans(source)
-    lines = source.split("\n")
-    assert _scopes_of_every_line(lines, True) == _scopes_of_every_line(lines, False)
 
 
 def test_baseline_scopes_of_a_nested_tree() -> None:
-    lines = SCANNED["nested"].split("\n")
+    lines = SCOPED["nested"].split("\n")
     scopes = baseline.scopes(lines)
     at = {lines[n - 1].strip(): scopes.at(n) for n in range(1, len(lines) + 1)}
     assert at["arg=1,"] == ""  # a decorator is outside what it decorates
@@ -376,51 +311,16 @@ def test_baseline_scopes_of_a_nested_tree() -> None:
     assert at["return None"] == "Outer.second"
     assert at["# a comment at column 0 after the class"] == ""
     assert at["y = 2"] == ""
-    unicode = baseline.scopes(SCANNED["unicode names are NFKC-normalised"].split("\n"))
+    unicode = baseline.scopes(SCOPED["unicode names are NFKC-normalised"].split("\n"))
     assert unicode.at(3) == "Full.file"
 
 
-@pytest.mark.parametrize("source", DEFERRED.values(), ids=DEFERRED.keys())
-def test_baseline_scopes_the_scan_does_not_model_are_left_to_ast(source: str) -> None:
-    assert baseline.scanned_spans(source) is None
-    lines = source.split("\n")
-    assert _scopes_of_every_line(lines, True) == _scopes_of_every_line(lines, False)
-
-
-def test_baseline_scan_agrees_with_ast_on_every_file_of_this_project() -> None:
-    root = Path(__file__).resolve().parents[1]
-    sources = [
-        path
-        for folder in ("pyarch_lint", "tests", "benchmarks")
-        for path in sorted((root / folder).rglob("*.py"))
-        if ".corpus" not in path.parts
-    ]
-    scanned = 0
-    for path in sources:
-        text = "\n".join(split_lines(path.read_bytes().decode("utf-8", "replace")))
-        spans = baseline.scanned_spans(text)
-        scanned += spans is not None
-        # A fixture that CPython cannot parse may scan: the engine never asks for its scopes.
-        assert spans in (None, baseline.ast_spans(text)) or _unparsable(text), path
-    assert scanned >= 0.9 * len(sources) > 50
-
-
-def _unparsable(text: str) -> bool:
-    try:
-        ast.parse(text)
-    except (SyntaxError, ValueError):
-        return True
-    return False
-
-
-def test_baseline_scope_of_a_file_the_engine_could_not_parse_is_the_module() -> None:
-    # The scan would see `f`; a file with a PA0xx finding is left to `ast`, which gives no
-    # scope in a file it cannot parse, as before.
+def test_baseline_scope_in_a_file_python_cannot_parse_is_the_module() -> None:
     lines = ["def f():", "    return 1 +"]
     engine = Finding("x.py", 2, 15, 2, 16, "PA001", "syntax-error", Severity.ERROR, "m")
     rule = engine._replace(code="PA201", name="missing-annotation")
     keys = [baseline.keys([finding], lambda _path: lines, {})[0] for finding in (engine, rule)]
-    assert [key.scope for key in keys] == ["", "f"]
+    assert [key.scope for key in keys] == ["", ""]
 
 
 def test_baseline_of_a_file_named_with_undecodable_bytes(folder: Path) -> None:
