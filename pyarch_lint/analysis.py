@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import ast
 import contextlib
-import gc
 import io
 import re
 import sys
@@ -29,6 +28,7 @@ from pyarch_lint.config import Settings, enabled_rules
 from pyarch_lint.files import read_regular, split_lines
 from pyarch_lint.findings import Analysis, RawFinding
 from pyarch_lint.locate import Locator, Span
+from pyarch_lint.memory import without_cyclic_gc
 from pyarch_lint.suppress import file_suppressions, is_suppressed
 from pyarch_lint.walk import Walker
 
@@ -197,26 +197,11 @@ def _parse(text: str, verdict: ast.Module | SyntaxError | None) -> cst.Module:
     raise _Unanalysable(problem)
 
 
-@contextlib.contextmanager
-def _without_cyclic_gc() -> Iterator[None]:
-    """While a file is analysed, its LibCST and ast trees are alive together: hundreds of
-    thousands of objects that the cyclic collector walks again at every generation-2 pass, a
-    fifth of a run (benchmarks/bench.py). The trees hold no cycles and reference counting frees
-    them, so the collector is paused for the file and runs as usual between files."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
-
-
 def analyse_source(source: bytes, rules: Sequence[Visitor], settings: Settings) -> Analysis:
     """Findings of one file's bytes, suppressions applied, per-file-ignores not yet."""
     key = digest(source)
     try:
-        with _without_cyclic_gc():
+        with without_cyclic_gc():  # both trees are acyclic: see `memory`
             return _analyse(source, key, rules, settings)
     except _Unanalysable as problem:
         return Analysis(key, [problem.finding])

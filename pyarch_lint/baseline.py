@@ -17,21 +17,20 @@ line spans.
 from __future__ import annotations
 
 import ast
-import contextlib
-import gc
 import hashlib
 import json
-import re
 import warnings
 from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from pyarch_lint.findings import Finding
+from pyarch_lint.memory import without_cyclic_gc
+from pyarch_lint.report import escape_surrogates
 
 VERSION = 1
 _string = encode_basestring  # json.dumps's escaping of a string, quotes included (not ASCII-only)
@@ -55,44 +54,6 @@ class Key(NamedTuple):
     code: str
     scope: str  # dotted def/class names around the finding, "" at module level
     fingerprint: str
-
-
-# -- Text that is not text ---------------------------------------------------------------------
-
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-
-
-def _escaped_surrogate(char: str) -> str:
-    code = ord(char)
-    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for the undecodable byte code - 0xDC00
-        return f"\\x{code - 0xDC00:02x}"
-    return f"\\u{code:04x}"
-
-
-def escape_surrogates(text: str) -> str:
-    """`text` as UTF-8 can carry it: a lone surrogate, which a file name that is not valid UTF-8
-    is made of (`bad\\udcff.py` for the bytes `bad\\xff.py`), becomes the `\\xff` the byte was,
-    any other one `\\udxxx`. Text without one comes back as it is."""
-    if text.isascii() or not _SURROGATE.search(text):
-        return text
-    return _SURROGATE.sub(lambda m: _escaped_surrogate(m.group()), text)
-
-
-def escape_surrogates_in_json(document: str) -> str:
-    """A JSON document `json.dumps(..., ensure_ascii=False)` wrote, as if every string in it had
-    gone through `escape_surrogates` first: surrogates occur only inside its strings, and there
-    the backslash of an escape is itself escaped. Checked in one go (the encoder is three times
-    faster than a search): most documents have none."""
-    try:
-        document.encode("utf-8")
-    except UnicodeEncodeError:  # it holds at least one
-        return _SURROGATE.sub(
-            lambda m: _escaped_surrogate(m.group()).replace("\\", "\\\\"), document
-        )
-    return document
-
-
-# -- Scopes from CPython's parser --------------------------------------------------------------
 
 
 _DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
@@ -171,20 +132,6 @@ def scopes(lines: Sequence[str]) -> Scopes:
 
 
 # -- Keys --------------------------------------------------------------------------------------
-
-
-@contextlib.contextmanager
-def without_cyclic_gc() -> Iterator[None]:
-    """For building tens of thousands of small values (keys, a report's dicts) while a large
-    result is alive: the cyclic collector would walk all of it again and again, a fifth to a
-    half of the time. Such values make no cycles; reference counting frees them."""
-    enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if enabled:
-            gc.enable()
 
 
 def fingerprint(code: str, scope: str, line_text: str) -> str:

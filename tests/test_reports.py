@@ -14,12 +14,12 @@ import jsonschema  # type: ignore[import-untyped]
 import pytest
 from click.testing import CliRunner
 
-from pyarch_lint.baseline import Key, dumps, escape_surrogates
+from pyarch_lint.baseline import Key, dumps
 from pyarch_lint.catalogue import load_catalogue
 from pyarch_lint.checks.registry import ENGINE_CODES, RULES
 from pyarch_lint.cli import main
 from pyarch_lint.findings import Critique, CritiqueItem, Finding, NotReviewed, Severity
-from pyarch_lint.report import Outcome, inert_lines, one_line, sanitize
+from pyarch_lint.report import Outcome, escape_surrogates, inert_lines, one_line, sanitize
 from pyarch_lint.report.gitlab import render as render_gitlab
 from pyarch_lint.report.json_format import render as render_json
 from pyarch_lint.report.sarif import render as render_sarif
@@ -283,7 +283,9 @@ def test_json_is_exactly_what_json_dumps_writes_for_the_contract_document() -> N
         "not_reviewed": [{"path": AWKWARD[6], "reason": "too large"}],
         "summary": {"files": 9, "flagged": 2, "escalated": 1, "findings": len(findings)},
     }
-    assert render_json(outcome) == json.dumps(expected, ensure_ascii=False) + "\n"
+    # A lone surrogate (AWKWARD[5]) is written as the byte it stands for: `\\x80`.
+    written = json.dumps(expected, ensure_ascii=False).replace("\udc80", "\\\\x80")
+    assert render_json(outcome) == written + "\n"
     empty = {**expected, "findings": [], "critiques": [], "not_reviewed": []}
     empty["summary"] = {"files": 9, "flagged": 2, "escalated": 1, "findings": 0}
     assert render_json(_outcome([])) == json.dumps(empty, ensure_ascii=False) + "\n"
@@ -385,6 +387,7 @@ def test_untrusted_text_is_escaped_and_plain_text_left_alone() -> None:
     assert one_line("bidi\u202e") == sanitize("bidi\u202e") == "bidi\\u202e"
     assert sanitize("a\tb\nc\x1b\x85") == "a\tb\nc\\x1b\\x85"
     assert sanitize("\x1b[2J") == "\\x1b[2J"
+    assert one_line("bad\udcff\ud800.py") == sanitize("bad\udcff\ud800.py") == "bad\\xff\\ud800.py"
     for plain in ("plain text: `x` -> y", "café 😀", ""):
         assert one_line(plain) == sanitize(plain) == plain
 

@@ -8,10 +8,12 @@ from dataclasses import dataclass, field
 
 from pyarch_lint.findings import Critique, Finding, NotReviewed
 
-# C0 and C1 controls but tab and newline, line and paragraph separators, and the bidirectional
-# controls that can make a name read differently from what it is ("Trojan Source").
+# C0 and C1 controls but tab and newline, line and paragraph separators, the bidirectional
+# controls that can make a name read differently from what it is ("Trojan Source"), and lone
+# surrogates (a file name that is not valid UTF-8), which no UTF-8 output can carry.
 _CONTROL = re.compile(
-    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069]"
+    r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e\u2066-\u2069"
+    r"\ud800-\udfff]"
 )
 # A line a CI runner would act on: GitHub's `::error ...` and `##[...]` (leading blanks
 # allowed), TeamCity's `##teamcity[`, and Azure's `##vso[` (anywhere in a line). One pattern
@@ -22,7 +24,42 @@ _NEXT_COMMAND = re.compile(r"\n([ \t]*)(?=::|##)")
 _AZURE_COMMAND = "##vso["
 
 
+_SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def _escaped_surrogate(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for the undecodable byte code - 0xDC00
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\u{code:04x}"
+
+
+def escape_surrogates(text: str) -> str:
+    """`text` as UTF-8 can carry it: a lone surrogate, which a file name that is not valid UTF-8
+    is made of (`bad\\udcff.py` for the bytes `bad\\xff.py`), becomes the `\\xff` the byte was,
+    any other one `\\udxxx`. Text without one comes back as it is."""
+    if text.isascii() or not _SURROGATE.search(text):
+        return text
+    return _SURROGATE.sub(lambda m: _escaped_surrogate(m.group()), text)
+
+
+def escape_surrogates_in_json(document: str) -> str:
+    """A JSON document `json.dumps(..., ensure_ascii=False)` wrote, as if every string in it had
+    gone through `escape_surrogates` first: surrogates occur only inside its strings, and there
+    the backslash of an escape is itself escaped. Checked in one go (the encoder is three times
+    faster than a search): most documents have none."""
+    try:
+        document.encode("utf-8")
+    except UnicodeEncodeError:  # it holds at least one
+        return _SURROGATE.sub(
+            lambda m: _escaped_surrogate(m.group()).replace("\\", "\\\\"), document
+        )
+    return document
+
+
 def _escape(char: str) -> str:
+    if "\ud800" <= char <= "\udfff":  # the byte os.fsdecode could not decode, as `\xff`
+        return escape_surrogates(char)
     code = ord(char)
     return f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}"
 

@@ -13,9 +13,9 @@ from collections import Counter
 from collections.abc import Iterator
 from json.encoder import encode_basestring
 
-from pyarch_lint.baseline import escape_surrogates, escape_surrogates_in_json, keys
+from pyarch_lint.baseline import keys
 from pyarch_lint.findings import Severity
-from pyarch_lint.report import Outcome
+from pyarch_lint.report import Outcome, escape_surrogates, escape_surrogates_in_json
 from pyarch_lint.report.text import source_lines
 
 # GitLab's scale is info, minor, major, critical, blocker; nothing of ours blocks by itself.

@@ -7,7 +7,7 @@ from json.encoder import encode_basestring
 from typing import Any
 
 from pyarch_lint.findings import Critique, Finding, Severity
-from pyarch_lint.report import Outcome
+from pyarch_lint.report import Outcome, escape_surrogates_in_json
 
 VERSION = 1
 # json.dumps's own escaping of a string, quotes included, when ensure_ascii is off.
@@ -67,7 +67,7 @@ def render(outcome: Outcome) -> str:
         }
     )
     # The document as json.dumps writes it, assembled in one go (each copy of megabytes counts).
-    return (
+    return escape_surrogates_in_json(
         f'{{"version": {VERSION}, "findings": [{findings}], "critiques": {critiques}, '
         f'"not_reviewed": {not_reviewed}, "summary": {summary}}}\n'
     )

@@ -14,11 +14,11 @@ from typing import Any
 from urllib.parse import quote
 
 from pyarch_lint import __version__
-from pyarch_lint.baseline import escape_surrogates, escape_surrogates_in_json, without_cyclic_gc
 from pyarch_lint.catalogue import load_catalogue
 from pyarch_lint.checks.registry import ENGINE_CODES, RULES
 from pyarch_lint.findings import Severity
-from pyarch_lint.report import Outcome
+from pyarch_lint.memory import without_cyclic_gc
+from pyarch_lint.report import Outcome, escape_surrogates, escape_surrogates_in_json
 
 SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"

@@ -145,7 +145,7 @@ def _cells(line: str) -> _Cells:
         starts.append(width)
         if char == "\t":
             shown = " " * (_TAB - width % _TAB)
-        elif unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp"):
+        elif unicodedata.category(char) in ("Cc", "Cf", "Zl", "Zp", "Cs"):
             shown = f"\\x{ord(char):02x}" if ord(char) < 0x100 else f"\\u{ord(char):04x}"
         else:
             shown = char
