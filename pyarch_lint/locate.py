@@ -17,10 +17,7 @@ from dataclasses import dataclass
 import libcst as cst
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from pyarch_lint.checks.base import Report, all_params
-
-Statement = cst.BaseSmallStatement | cst.BaseCompoundStatement
-Handler = cst.ExceptHandler | cst.ExceptStarHandler
+from pyarch_lint.checks.base import Handler, Report, Statement, all_params
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,10 +18,7 @@ from typing import Any
 
 import libcst as cst
 
-from pyarch_lint.checks.base import Report, Rule, RuleContext
-
-Handler = cst.ExceptHandler | cst.ExceptStarHandler
-Statement = cst.BaseSmallStatement | cst.BaseCompoundStatement
+from pyarch_lint.checks.base import Handler, Report, Rule, RuleContext, Statement
 
 
 @dataclass(frozen=True, slots=True)

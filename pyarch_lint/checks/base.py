@@ -20,6 +20,10 @@ import libcst as cst
 
 OptionsT = TypeVar("OptionsT")
 
+# The node kinds the engine walks, numbers and places: statements and except handlers.
+Statement = cst.BaseSmallStatement | cst.BaseCompoundStatement
+Handler = cst.ExceptHandler | cst.ExceptStarHandler
+
 
 @dataclass(frozen=True, slots=True)
 class Report:

@@ -6,9 +6,7 @@ from typing import ClassVar
 
 import libcst as cst
 
-from pyarch_lint.checks.base import Rule, RuleContext
-
-Handler = cst.ExceptHandler | cst.ExceptStarHandler
+from pyarch_lint.checks.base import Handler, Rule, RuleContext
 
 _BROAD = frozenset({"Exception", "BaseException"})
 # Method names that record an error wherever they are called: logging, structlog, loguru
