@@ -23,8 +23,8 @@ import libcst as cst
 
 from pyarch_lint.cache import digest
 from pyarch_lint.checks.base import Rule
-from pyarch_lint.checks.registry import load_visitor
-from pyarch_lint.config import Settings, enabled_rules
+from pyarch_lint.checks.registry import load_rule_class
+from pyarch_lint.config import Settings
 from pyarch_lint.files import read_regular, split_lines
 from pyarch_lint.findings import Analysis, RawFinding
 from pyarch_lint.locate import Locator, Span
@@ -265,7 +265,7 @@ def _analyse_path(path: Path, settings: Settings, rules: Sequence[Visitor]) -> A
 
 def visitors(settings: Settings) -> list[Visitor]:
     """The enabled rules' visitors, imported."""
-    return [(info.code, load_visitor(info)) for info in enabled_rules(settings)]
+    return [(info.code, load_rule_class(info)) for info in settings.enabled_rules()]
 
 
 def analyser(settings: Settings) -> Callable[[Path], Analysis]:

@@ -16,8 +16,9 @@ import click
 
 from pyarch_lint import __version__, baseline
 from pyarch_lint.cache import CACHE_DIR_NAME, Cache
-from pyarch_lint.catalogue import load_catalogue
-from pyarch_lint.checks.registry import ENGINE_CODES, RULES
+from pyarch_lint.catalogue import documents
+from pyarch_lint.checks.options import option_help
+from pyarch_lint.checks.registry import RuleSet
 from pyarch_lint.config import (
     ConfigError,
     Settings,
@@ -36,6 +37,7 @@ from pyarch_lint.gitdiff import (
     repository_root,
 )
 from pyarch_lint.init import InitError, init_pyproject, render_table
+from pyarch_lint.plugins import PluginError, load_rule_set
 from pyarch_lint.progress import progress_line
 from pyarch_lint.report import FORMATS, Outcome, inert_lines, one_line, renderer
 from pyarch_lint.report.text import source_lines, summary_line
@@ -214,10 +216,10 @@ def _cli_selection(settings: Settings, options: dict[str, Any]) -> dict[str, Any
     """The command line's selectors as a layer on top of the file's, as in ruff: `--select`
     starts afresh, and otherwise a code the command line enables or ignores wins over what the
     file said about it (the file's selectors it covers are dropped; specificity does the rest)."""
-    where = "command line"
-    select = check_selectors(where, "--select", _codes(options["select"]))
-    extend = check_selectors(where, "--extend-select", _codes(options["extend_select"]))
-    ignore = check_selectors(where, "--ignore", _codes(options["ignore"]))
+    where, rules = "command line", settings.rules
+    select = check_selectors(where, "--select", _codes(options["select"]), rules)
+    extend = check_selectors(where, "--extend-select", _codes(options["extend_select"]), rules)
+    ignore = check_selectors(where, "--ignore", _codes(options["ignore"]), rules)
     if select:
         return {"select": select, "extend_select": extend, "ignore": ignore}
     file_select = None if settings.select is None else _kept(settings.select, ignore)
@@ -236,7 +238,7 @@ def _kept(selectors: tuple[str, ...], overridden_by: tuple[str, ...]) -> tuple[s
 
 
 def _settings(options: dict[str, Any], cwd: Path) -> Settings:
-    settings = load_settings(options["config_file"], cwd)
+    settings = load_settings(options["config_file"], cwd, load_rule_set())
     changes: dict[str, Any] = _cli_selection(settings, options)
     llm_changes = {k: options[k] for k in ("model", "language") if options[k]}
     for name in ("deadline", "timeout", "concurrency", "max_files", "max_output_tokens"):
@@ -327,6 +329,7 @@ def _check(paths: tuple[Path, ...], options: dict[str, Any]) -> ExitStatus:
         len(_flagged(findings, settings)),
         review.escalated,
         root_paths,
+        settings.rules,
     )
     _report(outcome, options)
     if review.failed_required is not None:
@@ -461,13 +464,17 @@ def _describe_settings(settings: Settings) -> str:
     )
     lines = [f"config: {source}", f"root: {settings.root}"]
     for field in dataclasses.fields(settings):
-        if field.name in ("config_path", "root", "rule_options", "llm"):
+        if field.name in ("config_path", "root", "rule_options", "llm", "rules"):
             continue
         lines.append(f"{field.name.replace('_', '-')}: {getattr(settings, field.name)!r}")
+    if settings.rules.plugins:
+        lines.append(f"plugins: {', '.join(settings.rules.plugins)}")
     lines.append(f"enabled: {', '.join(sorted(settings.enabled_codes()))}")
     for options in settings.rule_options.values():
         section = type(options).SECTION
         for field in dataclasses.fields(options):
+            if option_help(field):
+                lines.append(f"# {option_help(field)}")
             lines.append(
                 f"{section}.{field.name.replace('_', '-')}: {getattr(options, field.name)!r}"
             )
@@ -476,16 +483,33 @@ def _describe_settings(settings: Settings) -> str:
     return "\n".join(lines)
 
 
+def _rule_set() -> RuleSet:
+    try:
+        return load_rule_set()
+    except PluginError as error:
+        _fail(str(error))
+
+
 @main.command("rule")
 @click.argument("code")
 def show_rule(code: str) -> None:
     """Print the documentation of one rule, by code (PA401) or name (blocking-call-in-async)."""
-    docs = load_catalogue()
+    rules = _rule_set()
+    docs = documents(rules)
     wanted = code.upper()
     doc = docs.get(wanted) or next((d for d in docs.values() if d.name == code.lower()), None)
     if doc is None:
         _fail(f"unknown rule {code!r}; `pyarch-lint rules` lists them")
     click.echo(doc.text.rstrip("\n"))
+    info = rules.by_code[doc.code]
+    if info.plugin is not None:
+        click.echo(f"\n(from the plugin {info.plugin})")
+    if info.options_type is not None:
+        click.echo(f"\n## Settings: [tool.pyarch-lint.{info.options_type.SECTION}]\n")
+        for field in dataclasses.fields(info.options_type()):
+            default = getattr(info.options_type(), field.name)
+            help_text = option_help(field)
+            click.echo(f"- `{field.name.replace('_', '-')}` (default {default!r}): {help_text}")
 
 
 @main.command("rules")
@@ -495,18 +519,18 @@ def show_rule(code: str) -> None:
 def list_rules(config_file: Path | None) -> None:
     """List every rule: code, name, family, default severity, and whether it is enabled."""
     try:
-        settings = load_settings(config_file, Path.cwd())
+        settings = load_settings(config_file, Path.cwd(), load_rule_set())
     except ConfigError as error:
         _fail(str(error))
     enabled = settings.enabled_codes()
-    docs = load_catalogue()
-    rows = [(code, name, severity) for code, (name, severity) in ENGINE_CODES.items()]
-    rows += [(rule.code, rule.name, rule.severity) for rule in RULES]
-    for code, name, severity in sorted(rows):
+    docs = documents(settings.rules)
+    for code, info in sorted(settings.rules.by_code.items()):
         state = "on " if code in enabled else "off"
-        family = _FAMILIES.get(code[:3], "")
+        family = _FAMILIES.get(code[:3], "") if info.plugin is None else info.plugin
         summary = docs[code].summary if code in docs else ""
-        click.echo(f"{code}  {state}  {severity.label:<7}  {family:<14}  {name:<28}  {summary}")
+        click.echo(
+            f"{code}  {state}  {info.severity.label:<7}  {family:<14}  {info.name:<28}  {summary}"
+        )
 
 
 _FAMILIES = {
@@ -529,11 +553,12 @@ _FAMILIES = {
 def init(pyproject: Path, force: bool, print_only: bool) -> None:
     """Add a [tool.pyarch-lint] table with every default and a comment each to PYPROJECT
     (default: ./pyproject.toml, created when missing). Existing lines are kept byte for byte."""
+    rules = _rule_set()
     if print_only:
-        click.echo(render_table(), nl=False)
+        click.echo(render_table(rules), nl=False)
         return
     try:
-        done = init_pyproject(pyproject, force)
+        done = init_pyproject(pyproject, force, rules)
     except InitError as error:
         _fail(str(error))
     click.echo(f"pyarch-lint: {one_line(done)}", err=True)

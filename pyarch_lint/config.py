@@ -20,7 +20,7 @@ import pathspec
 import tomlkit
 import tomlkit.exceptions
 
-from pyarch_lint.checks.registry import ENGINE_CODES, RULES, RuleInfo
+from pyarch_lint.checks.registry import BUILTIN, RuleInfo, RuleSet
 from pyarch_lint.findings import Severity
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
@@ -85,75 +85,36 @@ class Settings:
     config_path: Path | None = None
     root: Path = field(default_factory=Path.cwd)
 
+    # Every rule this run knows, the plugins' included: how codes are selected and resolved.
+    rules: RuleSet = BUILTIN
+
     @classmethod
-    def default(cls) -> Settings:
-        return cls(rule_options=_default_options())
+    def default(cls, rules: RuleSet = BUILTIN) -> Settings:
+        return cls(rule_options=_default_options(rules), rules=rules)
 
     def enabled_codes(self) -> frozenset[str]:
         """The codes that run: the most specific matching selector wins, ignore wins ties."""
-        enabled = set()
-        for code, default_on in _all_codes().items():
-            chosen = _decide(code, default_on, self)
-            if chosen:
-                enabled.add(code)
-        return frozenset(enabled)
+        return self.rules.enabled_codes(self.select, self.extend_select, self.ignore)
+
+    def enabled_rules(self) -> list[RuleInfo]:
+        """The enabled rules that have a class (the engine's own codes left out)."""
+        codes = self.enabled_codes()
+        return [rule for rule in self.rules.rules if rule.code in codes]
 
 
-def _all_codes() -> dict[str, bool]:
-    codes = dict.fromkeys(ENGINE_CODES, True)
-    codes.update({rule.code: rule.default_enabled for rule in RULES})
-    return codes
-
-
-def _specificity(code: str, selectors: tuple[str, ...]) -> int:
-    """Length of the longest selector matching `code`; -1 when none does. ALL matches weakest."""
-    best = -1
-    for selector in selectors:
-        if selector == "ALL":
-            best = max(best, 0)
-        elif code.startswith(selector):
-            best = max(best, len(selector))
-    return best
-
-
-def _decide(code: str, default_on: bool, settings: Settings) -> bool:
-    if settings.select is None:
-        selected = 0 if default_on else -1
-    else:
-        selected = _specificity(code, settings.select)
-    selected = max(selected, _specificity(code, settings.extend_select))
-    if code in ENGINE_CODES:  # a file we could not analyse is always news, unless ignored
-        selected = max(selected, 0)
-    ignored = _specificity(code, settings.ignore)
-    return selected >= 0 and selected > ignored
-
-
-def option_types() -> dict[str, type[Any]]:
-    """Each rule-options section name and its dataclass."""
-    kinds: dict[str, type[Any]] = {}
-    for rule in RULES:
-        if rule.options_type is not None:
-            kinds[rule.options_type.SECTION] = rule.options_type
-    return kinds
-
-
-def _default_options() -> dict[type[Any], Any]:
-    return {kind: kind() for kind in option_types().values()}
-
-
-_CODE_SELECTOR = re.compile(r"^PA\d{0,3}$")
+def _default_options(rules: RuleSet) -> dict[type[Any], Any]:
+    return {kind: kind() for kind in rules.option_types().values()}
 
 
 def _kebab(name: str) -> str:
     return name.replace("_", "-")
 
 
-def check_selectors(where: str, key: str, values: tuple[str, ...]) -> tuple[str, ...]:
-    known = _all_codes()
+def check_selectors(
+    where: str, key: str, values: tuple[str, ...], rules: RuleSet = BUILTIN
+) -> tuple[str, ...]:
     for value in values:
-        if value == "ALL":
-            continue
-        if not _CODE_SELECTOR.match(value) or not any(c.startswith(value) for c in known):
+        if not rules.knows(value):
             raise ConfigError(
                 f"{where}: `{key}` has unknown rule code or prefix {value!r} "
                 "(expected codes like PA401, prefixes like PA4, or ALL)"
@@ -249,12 +210,15 @@ _TOP_LEVEL: dict[str, Any] = {
 
 
 def settings_from_table(
-    table: Mapping[str, Any], where: str = "<config>", config_path: Path | None = None
+    table: Mapping[str, Any],
+    where: str = "<config>",
+    config_path: Path | None = None,
+    rules: RuleSet = BUILTIN,
 ) -> Settings:
     """Validate one `[tool.pyarch-lint]` table (plain Python values) into Settings."""
-    sections = option_types()
+    sections = rules.option_types()
     raw: dict[str, Any] = {}
-    options = _default_options()
+    options = _default_options(rules)
     llm = LlmSettings()
     for key, value in table.items():
         prefix = f"{TABLE}."
@@ -268,7 +232,7 @@ def settings_from_table(
         else:
             known = ", ".join(sorted([*_TOP_LEVEL, LlmSettings.SECTION, *sections]))
             raise ConfigError(f"{where}: unknown key `{prefix}{key}` (known keys: {known})")
-    checked = {key: _top_level(key, value, where) for key, value in raw.items()}
+    checked = {key: _top_level(key, value, where, rules) for key, value in raw.items()}
     if checked.get("file-timeout", 1.0) <= 0:
         raise ConfigError(f"{where}: `file-timeout` must be a positive number of seconds")
     return Settings(
@@ -284,18 +248,19 @@ def settings_from_table(
         llm=llm,
         config_path=config_path,
         root=config_path.parent if config_path is not None else Path.cwd(),
+        rules=rules,
     )
 
 
-def _top_level(key: str, value: Any, where: str) -> Any:
+def _top_level(key: str, value: Any, where: str, rules: RuleSet) -> Any:
     """A top-level key's value, checked and converted."""
     if key == "per-file-ignores":
-        return _per_file_ignores(value, where)
+        return _per_file_ignores(value, where, rules)
     ok, converted = _coerce(_TOP_LEVEL[key], value)
     if not ok:
         raise ConfigError(f"{where}: `{key}` must be {_type_name(_TOP_LEVEL[key])}, got {value!r}")
     if key in ("select", "extend-select", "ignore"):
-        converted = check_selectors(where, key, converted)
+        converted = check_selectors(where, key, converted, rules)
     if key in ("exclude", "extend-exclude"):
         for pattern in converted:
             _check_pattern(where, key, pattern)
@@ -339,7 +304,7 @@ def _check_pattern(where: str, key: str, pattern: str) -> None:
         raise ConfigError(message) from None
 
 
-def _per_file_ignores(value: Any, where: str) -> dict[str, tuple[str, ...]]:
+def _per_file_ignores(value: Any, where: str, rules: RuleSet) -> dict[str, tuple[str, ...]]:
     if not isinstance(value, dict):
         raise ConfigError(f"{where}: `per-file-ignores` must be a table of glob = [codes]")
     result: dict[str, tuple[str, ...]] = {}
@@ -348,17 +313,17 @@ def _per_file_ignores(value: Any, where: str) -> dict[str, tuple[str, ...]]:
         if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
             raise ConfigError(f"{where}: `{key}` must be a list of rule codes, got {codes!r}")
         _check_pattern(where, "per-file-ignores", glob)
-        result[glob] = check_selectors(where, key, tuple(codes))
+        result[glob] = check_selectors(where, key, tuple(codes), rules)
     return result
 
 
-def settings_from_toml(text: str, where: str = "<config>") -> Settings:
+def settings_from_toml(text: str, where: str = "<config>", rules: RuleSet = BUILTIN) -> Settings:
     """Settings from the body of a `[tool.pyarch-lint]` table (used by tests and fixtures)."""
     try:
         document = tomlkit.parse(text).unwrap()
     except tomlkit.exceptions.ParseError as error:
         raise ConfigError(f"{where}: invalid TOML: {error}") from None
-    return settings_from_table(document, where)
+    return settings_from_table(document, where, rules=rules)
 
 
 def find_config(start: Path) -> Path | None:
@@ -386,11 +351,11 @@ def _table_of(path: Path) -> dict[str, Any] | None:
     return table if isinstance(table, dict) else None
 
 
-def load_settings(config: Path | None, cwd: Path) -> Settings:
+def load_settings(config: Path | None, cwd: Path, rules: RuleSet = BUILTIN) -> Settings:
     """Settings from `--config FILE`, else from the nearest pyproject.toml, else defaults."""
     path = config if config is not None else find_config(cwd)
     if path is None:
-        return dataclasses.replace(Settings.default(), root=_project_root(cwd))
+        return dataclasses.replace(Settings.default(rules), root=_project_root(cwd))
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
     document = _read_toml(path)
@@ -398,7 +363,7 @@ def load_settings(config: Path | None, cwd: Path) -> Settings:
         table = _table_of(path) or {}
     else:  # a dedicated file: pyarch-lint.toml holds the table's keys at top level
         table = document.get("tool", {}).get("pyarch-lint", document)
-    return settings_from_table(table, str(path), config_path=path.resolve())
+    return settings_from_table(table, str(path), config_path=path.resolve(), rules=rules)
 
 
 def _project_root(cwd: Path) -> Path:
@@ -406,8 +371,3 @@ def _project_root(cwd: Path) -> Path:
         if (folder / "pyproject.toml").is_file() or (folder / ".git").exists():
             return folder
     return cwd
-
-
-def enabled_rules(settings: Settings) -> list[RuleInfo]:
-    codes = settings.enabled_codes()
-    return [rule for rule in RULES if rule.code in codes]

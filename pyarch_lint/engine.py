@@ -17,16 +17,13 @@ from typing import TYPE_CHECKING
 import pathspec
 
 from pyarch_lint.cache import Cache, digest
-from pyarch_lint.checks.registry import ENGINE_CODES, RULES
-from pyarch_lint.config import Settings, enabled_rules
+from pyarch_lint.checks.registry import RuleSet
+from pyarch_lint.config import Settings
 from pyarch_lint.files import read_regular
-from pyarch_lint.findings import Analysis, Finding, RawFinding, Severity
+from pyarch_lint.findings import Analysis, Finding, RawFinding
 
 if TYPE_CHECKING:
     from pyarch_lint.workers import Failure
-
-_CODE_INFO: dict[str, tuple[str, Severity]] = dict(ENGINE_CODES)
-_CODE_INFO.update({rule.code: (rule.name, rule.severity) for rule in RULES})
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,19 +41,24 @@ class RunResult:
 
 
 def settings_fingerprint(settings: Settings) -> str:
-    """What besides a file's bytes decides its findings (per-file-ignores are applied later)."""
+    """What besides a file's bytes decides its findings (per-file-ignores are applied later):
+    the rules, their options, and the version of each plugin that provides rules."""
     options = sorted(repr(value) for value in settings.rule_options.values())
-    return digest(",".join(sorted(settings.enabled_codes())), *options)
+    return digest(",".join(sorted(settings.enabled_codes())), *options, *settings.rules.plugins)
 
 
-def to_findings(display: str, raw: Iterable[RawFinding], enabled: frozenset[str]) -> list[Finding]:
+def to_findings(
+    display: str, raw: Iterable[RawFinding], enabled: frozenset[str], rules: RuleSet
+) -> list[Finding]:
     result = []
     for line, column, end_line, end_column, code, message in raw:
         if code not in enabled:
             continue
-        name, severity = _CODE_INFO[code]
+        info = rules.by_code[code]
         result.append(
-            Finding(display, line, column, end_line, end_column, code, name, severity, message)
+            Finding(
+                display, line, column, end_line, end_column, code, info.name, info.severity, message
+            )
         )
     return result
 
@@ -66,7 +68,7 @@ def check_source(source: bytes, path: str, settings: Settings) -> list[Finding]:
     from pyarch_lint.analysis import analyse_source, visitors
 
     analysis = analyse_source(source, visitors(settings), settings)
-    findings = to_findings(path, analysis.findings, settings.enabled_codes())
+    findings = to_findings(path, analysis.findings, settings.enabled_codes(), settings.rules)
     return _per_file_ignores(findings, settings, path)
 
 
@@ -111,7 +113,7 @@ def run(
     relative = _relative_to(settings.root)
     # What an analysis can store: the rules' codes, and the engine's for files that do not
     # decode or parse (a crash or a timeout is never stored).
-    storable = frozenset(rule.code for rule in enabled_rules(settings)) | {"PA001", "PA002"}
+    storable = frozenset(rule.code for rule in settings.enabled_rules()) | {"PA001", "PA002"}
     for file in files:
         if cache is not None:
             try:
@@ -140,7 +142,7 @@ def run(
     crashes: list[str] = []
     for file in files:
         analysis = analyses[file]
-        found = to_findings(file.display, analysis.findings, enabled)
+        found = to_findings(file.display, analysis.findings, enabled, settings.rules)
         findings.extend(_per_file_ignores(found, settings, relative(file.path)))
         crashes.extend(f"{file.display}: {crash}" for crash in analysis.crashes)
     findings.sort(key=lambda f: (f.path, f.line, f.column, f.code, f.message))

@@ -10,7 +10,6 @@ existing table is replaced through tomlkit's round-trip, which keeps the rest of
 from __future__ import annotations
 
 import dataclasses
-import re
 import textwrap
 from pathlib import Path
 from typing import Any
@@ -19,9 +18,9 @@ import tomlkit
 import tomlkit.exceptions
 from tomlkit.items import Table
 
-from pyarch_lint.catalogue import load_catalogue
-from pyarch_lint.checks.registry import RULES
-from pyarch_lint.config import LlmSettings, Settings, option_types, settings_from_table
+from pyarch_lint.checks.options import option_help
+from pyarch_lint.checks.registry import RuleSet
+from pyarch_lint.config import LlmSettings, Settings, settings_from_table
 
 _TOP_LEVEL_COMMENTS = {
     "extend-select": 'Codes or prefixes to turn on besides the default rules, e.g. ["PA2"].',
@@ -43,7 +42,6 @@ _LLM_COMMENTS = {
     "max-input-tokens": "Largest prompt; a bigger file is cut to its flagged functions.",
     "language": 'Language of the critique\'s prose as a tag, e.g. "zh"; "" for English.',
 }
-_OPTION_BULLET = re.compile(r"^- `([a-z0-9-]+)` \([^)]*\): (.*?)(?=^- `|^\S|\Z)", re.M | re.S)
 
 
 class InitError(Exception):
@@ -64,28 +62,6 @@ def _add(table: Table, key: str, value: Any, comment: str) -> None:
     table.add(key, value)
 
 
-def _option_comments() -> dict[tuple[str, str], str]:
-    """(section, key) -> the option's description in the rule documents, from the rule that
-    owns it (the others say "used by PAxxx, not by this rule")."""
-    owners: dict[str, list[str]] = {}
-    for rule in RULES:
-        if rule.options_type is not None:
-            owners.setdefault(rule.options_type.SECTION, []).append(rule.code)
-    comments: dict[tuple[str, str], str] = {}
-    for doc in load_catalogue().values():
-        for section, codes in owners.items():
-            if doc.code not in codes:
-                continue
-            for key, text in _OPTION_BULLET.findall(doc.sections.get("Options", "")):
-                if not text.startswith("used by"):
-                    described = " ".join(text.split())
-                    comment = (
-                        f"{described[:1].upper()}{described[1:]} See `pyarch-lint rule {doc.code}`."
-                    )
-                    comments.setdefault((section, key), comment)
-    return comments
-
-
 def _plain(value: Any) -> Any:
     """TOML has no tuples; a mapping stays inline, on the line its comment is about."""
     if isinstance(value, tuple):
@@ -97,9 +73,9 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def default_table() -> Table:
+def default_table(rules: RuleSet) -> Table:
     """`[tool.pyarch-lint]` holding every default, each with a comment."""
-    defaults = Settings.default()
+    defaults = Settings.default(rules)
     table = tomlkit.table()
     table.add(tomlkit.comment("pyarch-lint: every key below is at its default value."))
     table.add(tomlkit.comment('Run only some rules: select = ["PA1", "PA3"] (replaces defaults).'))
@@ -117,22 +93,20 @@ def default_table() -> Table:
         _add(llm, key, getattr(defaults.llm, field.name), _LLM_COMMENTS[key])
     table.add(LlmSettings.SECTION, llm)
 
-    comments = _option_comments()
-    for section, kind in sorted(option_types().items()):
+    for section, kind in sorted(rules.option_types().items()):
         options = tomlkit.table()
         instance = defaults.rule_options[kind]
         for field in dataclasses.fields(instance):
-            key = _kebab(field.name)
-            comment = comments.get((section, key), f"See `pyarch-lint rules` for {section}.")
-            _add(options, key, _plain(getattr(instance, field.name)), comment)
+            comment = option_help(field) or "See `pyarch-lint rules`."
+            _add(options, _kebab(field.name), _plain(getattr(instance, field.name)), comment)
         table.add(section, options)
     return table
 
 
-def render_table() -> str:
+def render_table(rules: RuleSet) -> str:
     document = tomlkit.document()
     tool = tomlkit.table(is_super_table=True)
-    tool.add("pyarch-lint", default_table())
+    tool.add("pyarch-lint", default_table(rules))
     document.add("tool", tool)
     return tomlkit.dumps(document)
 
@@ -149,16 +123,16 @@ def _has_table(text: str, path: Path) -> bool:
     return isinstance(tool, dict) and "pyarch-lint" in tool
 
 
-def _appended(text: str) -> str:
+def _appended(text: str, rules: RuleSet) -> str:
     newline = _newline_of(text)
-    table = render_table().replace("\n", newline)
+    table = render_table(rules).replace("\n", newline)
     if not text:
         return table
     separator = newline if text.endswith(("\n", "\r")) else newline * 2
     return text + separator + table
 
 
-def _replaced(text: str, path: Path) -> str:
+def _replaced(text: str, path: Path, rules: RuleSet) -> str:
     document = tomlkit.parse(text)
     tool = document["tool"]
     if not isinstance(tool, Table):  # `tool = { ... }`: an inline table holds no [tables]
@@ -166,13 +140,13 @@ def _replaced(text: str, path: Path) -> str:
             f"{path}: `tool` is an inline table; replace [tool.pyarch-lint] by hand, "
             "as `pyarch-lint init --print` shows"
         )
-    tool["pyarch-lint"] = default_table()
+    tool["pyarch-lint"] = default_table(rules)
     return tomlkit.dumps(document)
 
 
-def init_pyproject(path: Path, force: bool) -> str:
-    """Add (or with `force` replace) the table in `path`, creating the file if needed.
-    Returns what was done, in one line."""
+def init_pyproject(path: Path, force: bool, rules: RuleSet) -> str:
+    """Add (or with `force` replace) the table in `path`, creating the file if needed, with
+    the options of `rules` (the plugins' included). Returns what was done, in one line."""
     try:
         text = path.read_bytes().decode("utf-8") if path.exists() else ""
     except (OSError, UnicodeDecodeError) as error:
@@ -183,7 +157,7 @@ def init_pyproject(path: Path, force: bool) -> str:
             f"{path} already has a [tool.pyarch-lint] table; "
             "pass --force to replace it with the defaults"
         )
-    updated = _replaced(text, path) if exists else _appended(text)
+    updated = _replaced(text, path, rules) if exists else _appended(text, rules)
     try:
         table = tomlkit.parse(updated).unwrap()["tool"]["pyarch-lint"]
     except (tomlkit.exceptions.ParseError, KeyError) as error:
@@ -191,7 +165,9 @@ def init_pyproject(path: Path, force: bool) -> str:
             f"{path}: cannot add [tool.pyarch-lint] to this file ({error}); add it by hand, "
             "as `pyarch-lint init --print` shows"
         ) from None
-    settings_from_table(table, str(path))  # what we write must load: a bug here, not the user's
+    settings_from_table(
+        table, str(path), rules=rules
+    )  # what we write must load: a bug here, not the user's
     try:
         path.write_bytes(updated.encode("utf-8"))
     except OSError as error:

@@ -17,7 +17,7 @@ from click.testing import CliRunner, Result
 
 import pyarch_lint.cli
 from pyarch_lint import __version__
-from pyarch_lint.checks.registry import ENGINE_CODES, RULES
+from pyarch_lint.checks.registry import BUILTIN_RULES, ENGINE_CODES
 from pyarch_lint.cli import main
 
 CLI_FIXTURES = Path(__file__).parent / "fixtures" / "cli"
@@ -220,11 +220,11 @@ def test_rules_lists_every_code_and_whether_it_is_on(project: Path) -> None:
     result = invoke("rules")
     assert result.exit_code == 0
     rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()}
-    assert set(rows) == {*ENGINE_CODES, *(rule.code for rule in RULES)}
+    assert set(rows) == {info.code for info in (*ENGINE_CODES, *BUILTIN_RULES)}
     # The project's pyproject.toml selects PA3 only; engine codes are always on.
     assert {code for code, state in rows.items() if state == "on"} == {
-        *ENGINE_CODES,
-        *(rule.code for rule in RULES if rule.code.startswith("PA3")),
+        *(info.code for info in ENGINE_CODES),
+        *(rule.code for rule in BUILTIN_RULES if rule.code.startswith("PA3")),
     }
     assert "bare-except" in result.stdout
 

@@ -11,13 +11,13 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from pyarch_lint.checks.registry import ENGINE_CODES, RULES
+from pyarch_lint.checks.registry import BUILTIN_RULES, ENGINE_CODES
 from pyarch_lint.cli import main
 from pyarch_lint.config import ConfigError, Settings, load_settings, settings_from_toml
 
-ENGINE = set(ENGINE_CODES)
-ALL_RULES = {rule.code for rule in RULES}
-DEFAULT_ON = {rule.code for rule in RULES if rule.default_enabled}
+ENGINE = {info.code for info in ENGINE_CODES}
+ALL_RULES = {rule.code for rule in BUILTIN_RULES}
+DEFAULT_ON = {rule.code for rule in BUILTIN_RULES if rule.default_enabled}
 PA2 = {code for code in ALL_RULES if code.startswith("PA2")}
 PA3 = {code for code in ALL_RULES if code.startswith("PA3")}
 SWALLOWING = "try:\n    pass\nexcept:\n    pass\n"  # PA301 and PA302 on line 3

@@ -4,7 +4,6 @@ without losing anyone else's findings."""
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 from pathlib import Path
@@ -12,13 +11,14 @@ from pathlib import Path
 import libcst as cst
 import pytest
 from click.testing import CliRunner, Result
+from conftest import with_rule_class
 
-import pyarch_lint.config
+import pyarch_lint.cli
 from pyarch_lint.checks.base import Rule
 from pyarch_lint.checks.errors import BareExcept
-from pyarch_lint.checks.registry import RULES, RuleInfo, load_visitor
+from pyarch_lint.checks.registry import BUILTIN_RULES, RuleInfo, load_rule_class
 from pyarch_lint.cli import main
-from pyarch_lint.config import settings_from_toml
+from pyarch_lint.config import Settings, settings_from_toml
 from pyarch_lint.engine import SourceFile, check_source, run
 
 MIXED = Path(__file__).parent / "fixtures" / "mixed"
@@ -203,9 +203,9 @@ class _CrashingBareExcept(BareExcept):
         raise ValueError("boom")
 
 
-@pytest.mark.parametrize("info", RULES, ids=lambda info: info.code)
+@pytest.mark.parametrize("info", BUILTIN_RULES, ids=lambda info: info.code)
 def test_every_registered_visitor_is_a_rule_with_visits(info: RuleInfo) -> None:
-    visitor = load_visitor(info)
+    visitor = load_rule_class(info)
     assert issubclass(visitor, Rule)
     own = [
         name
@@ -213,17 +213,15 @@ def test_every_registered_visitor_is_a_rule_with_visits(info: RuleInfo) -> None:
         if name.startswith(("visit_", "leave_"))
         and getattr(visitor, name) is not getattr(Rule, name)
     ]
-    assert own, f"{info.visitor} visits nothing"
+    assert own, f"{info.rule_class} visits nothing"
 
 
 def test_a_crashing_rule_is_named_and_everything_else_still_reported(
     mixed: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    crashing = f"{__name__}:{_CrashingBareExcept.__name__}"
-    rules = tuple(
-        dataclasses.replace(r, visitor=crashing) if r.code == "PA301" else r for r in RULES
-    )
-    monkeypatch.setattr(pyarch_lint.config, "RULES", rules)
+    # The rules are the run's input, built by the command line and carried by its settings.
+    crashing = with_rule_class(Settings.default(), "PA301", _CrashingBareExcept).rules
+    monkeypatch.setattr(pyarch_lint.cli, "load_rule_set", lambda: crashing)
     result = invoke(["--no-llm", "-j", "1", "--format", "json", "."], mixed, monkeypatch)
     assert result.exit_code == 2
     assert "pkg/handlers.py: rule PA301 (_CrashingBareExcept) crashed: ValueError: boom" in (

@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from pyarch_lint.checks.base import Rule
-from pyarch_lint.checks.registry import ENGINE_CODES, RULES
+from pyarch_lint.checks.registry import BUILTIN
 from pyarch_lint.config import Settings, settings_from_toml
 from pyarch_lint.engine import check_source
 from pyarch_lint.files import split_lines
@@ -39,7 +39,7 @@ FUZZ = settings(
     suppress_health_check=[HealthCheck.too_slow, HealthCheck.filter_too_much],
 )
 ALL = settings_from_toml('select = ["ALL"]')
-CODES = set(ENGINE_CODES) | {rule.code for rule in RULES}
+CODES = set(BUILTIN.by_code)
 REPO = Path(__file__).resolve().parent.parent
 # Real files: our own code, and the rule fixtures (every construct the rules look at).
 CORPUS = sorted(

@@ -16,7 +16,7 @@ from click.testing import CliRunner
 
 from pyarch_lint.baseline import Key, dumps
 from pyarch_lint.catalogue import load_catalogue
-from pyarch_lint.checks.registry import ENGINE_CODES, RULES
+from pyarch_lint.checks.registry import BUILTIN
 from pyarch_lint.cli import main
 from pyarch_lint.findings import Critique, CritiqueItem, Finding, NotReviewed, Severity
 from pyarch_lint.report import Outcome, escape_surrogates, inert_lines, one_line, sanitize
@@ -150,7 +150,7 @@ def test_sarif_describes_every_rule_with_its_documentation(project: Path) -> Non
     driver = sarif_run["tool"]["driver"]
     assert driver["name"] == "pyarch-lint"
     rules = {rule["id"]: rule for rule in driver["rules"]}
-    assert {*ENGINE_CODES, *(rule.code for rule in RULES)} <= set(rules)
+    assert set(BUILTIN.by_code) <= set(rules)
     docs = load_catalogue()
     for code, doc in docs.items():
         assert rules[code]["name"] == doc.name

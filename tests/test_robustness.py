@@ -19,13 +19,14 @@ from pathlib import Path
 import libcst as cst
 import pytest
 from click.testing import CliRunner
+from conftest import with_rule_class
 
-import pyarch_lint.config
 import pyarch_lint.workers
+from pyarch_lint.cache import CACHE_DIR_NAME, Cache
 from pyarch_lint.checks.errors import BareExcept
 from pyarch_lint.cli import main
 from pyarch_lint.config import settings_from_toml
-from pyarch_lint.engine import SourceFile, check_source, run
+from pyarch_lint.engine import SourceFile, check_source, run, settings_fingerprint
 from pyarch_lint.findings import Finding
 
 PA3 = settings_from_toml('select = ["PA3"]')
@@ -98,15 +99,7 @@ class _Hostile(BareExcept):
         super().visit_ExceptHandler(node)
 
 
-@pytest.fixture
-def hostile_rule(monkeypatch: pytest.MonkeyPatch) -> None:
-    # Workers are forked from this process, so they see the patched rule table.
-    hostile = f"{__name__}:{_Hostile.__name__}"
-    rules = tuple(
-        dataclasses.replace(r, visitor=hostile) if r.code == "PA301" else r
-        for r in pyarch_lint.config.RULES
-    )
-    monkeypatch.setattr(pyarch_lint.config, "RULES", rules)
+HOSTILE = with_rule_class(PA3, "PA301", _Hostile)
 
 
 def _tree(tmp_path: Path, bad: dict[str, str]) -> list[SourceFile]:
@@ -132,11 +125,10 @@ def _by_file(findings: list[Finding]) -> dict[str, list[str]]:
 GOOD = {f"good{i}.py": ["3:PA301", "3:PA302"] for i in range(4)}
 
 
-@pytest.mark.usefixtures("hostile_rule")
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_worker_killed_by_a_file_loses_only_that_file(tmp_path: Path, jobs: int) -> None:
     files = _tree(tmp_path, {"crash1.py": "SEGFAULT", "crash2.py": "SEGFAULT", "exits.py": "EXIT"})
-    result = run(files, PA3, jobs, None)
+    result = run(files, HOSTILE, jobs, None)
     by_file = _by_file(result.findings)
     for name in ("crash1.py", "crash2.py", "exits.py"):
         assert by_file.pop(name) == ["1:PA003"]
@@ -146,11 +138,10 @@ def test_a_worker_killed_by_a_file_loses_only_that_file(tmp_path: Path, jobs: in
     assert "exit status 3" in messages["exits.py"]
 
 
-@pytest.mark.usefixtures("hostile_rule")
 @pytest.mark.parametrize("jobs", [1, 2])
 def test_a_file_past_file_timeout_is_stopped_and_the_run_goes_on(tmp_path: Path, jobs: int) -> None:
     files = _tree(tmp_path, {"hangs.py": "HANG"})
-    settings = dataclasses.replace(PA3, file_timeout=1.0)
+    settings = dataclasses.replace(HOSTILE, file_timeout=1.0)
     started = time.monotonic()
     result = run(files, settings, jobs, None)
     assert time.monotonic() - started < 15
@@ -190,10 +181,9 @@ def test_where_no_process_can_start_files_are_analysed_in_process(
     assert _by_file(result.findings) == GOOD
 
 
-@pytest.mark.usefixtures("hostile_rule")
 def test_memory_and_recursion_errors_in_a_rule_are_named_on_the_file(tmp_path: Path) -> None:
     files = _tree(tmp_path, {"memory.py": "OUT_OF_MEMORY", "deep.py": "TOO_DEEP"})
-    result = run(files, PA3, 1, None)
+    result = run(files, HOSTILE, 1, None)
     by_file = _by_file(result.findings)
     # The crashed rule's findings are missing; the file says so, the other rule still reports.
     assert by_file.pop("memory.py") == ["1:PA003", "3:PA302"]
@@ -205,21 +195,15 @@ def test_memory_and_recursion_errors_in_a_rule_are_named_on_the_file(tmp_path: P
     assert len(result.crashes) == 2  # and the run says so: exit status 2
 
 
-@pytest.mark.usefixtures("hostile_rule")
-def test_a_crash_or_a_timeout_is_not_cached(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    root = tmp_path / "project"
-    root.mkdir()
-    monkeypatch.chdir(root)
-    (root / "pyproject.toml").write_text(
-        '[tool.pyarch-lint]\nselect = ["PA3"]\nfile-timeout = 1\n', encoding="utf-8"
-    )
-    (root / "crash.py").write_bytes(b"try:\n    pass\nexcept:\n    SEGFAULT()\n")
-    (root / "hang.py").write_bytes(b"try:\n    pass\nexcept:\n    HANG()\n")
+def test_a_crash_or_a_timeout_is_not_cached(tmp_path: Path) -> None:
+    (tmp_path / "crash.py").write_bytes(b"try:\n    pass\nexcept:\n    SEGFAULT()\n")
+    (tmp_path / "hang.py").write_bytes(b"try:\n    pass\nexcept:\n    HANG()\n")
+    files = [SourceFile(name, tmp_path / name) for name in ("crash.py", "hang.py")]
+    settings = dataclasses.replace(HOSTILE, file_timeout=1.0, root=tmp_path)
     for _ in range(2):  # the second run analyses both again, and still reports them
-        done = CliRunner().invoke(main, ["--no-llm", "--format", "json", "-j", "1", "."])
-        codes = [(f["path"], f["code"]) for f in json.loads(done.stdout)["findings"]]
+        cache = Cache(tmp_path / CACHE_DIR_NAME, settings_fingerprint(settings))
+        result = run(files, settings, 1, cache)
+        codes = [(f.path, f.code) for f in result.findings]
         assert codes == [("crash.py", "PA003"), ("hang.py", "PA003")]
 
 

@@ -1,9 +1,13 @@
-"""The rule documents are the rules' examples: every bad example is flagged with its code, every
-good one is clean of it, and the documents agree with the registry and the configuration."""
+"""A rule is declared once, on its class, and everything else agrees with it: the registry's
+index, its document (whose bad examples are flagged with its code and good ones are clean of it),
+its options' help, the configuration and the README's rule table."""
 
 from __future__ import annotations
 
 import dataclasses
+import importlib
+import inspect
+import pkgutil
 import re
 import subprocess
 import sys
@@ -12,12 +16,22 @@ from pathlib import Path
 
 import pytest
 
+import pyarch_lint.checks
 from pyarch_lint.catalogue import load_catalogue
-from pyarch_lint.checks.registry import ENGINE_CODES, RULES
-from pyarch_lint.config import Settings, option_types, settings_from_toml
+from pyarch_lint.checks.base import Rule
+from pyarch_lint.checks.options import option_help
+from pyarch_lint.checks.registry import (
+    BUILTIN,
+    BUILTIN_RULES,
+    ENGINE_CODES,
+    RuleInfo,
+    load_rule_class,
+)
+from pyarch_lint.config import Settings, settings_from_toml
 from pyarch_lint.engine import check_source
 
 CATALOGUE = load_catalogue()
+ENGINE = {info.code for info in ENGINE_CODES}
 SECTIONS = ["What it does", "Why is this bad?", "Example", "Use instead", "How to fix", "Options"]
 
 
@@ -25,7 +39,7 @@ def _cases(section: str) -> list[tuple[str, int, str]]:
     return [
         (code, index, example)
         for code, doc in sorted(CATALOGUE.items())
-        if code not in ENGINE_CODES
+        if code not in ENGINE
         for index, example in enumerate(doc.examples(section))
     ]
 
@@ -46,9 +60,27 @@ def test_good_example_is_clean(code: str, index: int, example: str) -> None:
     assert not [f for f in findings if f.code == code], findings
 
 
+@pytest.mark.parametrize("info", BUILTIN_RULES, ids=lambda info: info.code)
+def test_the_index_says_what_the_rule_class_declares(info: RuleInfo) -> None:
+    assert RuleInfo.of(load_rule_class(info)) == info
+
+
+def _declared_rules() -> set[str]:
+    """Every class in the rule modules that declares a code of its own."""
+    found = set()
+    for module in pkgutil.iter_modules(pyarch_lint.checks.__path__, "pyarch_lint.checks."):
+        for value in vars(importlib.import_module(module.name)).values():
+            if inspect.isclass(value) and issubclass(value, Rule) and "CODE" in vars(value):
+                found.add(f"{value.__module__}:{value.__qualname__}")
+    return found
+
+
+def test_every_rule_class_is_in_the_index() -> None:
+    assert _declared_rules() == {info.rule_class for info in BUILTIN_RULES}
+
+
 def test_every_code_has_a_document_and_every_document_a_code() -> None:
-    names = {code: name for code, (name, _) in ENGINE_CODES.items()}
-    names.update({rule.code: rule.name for rule in RULES})
+    names = {code: info.name for code, info in BUILTIN.by_code.items()}
     assert {code: doc.name for code, doc in CATALOGUE.items()} == names
 
 
@@ -57,22 +89,24 @@ def test_document_has_every_section(code: str) -> None:
     doc = CATALOGUE[code]
     missing = [s for s in SECTIONS if s not in doc.sections]
     assert not missing, f"{code} lacks sections {missing}"
-    if code not in ENGINE_CODES:
+    if code not in ENGINE:
         assert doc.examples("Example"), f"{code} has no bad example"
         assert doc.examples("Use instead"), f"{code} has no good example"
         assert re.search(r"\b(PEP 20|Zen)\b|\*[^*]+\.\*", doc.sections["Why is this bad?"])
 
 
 @pytest.mark.parametrize(
-    "rule", [r for r in RULES if r.options_type is not None], ids=lambda r: r.code
+    "rule", [r for r in BUILTIN_RULES if r.options_type is not None], ids=lambda r: r.code
 )
-def test_every_option_is_documented_and_configurable(rule: type) -> None:
+def test_every_option_is_documented_and_configurable(rule: RuleInfo) -> None:
     doc = CATALOGUE[rule.code]
     kind = rule.options_type
-    assert kind in option_types().values()
+    assert kind is not None
+    assert kind in BUILTIN.option_types().values()
     for field in dataclasses.fields(kind):
         key = field.name.replace("_", "-")
         assert key in doc.sections["Options"], f"{rule.code} does not document `{key}`"
+        assert option_help(field), f"{rule.code}: `{key}` has no help in its field's metadata"
         # The key is accepted in its section, with its documented default's type.
         value = getattr(kind(), field.name)
         toml = _toml_value(value)
@@ -92,10 +126,15 @@ def _toml_value(value: object) -> str:
     return str(value)
 
 
-def test_readme_lists_every_rule() -> None:
+def test_the_readme_rule_table_is_every_rule_in_order() -> None:
     readme = (Path(__file__).resolve().parent.parent / "README.md").read_text(encoding="utf-8")
-    for code, doc in CATALOGUE.items():
-        assert f"| {code} | {doc.name} |" in readme, f"README's rule table lacks {code}"
+    table = readme.split("| code | name | severity | what it flags |\n", 1)[1].split("\n\n")[0]
+    rows = [line.split(" | ")[:3] for line in table.splitlines()[1:]]
+    expected = [
+        [f"| {code}", info.name, info.severity.label]
+        for code, info in sorted(BUILTIN.by_code.items())
+    ]
+    assert rows == expected, "README's rule table differs from the rules' declarations"
 
 
 def test_rule_documents_ship_in_the_wheel(tmp_path: Path) -> None:

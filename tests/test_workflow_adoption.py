@@ -12,6 +12,7 @@ import tomlkit
 from click.testing import CliRunner, Result
 
 from pyarch_lint import baseline
+from pyarch_lint.checks.registry import BUILTIN
 from pyarch_lint.cli import main
 from pyarch_lint.config import Settings, settings_from_table
 from pyarch_lint.findings import Finding, Severity
@@ -103,7 +104,7 @@ def test_init_keeps_windows_line_endings(folder: Path) -> None:
 def test_init_writes_every_default_each_with_a_comment(folder: Path) -> None:
     assert invoke("init").exit_code == 0  # no pyproject.toml yet: created
     text = (folder / "pyproject.toml").read_text()
-    assert text == render_table()
+    assert text == render_table(BUILTIN)
     table = tomlkit.parse(text).unwrap()["tool"]["pyarch-lint"]
     settings = settings_from_table(table)
     defaults = Settings.default()
@@ -177,7 +178,7 @@ def test_init_force_replaces_a_table_split_around_others(folder: Path) -> None:
 def test_init_print_writes_nothing(folder: Path) -> None:
     result = invoke("init", "--print")
     assert result.exit_code == 0
-    assert result.stdout == render_table()
+    assert result.stdout == render_table(BUILTIN)
     assert not (folder / "pyproject.toml").exists()
 
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-from pyarch_lint.checks.registry import ENGINE_CODES, RULES
+from pyarch_lint.checks.registry import BUILTIN, BUILTIN_RULES
 from pyarch_lint.cli import main
 
 RUFF = Path(sys.executable).parent / "ruff"
@@ -101,9 +101,9 @@ def test_rules_lists_code_state_severity_family_and_name(folder: Path) -> None:
     result = invoke("rules")
     assert result.exit_code == 0
     rows = {line[:5]: line for line in result.stdout.splitlines()}
-    assert set(rows) == {*ENGINE_CODES, *(rule.code for rule in RULES)}
+    assert set(rows) == set(BUILTIN.by_code)
     families = {"PA1": "structure", "PA2": "type hints", "PA3": "error handling", "PA4": "asyncio"}
-    for rule in RULES:
+    for rule in BUILTIN_RULES:
         code, state, severity, *rest = rows[rule.code].split()
         expected = rule.code == "PA203" or (rule.default_enabled and code[:3] != "PA4")
         assert state == ("on" if expected else "off"), rows[rule.code]

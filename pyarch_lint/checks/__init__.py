@@ -1,1 +1,1 @@
-"""The rule families. Rules are registered in `registry.py`, the one place that lists them."""
+"""The rule families. Each rule declares itself on its class; `registry.py` indexes them."""

@@ -14,6 +14,7 @@ import libcst as cst
 
 from pyarch_lint.checks.base import Rule, RuleContext, all_params
 from pyarch_lint.checks.options import AnnotationOptions
+from pyarch_lint.findings import Severity
 
 # ruff's default `dummy-variable-rgx`: `_`, `__`, `_unused`, but not `__dunder__` or `_x_`.
 _DUMMY = re.compile(r"^(_+|(_+[a-zA-Z0-9_]*[a-zA-Z0-9]+?))$")
@@ -122,6 +123,11 @@ class _MissingAnnotationRule(FunctionRule):
 
 
 class MissingParameterAnnotation(_MissingAnnotationRule):
+    CODE = "PA201"
+    NAME = "missing-parameter-annotation"
+    SEVERITY = Severity.INFO
+    OPTIONS = AnnotationOptions
+
     def check(self, node: cst.FunctionDef, in_class: bool, nested: bool) -> None:
         params = node.params
         unannotated = [p for p in all_params(params) if p.annotation is None]
@@ -142,6 +148,11 @@ class MissingParameterAnnotation(_MissingAnnotationRule):
 
 
 class MissingReturnAnnotation(_MissingAnnotationRule):
+    CODE = "PA202"
+    NAME = "missing-return-annotation"
+    SEVERITY = Severity.INFO
+    OPTIONS = AnnotationOptions
+
     def check(self, node: cst.FunctionDef, in_class: bool, nested: bool) -> None:
         if node.returns is not None or self.exempt(node, nested):
             return
@@ -170,6 +181,12 @@ class AnyAnnotation(FunctionRule):
     """PA203. Imports are resolved from the module's own import statements as the walk meets
     them, in a stack of scopes, so that `from typing import Any as A`, `import typing as t` and
     `typing_extensions.Any` are recognised and a local `Any = ...` or `class Any` is not."""
+
+    CODE = "PA203"
+    NAME = "any-annotation"
+    SEVERITY = Severity.INFO
+    DEFAULT_ENABLED = False
+    OPTIONS = AnnotationOptions
 
     REQUIRES_ANY = (b"Any",)
 

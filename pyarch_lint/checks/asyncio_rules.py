@@ -25,6 +25,7 @@ import libcst as cst
 from pyarch_lint.checks import blocking_calls as known
 from pyarch_lint.checks.base import Rule, RuleContext
 from pyarch_lint.checks.options import AsyncOptions
+from pyarch_lint.findings import Severity
 
 
 def _is_allowed(name: str, allowed: tuple[str, ...]) -> bool:
@@ -565,6 +566,10 @@ def _shown(func: cst.BaseExpression, qualified: str) -> str:
 
 
 class BlockingCallInAsync(_AsyncScopeRule):
+    CODE = "PA401"
+    NAME = "blocking-call-in-async"
+    SEVERITY = Severity.ERROR
+    OPTIONS = AsyncOptions
     EXPRESSIONS_IN_ASYNC = True
 
     def visit_Module(self, node: cst.Module) -> None:
@@ -589,6 +594,10 @@ class BlockingCallInAsync(_AsyncScopeRule):
 
 
 class BlockingFileIoInAsync(_AsyncScopeRule):
+    CODE = "PA402"
+    NAME = "blocking-file-io-in-async"
+    SEVERITY = Severity.WARNING
+    OPTIONS = AsyncOptions
     EXPRESSIONS_IN_ASYNC = True
 
     _PATH_PREFIX: ClassVar[str] = "pathlib.Path."
@@ -620,6 +629,10 @@ class BlockingFileIoInAsync(_AsyncScopeRule):
 
 
 class DanglingTask(_AsyncScopeRule):
+    CODE = "PA403"
+    NAME = "dangling-task"
+    SEVERITY = Severity.WARNING
+    OPTIONS = AsyncOptions
     # A task can be created anywhere, also in a sync callback running on the loop. Only
     # expression statements matter here, and the engine dispatches those everywhere.
     REQUIRES_ANY = (b"create_task", b"ensure_future")
@@ -660,6 +673,10 @@ class DanglingTask(_AsyncScopeRule):
 
 
 class NestedEventLoop(_AsyncScopeRule):
+    CODE = "PA404"
+    NAME = "nested-event-loop"
+    SEVERITY = Severity.ERROR
+    OPTIONS = AsyncOptions
     EXPRESSIONS_IN_ASYNC = True
 
     def visit_Call(self, node: cst.Call) -> None:

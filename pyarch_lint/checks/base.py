@@ -1,4 +1,4 @@
-"""What a rule is: a small LibCST visitor, declared in `registry` with its code and metadata.
+"""What a rule is: a small LibCST visitor that declares its code, name, severity and options.
 
 The engine walks each module once for all enabled rules. It dispatches `visit_<Node>` and
 `leave_<Node>` only for statement-level nodes (statements, blocks, except handlers, match cases),
@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from typing import Any, ClassVar, TypeVar
 
 import libcst as cst
+
+from pyarch_lint.findings import Severity
 
 OptionsT = TypeVar("OptionsT")
 
@@ -59,8 +61,21 @@ class RuleContext:
 
 
 class Rule(cst.BatchableCSTVisitor):
-    """Base class of every rule: subclasses define visit methods, and may set the two knobs
-    below. Code, name, severity and options are the rule's entry in `registry.RULES`."""
+    """Base class of every rule: subclasses declare what the rule is, define visit methods,
+    and may set the two knobs below."""
+
+    # The declaration: what configuration, reports and the catalogue know of the rule (built-in
+    # rules are indexed in `registry`, which a test keeps equal to these).
+    CODE: ClassVar[str]  # letters then digits; `PA` is ours, a plugin picks its own letters
+    NAME: ClassVar[str]  # kebab-case, as `pyarch-lint rule NAME` accepts it
+    SEVERITY: ClassVar[Severity]
+    DEFAULT_ENABLED: ClassVar[bool] = True  # False: runs only when selected
+    # A frozen dataclass whose fields, kebab-cased, are the keys of `[tool.pyarch-lint.<SECTION>]`
+    # (a `SECTION` ClassVar) and whose field metadata "help" says what each key does.
+    OPTIONS: ClassVar[type[Any] | None] = None
+    # The rule's document in Markdown. A built-in rule's is `rules/<CODE>-<NAME>.md`, whose
+    # examples the tests run; a plugin rule sets DOC or writes a docstring.
+    DOC: ClassVar[str | None] = None
 
     # Ask the engine for every node inside `async def` bodies, not just statements.
     EXPRESSIONS_IN_ASYNC: ClassVar[bool] = False

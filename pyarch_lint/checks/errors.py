@@ -7,6 +7,7 @@ from typing import ClassVar
 import libcst as cst
 
 from pyarch_lint.checks.base import Handler, Rule, RuleContext
+from pyarch_lint.findings import Severity
 
 _BROAD = frozenset({"Exception", "BaseException"})
 # Method names that record an error wherever they are called: logging, structlog, loguru
@@ -128,6 +129,10 @@ def _has_comment(handler: Handler) -> bool:
 
 
 class BareExcept(Rule):
+    CODE = "PA301"
+    NAME = "bare-except"
+    SEVERITY = Severity.WARNING
+
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         if node.type is None:
             self.report(
@@ -138,6 +143,10 @@ class BareExcept(Rule):
 
 
 class SwallowedBroadException(Rule):
+    CODE = "PA302"
+    NAME = "swallowed-broad-exception"
+    SEVERITY = Severity.WARNING
+
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
         self._check(node)
 
@@ -159,6 +168,9 @@ class SwallowedBroadException(Rule):
 
 
 class SilencedException(Rule):
+    CODE = "PA303"
+    NAME = "silenced-exception"
+    SEVERITY = Severity.INFO
     _COMMENT: ClassVar[str] = "add a comment that says why it is safe to ignore"
 
     def __init__(self, context: RuleContext) -> None:

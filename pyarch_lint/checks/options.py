@@ -1,15 +1,17 @@
 """The rules' options: one frozen dataclass per `[tool.pyarch-lint.<SECTION>]` table.
 
-Their fields, kebab-cased, are the table's keys, and their defaults the documented defaults.
-They live apart from the rules' visitors because configuration is read in every run, while
-LibCST is imported only when a file is actually analysed (a cached run never needs it).
+Their fields, kebab-cased, are the table's keys, their defaults the documented defaults, and each
+field's metadata "help" the line that `init`, `--show-settings` and `pyarch-lint rule` show for
+its key (the rule documents say more). They live apart from the rules because configuration is
+read in every run, while LibCST is imported only when a file is actually analysed (a cached run
+never needs it).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field, fields
-from typing import ClassVar
+from dataclasses import Field, dataclass, field, fields
+from typing import Any, ClassVar
 
 _DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
@@ -19,9 +21,19 @@ class StructureOptions:
     """`[tool.pyarch-lint.structure]`: the limits of PA101, PA102 and PA103."""
 
     SECTION: ClassVar[str] = "structure"
-    max_nesting_depth: int = 4
-    max_complexity: int = 10
-    max_parameters: int = 6
+    max_nesting_depth: int = field(
+        default=4, metadata={"help": "PA101: the deepest allowed nesting of blocks in a function."}
+    )
+    max_complexity: int = field(
+        default=10, metadata={"help": "PA102: the highest allowed McCabe complexity of a function."}
+    )
+    max_parameters: int = field(
+        default=6,
+        metadata={
+            "help": "PA103: the most parameters a function may take, not counting a method's "
+            "receiver, `*args`, `**kwargs` and dummy names."
+        },
+    )
 
     def __post_init__(self) -> None:
         for option in fields(self):
@@ -34,11 +46,38 @@ class AnnotationOptions:
     """`[tool.pyarch-lint.annotations]`: which functions the type-hint rules leave alone."""
 
     SECTION: ClassVar[str] = "annotations"
-    ignore_private: bool = False
-    mypy_init_return: bool = True
-    suppress_dummy_args: bool = False
-    ignore_fully_untyped: bool = False
-    ignore_nested: bool = False
+    ignore_private: bool = field(
+        default=False,
+        metadata={
+            "help": "PA201, PA202: skip functions whose name starts with `_`, dunder methods "
+            "such as `__init__` excepted."
+        },
+    )
+    mypy_init_return: bool = field(
+        default=True,
+        metadata={
+            "help": "PA202: an `__init__` with at least one annotated parameter needs no return "
+            "annotation."
+        },
+    )
+    suppress_dummy_args: bool = field(
+        default=False,
+        metadata={"help": "PA201: do not report parameters with dummy names (`_`, `_unused`)."},
+    )
+    ignore_fully_untyped: bool = field(
+        default=False,
+        metadata={
+            "help": "PA201, PA202: skip functions with no annotation at all, for gradual "
+            "adoption: once a function has one hint, all of them are required."
+        },
+    )
+    ignore_nested: bool = field(
+        default=False,
+        metadata={
+            "help": "PA201, PA202: skip functions defined inside another function (methods of a "
+            "class defined there included)."
+        },
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,11 +86,20 @@ class AsyncOptions:
 
     SECTION: ClassVar[str] = "async"
 
-    # Dotted name -> the alternative shown in the message ("" for the generic advice). PA401.
-    extend_blocking_calls: dict[str, str] = field(default_factory=dict)
-    # Dotted names never reported by PA401 or PA402; a name also allows everything below it
-    # (`"subprocess"` allows `subprocess.run`, `"pathlib.Path"` all of its methods).
-    allowed_blocking_calls: tuple[str, ...] = ()
+    extend_blocking_calls: dict[str, str] = field(
+        default_factory=dict,
+        metadata={
+            "help": "PA401: more blocking callables, by fully qualified dotted name, each with "
+            'the alternative to show in the message ("" for the generic advice).'
+        },
+    )
+    allowed_blocking_calls: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "PA401, PA402: dotted names never reported; a name also allows everything "
+            'below it (`"subprocess"` allows `subprocess.run`).'
+        },
+    )
 
     def __post_init__(self) -> None:
         for name in (*self.extend_blocking_calls, *self.allowed_blocking_calls):
@@ -60,3 +108,9 @@ class AsyncOptions:
                     f"{name!r} is not a dotted name (expected e.g. `mylib.client.fetch`, "
                     "or `builtins.input` for a builtin)"
                 )
+
+
+def option_help(option: Field[Any]) -> str:
+    """What a key does, in one line ("" when an options class does not say)."""
+    text: str = option.metadata.get("help", "")
+    return text

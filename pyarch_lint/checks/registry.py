@@ -1,13 +1,20 @@
-"""The one place where rules are registered. Adding a rule: write its visitor module and its
-document in `rules/`, then add its entry here.
+"""What a run knows of its rules, without importing them: `RuleInfo`s gathered in a `RuleSet`.
 
-An entry is what configuration, reports and the catalogue know of a rule; its visitor (a LibCST
-class) is named, not imported, so that a run whose files are all cached never imports LibCST.
+A rule is declared once, on its class (`CODE`, `NAME`, `SEVERITY`, `DEFAULT_ENABLED`, `OPTIONS`,
+see `checks.base.Rule`). `BUILTIN_RULES` below is an index of those declarations, so that
+configuration, reports and the catalogue know the built-in rules while a run whose files are all
+cached never imports a rule module, nor LibCST with it; a test compares each entry with
+`RuleInfo.of` its class, and fails on a rule class missing here. A plugin's rules are read from
+their classes when the plugin is loaded (`plugins`).
+
+Selection lives here too: which codes run, and which selectors name codes that exist.
 """
 
 from __future__ import annotations
 
 import importlib
+import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -23,29 +30,50 @@ class RuleInfo:
     code: str
     name: str
     severity: Severity
-    visitor: str  # "package.module:Class", imported only when a file is analysed
+    # "package.module:Class", imported only when a file is analysed; None for the codes the
+    # engine itself reports (a file that does not parse, decode or finish).
+    rule_class: str | None
     # Off-by-default rules run only when selected by their code or prefix (or by "ALL").
     default_enabled: bool = True
-    # A dataclass of `checks.options`, its table `[tool.pyarch-lint.<SECTION>]`.
+    # A frozen dataclass, its table `[tool.pyarch-lint.<SECTION>]`.
     options_type: type[Any] | None = None
+    # The distribution that provides the rule, "name version"; None for ours.
+    plugin: str | None = None
+    # A plugin rule's document (its DOC, else its docstring); ours are in `rules/`.
+    doc: str | None = None
+
+    @classmethod
+    def of(cls, rule: type[Rule], plugin: str | None = None) -> RuleInfo:
+        """The entry of a rule class, from its declaration."""
+        return cls(
+            rule.CODE,
+            rule.NAME,
+            rule.SEVERITY,
+            f"{rule.__module__}:{rule.__qualname__}",
+            rule.DEFAULT_ENABLED,
+            rule.OPTIONS,
+            plugin,
+        )
 
 
-def load_visitor(info: RuleInfo) -> type[Rule]:
-    module, _, name = info.visitor.partition(":")
-    visitor: type[Rule] = getattr(importlib.import_module(module), name)
-    return visitor
+def load_rule_class(info: RuleInfo) -> type[Rule]:
+    if info.rule_class is None:
+        raise ValueError(f"{info.code} is reported by the engine, not by a rule class")
+    module, _, name = info.rule_class.partition(":")
+    rule: type[Rule] = getattr(importlib.import_module(module), name)
+    return rule
 
 
-# Codes the engine itself reports: they are not visitors, but they are selectable like rules.
-ENGINE_CODES: dict[str, tuple[str, Severity]] = {
-    "PA001": ("syntax-error", Severity.ERROR),
-    "PA002": ("unreadable-file", Severity.ERROR),
-    "PA003": ("analysis-failed", Severity.ERROR),
-}
+# Codes the engine itself reports: they are not rules, but they are selectable like rules.
+ENGINE_CODES: tuple[RuleInfo, ...] = (
+    RuleInfo("PA001", "syntax-error", Severity.ERROR, None),
+    RuleInfo("PA002", "unreadable-file", Severity.ERROR, None),
+    RuleInfo("PA003", "analysis-failed", Severity.ERROR, None),
+)
 
 _CHECKS = "pyarch_lint.checks."
 
-RULES: tuple[RuleInfo, ...] = (
+BUILTIN_RULES: tuple[RuleInfo, ...] = (
     # PA1xx: structure
     RuleInfo(
         "PA101",
@@ -130,3 +158,85 @@ RULES: tuple[RuleInfo, ...] = (
         options_type=AsyncOptions,
     ),
 )
+
+# Every code is letters then digits (`PA401`, `ACME101`); a selector is ALL, or a code or a
+# prefix of one that keeps its letters whole (`PA`, `PA4`, `ACME1`; not `P` or `ACM`).
+CODE = re.compile(r"[A-Z]+[0-9]+")
+_SELECTOR = re.compile(r"[A-Z]+[0-9]*")
+
+
+def _letters(code: str) -> str:
+    return code.rstrip("0123456789")
+
+
+@dataclass(frozen=True, slots=True)
+class RuleSet:
+    """Every code a run knows, by code: the engine's, the built-in rules', the plugins'.
+
+    Built once per run (`plugins.load_rule_set`) and carried by the settings to the engine and
+    the worker processes: nothing reads the rules from a module global."""
+
+    by_code: Mapping[str, RuleInfo]
+    # "name version" of each plugin distribution that provides rules: part of the cache key.
+    plugins: tuple[str, ...] = ()
+
+    @classmethod
+    def of(cls, rules: Iterable[RuleInfo], plugins: tuple[str, ...] = ()) -> RuleSet:
+        return cls({info.code: info for info in rules}, plugins)
+
+    @property
+    def rules(self) -> list[RuleInfo]:
+        """The rules that have a class, engine codes left out."""
+        return [info for info in self.by_code.values() if info.rule_class is not None]
+
+    def option_types(self) -> dict[str, type[Any]]:
+        """Each rule-options section name and its dataclass."""
+        return {
+            info.options_type.SECTION: info.options_type
+            for info in self.by_code.values()
+            if info.options_type is not None
+        }
+
+    def enabled_codes(
+        self,
+        select: tuple[str, ...] | None,
+        extend_select: tuple[str, ...],
+        ignore: tuple[str, ...],
+    ) -> frozenset[str]:
+        """The codes that run (`select` None: those on by default): the most specific matching
+        selector wins, ignore wins ties; an engine code is on unless ignored."""
+        enabled = set()
+        for code, info in self.by_code.items():
+            if select is None:
+                selected = 0 if info.default_enabled else -1
+            else:
+                selected = _specificity(code, select)
+            selected = max(selected, _specificity(code, extend_select))
+            if info.rule_class is None:  # a file we could not analyse is always news
+                selected = max(selected, 0)
+            if selected >= 0 and selected > _specificity(code, ignore):
+                enabled.add(code)
+        return frozenset(enabled)
+
+    def knows(self, selector: str) -> bool:
+        """Is `selector` ALL, a known code, or a prefix of one that keeps its letters whole?"""
+        if selector == "ALL":
+            return True
+        if not _SELECTOR.fullmatch(selector):
+            return False
+        letters = _letters(selector)
+        return any(c.startswith(selector) and _letters(c) == letters for c in self.by_code)
+
+
+def _specificity(code: str, selectors: tuple[str, ...]) -> int:
+    """Length of the longest selector matching `code`; -1 when none does. ALL matches weakest."""
+    best = -1
+    for selector in selectors:
+        if selector == "ALL":
+            best = max(best, 0)
+        elif code.startswith(selector):
+            best = max(best, len(selector))
+    return best
+
+
+BUILTIN = RuleSet.of((*ENGINE_CODES, *BUILTIN_RULES))

@@ -19,6 +19,7 @@ from pyarch_lint.checks.annotations import (
 )
 from pyarch_lint.checks.base import Rule, RuleContext, all_params
 from pyarch_lint.checks.options import StructureOptions
+from pyarch_lint.findings import Severity
 
 # Statements that open a nested block. Their `else`, `except`, `finally` and `case` clauses are
 # at the header's level, and an `elif` (an `If` in the `orelse` of an `If`) is no new level.
@@ -35,6 +36,10 @@ class _Scope:
 
 
 class TooDeepNesting(Rule):
+    CODE = "PA101"
+    NAME = "too-deep-nesting"
+    SEVERITY = Severity.WARNING
+    OPTIONS = StructureOptions
     # Every block opens with one of these keywords (`async for` / `async with` included).
     REQUIRES_ANY = (b"if", b"for", b"while", b"with", b"try", b"match")
 
@@ -143,6 +148,11 @@ class TooComplex(Rule):
     comprehensions and lambdas add nothing. Those sums are kept here as the walk passes.
     """
 
+    CODE = "PA102"
+    NAME = "too-complex"
+    SEVERITY = Severity.WARNING
+    OPTIONS = StructureOptions
+
     REQUIRES_ANY = (b"def",)
 
     def __init__(self, context: RuleContext) -> None:
@@ -194,6 +204,10 @@ class TooComplex(Rule):
 
 
 class TooManyParameters(FunctionRule):
+    CODE = "PA103"
+    NAME = "too-many-parameters"
+    SEVERITY = Severity.WARNING
+    OPTIONS = StructureOptions
     REQUIRES_ANY = (b"def",)
 
     def __init__(self, context: RuleContext) -> None:

@@ -6,6 +6,7 @@ import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
+from pyarch_lint.checks.registry import BUILTIN, RuleSet
 from pyarch_lint.findings import Critique, Finding, NotReviewed
 
 # C0 and C1 controls but tab and newline, line and paragraph separators, the bidirectional
@@ -101,6 +102,7 @@ class Outcome:
     # Display path -> path relative to the repository root, for formats read by a code host
     # (SARIF, GitLab) whatever folder the run started in. A path missing here is used as is.
     root_paths: Mapping[str, str] = field(default_factory=dict)
+    rules: RuleSet = BUILTIN  # the run's rules, which SARIF describes
 
     def root_path(self, display: str) -> str:
         return self.root_paths.get(display, display)

@@ -14,8 +14,8 @@ from typing import Any
 from urllib.parse import quote
 
 from pyarch_lint import __version__
-from pyarch_lint.catalogue import load_catalogue
-from pyarch_lint.checks.registry import ENGINE_CODES, RULES
+from pyarch_lint.catalogue import documents
+from pyarch_lint.checks.registry import RuleSet
 from pyarch_lint.findings import Severity
 from pyarch_lint.memory import without_cyclic_gc
 from pyarch_lint.report import Outcome, escape_surrogates, escape_surrogates_in_json
@@ -27,12 +27,10 @@ CRITIQUE_RULE = "architecture-critique"
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
-def _rules() -> list[dict[str, Any]]:
-    docs = load_catalogue()
-    severities = {code: severity for code, (_, severity) in ENGINE_CODES.items()}
-    severities.update({rule.code: rule.severity for rule in RULES})
+def _rules(rules: RuleSet) -> list[dict[str, Any]]:
+    docs = documents(rules)
     descriptors = []
-    for code, severity in sorted(severities.items()):
+    for code, severity in sorted((code, info.severity) for code, info in rules.by_code.items()):
         doc = docs.get(code)
         name = doc.name if doc else code
         summary = doc.summary if doc else name
@@ -117,7 +115,7 @@ def _results(outcome: Outcome, index: dict[str, int]) -> list[dict[str, Any]]:
 
 
 def _document(outcome: Outcome) -> dict[str, Any]:
-    rules = _rules()
+    rules = _rules(outcome.rules)
     index = {rule["id"]: i for i, rule in enumerate(rules)}
     return {
         "$schema": SCHEMA,
