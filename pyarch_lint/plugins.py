@@ -47,21 +47,22 @@ def load_rule_set() -> RuleSet:
     plugins: set[str] = set()
     for entry_point in sorted(entry_points, key=lambda ep: (_distribution(ep), ep.name)):
         plugin = _distribution(entry_point)
-        info = _rule_info(entry_point, plugin)
+        where = f"plugin {plugin}: entry point {entry_point.name} = {entry_point.value!r}"
+        info = _rule_info(entry_point, plugin, where)
         for known in rules.values():
             if info.code == known.code or info.name == known.name:
                 what = "code" if info.code == known.code else "name"
                 raise PluginError(
-                    f"plugin {plugin}: rule {info.code} ({info.name}) takes the {what} of "
+                    f"{where}: rule {info.code} ({info.name}) takes the {what} of "
                     f"{known.code} ({known.name}) from {known.plugin or 'pyarch-lint'}"
                 )
         kind = info.options_type
         if kind is not None:
-            section = _section(kind, plugin, info.code)
+            section = _section(kind, where)
             if sections.setdefault(section, kind) is not kind:
                 raise PluginError(
-                    f"plugin {plugin}: rule {info.code}'s options section `{section}` is "
-                    "already a key of [tool.pyarch-lint]"
+                    f"{where}: the options section `{section}` is already a key of "
+                    "[tool.pyarch-lint]"
                 )
         rules[info.code] = info
         plugins.add(plugin)
@@ -70,11 +71,10 @@ def load_rule_set() -> RuleSet:
 
 def _distribution(entry_point: importlib.metadata.EntryPoint) -> str:
     dist = entry_point.dist
-    return f"{dist.name} {dist.version}" if dist is not None else f"entry point {entry_point.name}"
+    return f"{dist.name} {dist.version}" if dist is not None else "(unnamed distribution)"
 
 
-def _rule_info(entry_point: importlib.metadata.EntryPoint, plugin: str) -> RuleInfo:
-    where = f"plugin {plugin}: entry point {entry_point.name} = {entry_point.value!r}"
+def _rule_info(entry_point: importlib.metadata.EntryPoint, plugin: str, where: str) -> RuleInfo:
     try:
         rule = entry_point.load()
     except Exception as error:  # whatever importing third-party code raises
@@ -101,15 +101,12 @@ def _rule_info(entry_point: importlib.metadata.EntryPoint, plugin: str) -> RuleI
     return dataclasses.replace(RuleInfo.of(rule, plugin), doc=doc or None)
 
 
-def _section(kind: Any, plugin: str, code: str) -> str:
+def _section(kind: Any, where: str) -> str:
     section = getattr(kind, "SECTION", None)
     if not (
         dataclasses.is_dataclass(kind) and isinstance(section, str) and _NAME.fullmatch(section)
     ):
-        raise PluginError(
-            f"plugin {plugin}: rule {code}'s OPTIONS must be a dataclass with a kebab-case "
-            "SECTION class variable"
-        )
+        raise PluginError(f"{where}: OPTIONS must be a dataclass with a kebab-case SECTION")
     return section
 
 
