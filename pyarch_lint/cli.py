@@ -6,6 +6,7 @@ import dataclasses
 import enum
 import os
 import sys
+import textwrap
 import traceback
 from collections import Counter
 from collections.abc import Mapping, Sequence
@@ -504,12 +505,13 @@ def show_rule(code: str) -> None:
     info = rules.by_code[doc.code]
     if info.plugin is not None:
         click.echo(f"\n(from the plugin {info.plugin})")
-    if info.options_type is not None:
+    if info.options_type is not None:  # the keys of its section, whichever rules read them
         click.echo(f"\n## Settings: [tool.pyarch-lint.{info.options_type.SECTION}]\n")
-        for field in dataclasses.fields(info.options_type()):
-            default = getattr(info.options_type(), field.name)
-            help_text = option_help(field)
-            click.echo(f"- `{field.name.replace('_', '-')}` (default {default!r}): {help_text}")
+        defaults = info.options_type()
+        for field in dataclasses.fields(defaults):
+            key, default = field.name.replace("_", "-"), getattr(defaults, field.name)
+            line = f"- `{key}` (default {default!r}): {option_help(field)}"
+            click.echo(textwrap.fill(line, width=100, subsequent_indent="  "))
 
 
 @main.command("rules")

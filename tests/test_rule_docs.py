@@ -15,6 +15,7 @@ import zipfile
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 
 import pyarch_lint.checks
 from pyarch_lint.catalogue import load_catalogue
@@ -27,6 +28,7 @@ from pyarch_lint.checks.registry import (
     RuleInfo,
     load_rule_class,
 )
+from pyarch_lint.cli import main
 from pyarch_lint.config import Settings, settings_from_toml
 from pyarch_lint.engine import check_source
 
@@ -159,3 +161,24 @@ def test_rule_documents_ship_in_the_wheel(tmp_path: Path) -> None:
     with zipfile.ZipFile(wheel) as archive:
         shipped = {Path(name).name for name in archive.namelist() if "/_rules/" in name}
     assert shipped == {p.name for p in (root / "rules").glob("PA*.md")}
+
+
+def _prose(text: str) -> str:
+    """Text with comment markers and line wrapping undone, to find a wrapped sentence in it."""
+    return " ".join(line.strip().removeprefix("# ") for line in text.splitlines())
+
+
+@pytest.mark.parametrize(
+    "rule", [r for r in BUILTIN_RULES if r.options_type is not None], ids=lambda r: r.code
+)
+def test_option_help_comes_from_the_options_metadata(rule: RuleInfo) -> None:
+    runner = CliRunner()
+    printed = {
+        "init": _prose(runner.invoke(main, ["init", "--print"]).stdout),
+        "rule": _prose(runner.invoke(main, ["rule", rule.code]).stdout),
+        "--show-settings": _prose(runner.invoke(main, ["--show-settings"]).stdout),
+    }
+    assert rule.options_type is not None
+    for field in dataclasses.fields(rule.options_type):
+        for command, text in printed.items():
+            assert option_help(field) in text, f"`{command}` lacks the help of {field.name}"

@@ -22,7 +22,8 @@ class StructureOptions:
 
     SECTION: ClassVar[str] = "structure"
     max_nesting_depth: int = field(
-        default=4, metadata={"help": "PA101: the deepest allowed nesting of blocks in a function."}
+        default=4,
+        metadata={"help": "PA101: the deepest allowed nesting; a block deeper is reported."},
     )
     max_complexity: int = field(
         default=10, metadata={"help": "PA102: the highest allowed McCabe complexity of a function."}
