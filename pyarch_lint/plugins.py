@@ -6,8 +6,9 @@
 
 A plugin's rule declares itself like ours (`checks.base.Rule`) and is selected, suppressed,
 cached and reported like ours. Its code must not start with `PA` (reserved for pyarch-lint), nor
-take another rule's code or name, nor its options another's section: any of these, or a class
-that cannot be loaded, is a `PluginError` naming the distribution (exit 2). Rule classes are
+take another rule's code or name, nor letters that begin another's (`ACME` and `ACMEX`), nor
+its options another's section: any of these, or a class that cannot be loaded, is a
+`PluginError` naming the distribution (exit 2). Rule classes are
 imported only when some distribution declares the group: with no plugin installed, this module
 reads installed metadata and imports no rule, nor LibCST.
 """
@@ -20,7 +21,7 @@ import inspect
 import re
 from typing import Any
 
-from pyarch_lint.checks.registry import BUILTIN, CODE, RuleInfo, RuleSet
+from pyarch_lint.checks.registry import BUILTIN, CODE, RuleInfo, RuleSet, letters
 from pyarch_lint.config import ConfigError, Settings
 from pyarch_lint.findings import Severity
 
@@ -56,6 +57,14 @@ def load_rule_set() -> RuleSet:
                     f"{where}: rule {info.code} ({info.name}) takes the {what} of "
                     f"{known.code} ({known.name}) from {known.plugin or 'pyarch-lint'}"
                 )
+            # Selectors, noqa and per-file-ignores match by prefix: `ACME` must not cover `ACMEX1`.
+            mine, theirs = letters(info.code), letters(known.code)
+            if mine != theirs and (mine.startswith(theirs) or theirs.startswith(mine)):
+                raise PluginError(
+                    f"{where}: the letters of {info.code} and of {known.code} (from "
+                    f"{known.plugin or 'pyarch-lint'}) start alike, so one's prefix would select "
+                    "the other's rules; choose other letters"
+                )
         kind = info.options_type
         if kind is not None:
             section = _section(kind, where)
@@ -83,8 +92,9 @@ def _rule_info(entry_point: importlib.metadata.EntryPoint, plugin: str, where: s
 
     if not (inspect.isclass(rule) and issubclass(rule, Rule)):
         raise PluginError(f"{where}: not a subclass of pyarch_lint.checks.base.Rule")
-    declared = {name: getattr(rule, name, None) for name in ("CODE", "NAME", "SEVERITY")}
-    code, name, severity = declared.values()
+    code = getattr(rule, "CODE", None)
+    name = getattr(rule, "NAME", None)
+    severity = getattr(rule, "SEVERITY", None)
     if not (isinstance(code, str) and CODE.fullmatch(code)):
         raise PluginError(f"{where}: CODE must be letters then digits like ACME101, got {code!r}")
     if code.startswith(RESERVED_PREFIX):
@@ -96,6 +106,8 @@ def _rule_info(entry_point: importlib.metadata.EntryPoint, plugin: str, where: s
         raise PluginError(f"{where}: NAME must be kebab-case like no-print, got {name!r}")
     if not isinstance(severity, Severity):
         raise PluginError(f"{where}: SEVERITY must be a pyarch_lint.findings.Severity")
+    if not isinstance(rule.DEFAULT_ENABLED, bool):
+        raise PluginError(f"{where}: DEFAULT_ENABLED must be True or False")
     # The class's own docstring: `inspect.getdoc` would fall back to the base class's.
     doc = rule.DOC if rule.DOC is not None else inspect.cleandoc(rule.__doc__ or "")
     return dataclasses.replace(RuleInfo.of(rule, plugin), doc=doc or None)

@@ -194,6 +194,11 @@ class Lowercase(Acme):
     CODE = "acme1"
 
 
+class LongerLetters(Acme):
+    CODE = "ACMEX1"
+    NAME = "acmex-rule"
+
+
 def _installed(
     monkeypatch: pytest.MonkeyPatch, *classes: type | str
 ) -> list[importlib.metadata.EntryPoint]:
@@ -234,6 +239,7 @@ def test_a_plugin_rule_is_selected_by_its_code_and_prefix(monkeypatch: pytest.Mo
         ((Acme, SameCode), "takes the code of ACME101"),
         ((Acme, SameName), "takes the name of ACME101"),
         ((Lowercase,), "CODE must be letters then digits"),
+        ((Acme, LongerLetters), "the letters of ACMEX1 and of ACME101"),
         ((ConfigError,), "not a subclass of pyarch_lint.checks.base.Rule"),
         (("no_such_module:Rule",), "cannot load: ModuleNotFoundError"),
     ],

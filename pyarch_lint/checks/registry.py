@@ -165,7 +165,8 @@ CODE = re.compile(r"[A-Z]+[0-9]+")
 _SELECTOR = re.compile(r"[A-Z]+[0-9]*")
 
 
-def _letters(code: str) -> str:
+def letters(code: str) -> str:
+    """`ACME` of `ACME101`, `PA` of `PA4`."""
     return code.rstrip("0123456789")
 
 
@@ -224,8 +225,8 @@ class RuleSet:
             return True
         if not _SELECTOR.fullmatch(selector):
             return False
-        letters = _letters(selector)
-        return any(c.startswith(selector) and _letters(c) == letters for c in self.by_code)
+        wanted = letters(selector)
+        return any(c.startswith(selector) and letters(c) == wanted for c in self.by_code)
 
 
 def _specificity(code: str, selectors: tuple[str, ...]) -> int:
