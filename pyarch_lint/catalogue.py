@@ -70,7 +70,8 @@ def load_catalogue() -> dict[str, RuleDoc]:
 def documents(rules: RuleSet) -> dict[str, RuleDoc]:
     """Every rule's document, by code: ours from `rules/`, each plugin rule's from its class."""
     docs = dict(load_catalogue())
-    docs.update({info.code: _plugin_doc(info) for info in rules.rules if info.plugin is not None})
+    plugins = (info for info in rules.by_code.values() if info.plugin is not None)
+    docs.update({info.code: _plugin_doc(info) for info in plugins})
     return docs
 
 

@@ -99,7 +99,11 @@ class Settings:
     def enabled_rules(self) -> list[RuleInfo]:
         """The enabled rules that have a class (the engine's own codes left out)."""
         codes = self.enabled_codes()
-        return [rule for rule in self.rules.rules if rule.code in codes]
+        return [
+            info
+            for code, info in self.rules.by_code.items()
+            if code in codes and info.rule_class is not None
+        ]
 
 
 def _default_options(rules: RuleSet) -> dict[type[Any], Any]:

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import importlib
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -181,15 +181,6 @@ class RuleSet:
     # "name version" of each plugin distribution that provides rules: part of the cache key.
     plugins: tuple[str, ...] = ()
 
-    @classmethod
-    def of(cls, rules: Iterable[RuleInfo], plugins: tuple[str, ...] = ()) -> RuleSet:
-        return cls({info.code: info for info in rules}, plugins)
-
-    @property
-    def rules(self) -> list[RuleInfo]:
-        """The rules that have a class, engine codes left out."""
-        return [info for info in self.by_code.values() if info.rule_class is not None]
-
     def option_types(self) -> dict[str, type[Any]]:
         """Each rule-options section name and its dataclass."""
         return {
@@ -240,4 +231,4 @@ def _specificity(code: str, selectors: tuple[str, ...]) -> int:
     return best
 
 
-BUILTIN = RuleSet.of((*ENGINE_CODES, *BUILTIN_RULES))
+BUILTIN = RuleSet({info.code: info for info in (*ENGINE_CODES, *BUILTIN_RULES)})
