@@ -178,7 +178,7 @@ def main() -> None:
 @click.option(
     "-v", "--verbose", is_flag=True, help="Print notes and, on internal errors, tracebacks."
 )
-def check(
+def check(  # noqa: PA103 -- click passes each option as a parameter
     *,
     paths: tuple[Path, ...],
     select: tuple[str, ...],

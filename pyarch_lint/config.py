@@ -473,49 +473,43 @@ def settings_of(folders: Sequence[Path], config: Path | None, cwd: Path) -> list
     """The settings of each folder (absolute): those of `config` when one is named; else of the
     nearest pyproject.toml with a `[tool.pyarch-lint]` table at the folder or above it, as ruff
     finds them; else the working folder's, found the same way; else the defaults, rooted at the
-    project root. Folders that share a file share one Settings: each file is read, parsed and
-    validated once, and a pyproject.toml without the table (or with invalid TOML: an error) is
-    read once on the way up."""
+    project root. Folders that share a file share one Settings: each file met on the way up is
+    read, parsed and validated once (invalid TOML there is an error, as it is for ruff)."""
     if config is not None:
         return [_load(config)] * len(folders)
-    nearest: dict[Path, Path | None] = {}  # folder -> the pyproject.toml that applies there
-    tables: dict[Path, dict[str, Any]] = {}
-    loaded: dict[Path, Settings] = {}
-
-    def find(start: Path) -> Path | None:
-        walked = []
-        found = None
-        for folder in (start, *start.parents):
-            if folder in nearest:
-                found = nearest[folder]
-                break
-            walked.append(folder)
-            candidate = folder / "pyproject.toml"
-            table = _table_of(_document(candidate)) if candidate.is_file() else None
-            if table is not None:
-                tables[candidate] = table
-                found = candidate
-                break
-        nearest.update(dict.fromkeys(walked, found))
-        return found
-
-    def settings(path: Path) -> Settings:
-        if path not in loaded:
-            loaded[path] = settings_from_table(tables[path], str(path), path.resolve())
-        return loaded[path]
-
-    @functools.cache
-    def fallback() -> Settings:
-        here = find(cwd)
-        if here is None:
-            return dataclasses.replace(Settings.default(), root=_project_root(cwd))
-        return settings(here)
-
+    nearest: dict[Path, Settings | None] = {}
+    fallback = None
     result = []
     for folder in folders:
-        found = find(folder)
-        result.append(fallback() if found is None else settings(found))
+        settings = _nearest(folder, nearest)
+        if settings is None:
+            fallback = fallback or _nearest(cwd, nearest) or _defaults(cwd)
+            settings = fallback
+        result.append(settings)
     return result
+
+
+def _nearest(start: Path, nearest: dict[Path, Settings | None]) -> Settings | None:
+    """The settings of the nearest pyproject.toml with the table; `nearest` remembers the
+    answer for every folder walked."""
+    walked = []
+    found = None
+    for folder in (start, *start.parents):
+        if folder in nearest:
+            found = nearest[folder]
+            break
+        walked.append(folder)
+        candidate = folder / "pyproject.toml"
+        table = _table_of(_document(candidate)) if candidate.is_file() else None
+        if table is not None:
+            found = settings_from_table(table, str(candidate), config_path=candidate.resolve())
+            break
+    nearest.update(dict.fromkeys(walked, found))
+    return found
+
+
+def _defaults(cwd: Path) -> Settings:
+    return dataclasses.replace(Settings.default(), root=_project_root(cwd))
 
 
 def load_settings(config: Path | None, cwd: Path) -> Settings:
