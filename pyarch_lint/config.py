@@ -88,12 +88,13 @@ def _key(
     field's, `check(where, key, value)` validating a value of that type further. `in_init`:
     `pyarch-lint init` writes it out (keys that replace a default are only mentioned there)."""
     metadata = {"help": help, "check": check, "in_init": in_init}
-    if isinstance(default, dict):
-        return field(default_factory=dict, metadata=metadata)
+    if isinstance(default, dict):  # a mutable default: each Settings gets its own copy
+        return field(default_factory=lambda: dict(default), metadata=metadata)
     return field(default=default, metadata=metadata)
 
 
 def _selectors(where: str, key: str, values: tuple[str, ...]) -> tuple[str, ...]:
+    """`check_selectors`, which lives below with the rest of rule selection."""
     return check_selectors(where, key, values)
 
 
@@ -343,7 +344,9 @@ def top_level_keys() -> dict[str, Key]:
     for spec in dataclasses.fields(Settings):
         if "help" not in spec.metadata:
             continue
-        default = spec.default if spec.default_factory is dataclasses.MISSING else {}
+        default = (
+            spec.default if spec.default_factory is dataclasses.MISSING else spec.default_factory()
+        )
         name = _kebab(spec.name)
         keys[name] = Key(
             name,
