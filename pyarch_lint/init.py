@@ -28,6 +28,7 @@ from pyarch_lint.config import (
     settings_from_table,
     top_level_keys,
 )
+from pyarch_lint.errors import LintError
 
 _LLM_COMMENTS = {
     "enabled": '"auto": escalate when ANTHROPIC_API_KEY is set; false: never contact the model.',
@@ -44,7 +45,7 @@ _LLM_COMMENTS = {
 _OPTION_BULLET = re.compile(r"^- `([a-z0-9-]+)` \([^)]*\): (.*?)(?=^- `|^\S|\Z)", re.M | re.S)
 
 
-class InitError(Exception):
+class InitError(LintError):
     """`init` cannot do what was asked (exit 2)."""
 
 
