@@ -195,9 +195,10 @@ def plan(options: LintOptions, *, note: Note | None = None) -> Plan:
 
 
 def _with_options(settings: Settings, options: LintOptions) -> Settings:
-    """The options' selection as a layer on top of the file's, as in ruff: `select` starts
-    afresh, and otherwise a code the options enable or ignore wins over what the file said
-    about it (the file's selectors it covers are dropped; specificity does the rest)."""
+    """The options on top of one configuration's settings. Selection is a layer, as in ruff:
+    `select` starts afresh, and otherwise a code the options enable or ignore wins over what
+    the file said about it (the file's selectors it covers are dropped; specificity does the
+    rest). The model overrides replace the configured values."""
     select: tuple[str, ...] | None = options.select
     if select is not None:
         extend_select, ignore = options.extend_select, options.ignore
