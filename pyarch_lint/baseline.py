@@ -28,6 +28,7 @@ from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, NamedTuple
 
+from pyarch_lint.errors import LintError
 from pyarch_lint.findings import Finding
 from pyarch_lint.memory import without_cyclic_gc
 from pyarch_lint.report import escape_surrogates
@@ -42,7 +43,7 @@ Span = tuple[int, int, str]
 """A def or class: its first line (the `def`/`class` keyword's), its last, its dotted name."""
 
 
-class BaselineError(Exception):
+class BaselineError(LintError):
     """The baseline file cannot be read or is not one of ours (exit 2)."""
 
 

@@ -1,47 +1,33 @@
-"""The command line: options -> settings, then the flow of DESIGN.md, then an exit code."""
+"""The command line: options -> `api.LintOptions`, the run (`api`), then what it prints and the
+exit code."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import enum
-import os
 import sys
 import textwrap
 import traceback
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import NoReturn
 
 import click
 
-from pyarch_lint import __version__, baseline
-from pyarch_lint.cache import CACHE_DIR_NAME, Cache
+from pyarch_lint import __version__, api
+from pyarch_lint.api import LintOptions, LlmOverrides
 from pyarch_lint.catalogue import documents
 from pyarch_lint.checks.options import option_help
 from pyarch_lint.checks.registry import RuleSet
-from pyarch_lint.config import (
-    ConfigError,
-    Settings,
-    check_llm,
-    check_selectors,
-    load_settings,
-)
-from pyarch_lint.discovery import PathNotFound, discover
-from pyarch_lint.engine import RunResult, SourceFile, default_jobs, run, settings_fingerprint
-from pyarch_lint.findings import Critique, Finding, NotReviewed, Severity
-from pyarch_lint.gitdiff import (
-    Changes,
-    GitError,
-    changed_since,
-    on_changed_lines,
-    repository_root,
-)
+from pyarch_lint.config import ConfigError, Settings, load_settings, top_level_keys
+from pyarch_lint.errors import LintError
 from pyarch_lint.init import InitError, init_pyproject, render_table
 from pyarch_lint.plugins import PluginError, load_rule_set
-from pyarch_lint.progress import progress_line
+from pyarch_lint.progress import ProgressLine, progress_line
 from pyarch_lint.report import FORMATS, Outcome, inert_lines, one_line, renderer
-from pyarch_lint.report.text import source_lines, summary_line
+from pyarch_lint.report.text import summary_line
 
 
 class ExitStatus(enum.IntEnum):
@@ -195,262 +181,194 @@ def main() -> None:
 @click.option(
     "-v", "--verbose", is_flag=True, help="Print notes and, on internal errors, tracebacks."
 )
-def check(paths: tuple[Path, ...], **options: Any) -> None:
+def check(  # noqa: PA103 -- click passes each option as a parameter
+    *,
+    paths: tuple[Path, ...],
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    output_format: str,
+    config_file: Path | None,
+    no_llm: bool,
+    explain: bool,
+    llm_dry_run: bool,
+    llm_required: bool,
+    model: str | None,
+    language: str | None,
+    llm_deadline: float | None,
+    llm_timeout: float | None,
+    llm_concurrency: int | None,
+    llm_max_files: int | None,
+    llm_max_output_tokens: int | None,
+    baseline_file: Path | None,
+    write_baseline: Path | None,
+    changed_since: str | None,
+    exit_zero: bool,
+    statistics: bool,
+    jobs: int | None,
+    no_cache: bool,
+    force_exclude: bool,
+    show_settings: bool,
+    show_files: bool,
+    quiet: bool,
+    verbose: bool,
+) -> None:
     """Lint PATHS (default: the current folder) and report findings."""
+    options = LintOptions(
+        paths=paths,
+        config=config_file,
+        select=_codes(select) or None,
+        extend_select=_codes(extend_select),
+        ignore=_codes(ignore),
+        llm=LlmOverrides(
+            model=model or None,
+            language=language or None,
+            deadline=llm_deadline,
+            timeout=llm_timeout,
+            concurrency=llm_concurrency,
+            max_files=llm_max_files,
+            max_output_tokens=llm_max_output_tokens,
+        ),
+        changed_since=changed_since,
+        baseline=baseline_file,
+        jobs=jobs,
+        cache=not no_cache,
+        force_exclude=force_exclude,
+        escalate=not no_llm,
+        llm_dry_run=llm_dry_run,
+        llm_required=llm_required,
+    )
+    command = _Command(
+        output_format,
+        explain,
+        statistics,
+        exit_zero,
+        quiet,
+        verbose,
+        show_settings,
+        show_files,
+        write_baseline,
+    )
     try:
-        status = _check(paths or (Path("."),), options)
+        status = _check(options, command)
     except click.exceptions.Exit:
         raise
     except KeyboardInterrupt:
         click.echo("pyarch-lint: interrupted", err=True)
         status = ExitStatus.ERROR
     except Exception as error:
-        if options["verbose"]:
+        if verbose:
             traceback.print_exc()
-        hint = "" if options["verbose"] else " (run with -v for the traceback)"
+        hint = "" if verbose else " (run with -v for the traceback)"
         click.echo(f"pyarch-lint: internal error: {type(error).__name__}: {error}{hint}", err=True)
         status = ExitStatus.ERROR
     sys.exit(status)
 
 
-def _cli_selection(settings: Settings, options: dict[str, Any]) -> dict[str, Any]:
-    """The command line's selectors as a layer on top of the file's, as in ruff: `--select`
-    starts afresh, and otherwise a code the command line enables or ignores wins over what the
-    file said about it (the file's selectors it covers are dropped; specificity does the rest)."""
-    where, rules = "command line", settings.rules
-    select = check_selectors(where, "--select", _codes(options["select"]), rules)
-    extend = check_selectors(where, "--extend-select", _codes(options["extend_select"]), rules)
-    ignore = check_selectors(where, "--ignore", _codes(options["ignore"]), rules)
-    if select:
-        return {"select": select, "extend_select": extend, "ignore": ignore}
-    file_select = None if settings.select is None else _kept(settings.select, ignore)
-    return {
-        "select": file_select,
-        "extend_select": _kept(settings.extend_select, ignore) + extend,
-        "ignore": _kept(settings.ignore, extend) + ignore,
-    }
-
-
-def _kept(selectors: tuple[str, ...], overridden_by: tuple[str, ...]) -> tuple[str, ...]:
-    """The file's selectors that no command-line selector covers (equal or more general)."""
-    return tuple(
-        s for s in selectors if not any(o == "ALL" or s.startswith(o) for o in overridden_by)
-    )
-
-
-def _settings(options: dict[str, Any], cwd: Path) -> Settings:
-    settings = load_settings(options["config_file"], cwd, load_rule_set())
-    changes: dict[str, Any] = _cli_selection(settings, options)
-    llm_changes = {k: options[k] for k in ("model", "language") if options[k]}
-    for name in ("deadline", "timeout", "concurrency", "max_files", "max_output_tokens"):
-        if options[f"llm_{name}"] is not None:
-            llm_changes[name] = options[f"llm_{name}"]
-    if llm_changes:
-        changes["llm"] = dataclasses.replace(settings.llm, **llm_changes)
-        check_llm(changes["llm"], "command line")
-    return dataclasses.replace(settings, **changes)
-
-
 @dataclasses.dataclass(frozen=True, slots=True)
-class _Plan:
-    """What to check and how, resolved from the options before any file is read."""
+class _Command:
+    """What `check` was asked besides the run's options: what to print, and the exit code."""
 
-    settings: Settings
-    files: list[SourceFile]
-    changes: Changes | None  # --changed-since
-    recorded: Counter[baseline.Key] | None  # --baseline
-
-
-def _check_usage(options: dict[str, Any]) -> None:
-    if options["write_baseline"] and (options["baseline_file"] or options["changed_since"]):
-        _fail(
-            "--write-baseline records every finding; it cannot be combined with --baseline "
-            "or --changed-since"
-        )
-    if options["explain"] and options["output_format"] not in ("text", "concise"):
-        _fail(
-            "--explain prints prose; it cannot be combined with --format "
-            + options["output_format"]
-        )
+    output_format: str
+    explain: bool
+    statistics: bool
+    exit_zero: bool
+    quiet: bool
+    verbose: bool
+    show_settings: bool
+    show_files: bool
+    write_baseline: Path | None
 
 
-def _plan(paths: tuple[Path, ...], options: dict[str, Any], cwd: Path) -> _Plan:
-    def note(text: str) -> None:
-        if options["verbose"]:
-            click.echo(f"note: {one_line(text)}", err=True)
+def _note(text: str) -> None:
+    click.echo(f"note: {one_line(text)}", err=True)
 
+
+def _status(line: str) -> None:
+    click.echo(one_line(line), err=True)
+
+
+@contextlib.contextmanager
+def _progress(quiet: bool) -> Iterator[ProgressLine | None]:
+    """The progress line of the analysis, erased before anything else is printed."""
+    line = progress_line(sys.stderr, quiet)
     try:
-        settings = _settings(options, cwd)
-        files = discover(
-            paths, settings, cwd=cwd, force_exclude=options["force_exclude"], note=note
+        yield line
+    finally:
+        if line is not None:
+            line.finish()
+
+
+def _check(options: LintOptions, command: _Command) -> ExitStatus:
+    if command.explain and command.output_format not in ("text", "concise"):
+        _fail(
+            f"--explain prints prose; it cannot be combined with --format {command.output_format}"
         )
-        changes = None
-        if options["changed_since"]:
-            changes = changed_since(options["changed_since"], cwd)
-            files = [file for file in files if changes.touches(file.path)]
-        recorded = baseline.load(options["baseline_file"]) if options["baseline_file"] else None
-    except (ConfigError, PathNotFound, GitError, baseline.BaselineError) as error:
+    note = _note if command.verbose else None
+    try:
+        if command.show_settings or command.show_files:
+            plan = api.plan(options, note=note)
+            if command.show_settings:
+                click.echo("\n\n".join(_describe_settings(g.settings) for g in plan.groups))
+            else:
+                lines = "".join(f"{one_line(f.display)}\n" for f in plan.files)
+                click.echo(inert_lines(lines), nl=False)
+            return ExitStatus.SUCCESS
+        if command.write_baseline is not None:
+            return _write_baseline(options, command.write_baseline, command.quiet, note)
+        with _progress(command.quiet) as progress:
+            checked = api.check(api.plan(options, note=note), progress=progress)
+        _complain(checked.warnings, checked.crashes)
+        result = api.review(
+            checked,
+            status=None if command.quiet else _status,
+            each_file=sys.stderr.isatty() and not command.quiet,
+        )
+    except LintError as error:
         _fail(str(error))
-    return _Plan(settings, files, changes, recorded)
-
-
-def _check(paths: tuple[Path, ...], options: dict[str, Any]) -> ExitStatus:
-    _check_usage(options)
-    plan = _plan(paths, options, Path.cwd())
-    settings, files = plan.settings, plan.files
-    if options["show_settings"]:
-        click.echo(_describe_settings(settings))
-        return ExitStatus.SUCCESS
-    if options["show_files"]:
-        click.echo(inert_lines("".join(f"{one_line(f.display)}\n" for f in files)), nl=False)
-        return ExitStatus.SUCCESS
-
-    cache = None
-    if not options["no_cache"]:
-        cache = Cache(settings.root / CACHE_DIR_NAME, settings_fingerprint(settings))
-    result = _run(plan, options, cache)
-    by_display = {f.display: f.path for f in files}
-    findings = result.findings
-    if plan.changes is not None:  # before escalation: a pull request pays only for its change
-        findings = on_changed_lines(findings, plan.changes, by_display)
-    # Reports and the baseline name only files with findings (critiques are of those too).
-    root_paths = _root_paths({f.path for f in findings}, by_display, settings)
-    if options["write_baseline"]:
-        return _write_baseline(options["write_baseline"], findings, root_paths, options["quiet"])
-    if plan.recorded is not None:
-        found = baseline.keys(findings, source_lines, root_paths)
-        findings = baseline.new_findings(findings, found, plan.recorded)
-
-    review = _escalate(findings, by_display, settings, cache, options)
-    outcome = Outcome(
-        findings,
-        list(review.critiques),
-        list(review.not_reviewed),
-        result.files,
-        len(_flagged(findings, settings)),
-        review.escalated,
-        root_paths,
-        settings.rules,
-    )
-    _report(outcome, options)
-    if review.failed_required is not None:
-        message = one_line(review.failed_required)
+    _report(result.outcome, command)
+    if result.failed_required is not None:
+        message = one_line(result.failed_required)
         click.echo(f"pyarch-lint: error: --llm-required: {message}", err=True)
         return ExitStatus.ERROR
     if result.crashes:
         return ExitStatus.ERROR
-    return ExitStatus.FINDINGS if findings and not options["exit_zero"] else ExitStatus.SUCCESS
+    findings = result.outcome.findings
+    return ExitStatus.FINDINGS if findings and not command.exit_zero else ExitStatus.SUCCESS
 
 
-def _run(plan: _Plan, options: dict[str, Any], cache: Cache | None) -> RunResult:
-    """The engine over the planned files, with progress on a terminal and its complaints."""
-    progress = progress_line(sys.stderr, options["quiet"])
-    jobs = options["jobs"] or default_jobs()
-    result = run(plan.files, plan.settings, jobs, cache, progress)
-    if progress is not None:
-        progress.finish()
-    for warning in result.warnings:
+def _complain(warnings: Sequence[str], crashes: Sequence[str]) -> None:
+    for warning in warnings:
         click.echo(f"pyarch-lint: warning: {one_line(warning)}", err=True)
-    for crash in result.crashes:
+    for crash in crashes:
         click.echo(f"pyarch-lint: error: {one_line(crash)}", err=True)
-    return result
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Review:
-    critiques: Sequence[Critique] = ()
-    not_reviewed: Sequence[NotReviewed] = ()
-    escalated: int = 0
-    failed_required: str | None = None  # why --llm-required is not met
+def _write_baseline(
+    options: LintOptions, target: Path, quiet: bool, note: Callable[[str], None] | None
+) -> ExitStatus:
+    with _progress(quiet) as progress:
+        checked = api.record_baseline(options, target, note=note, progress=progress)
+    _complain(checked.warnings, checked.crashes)
+    if not quiet:
+        count = len(checked.findings)
+        plural = "finding" if count == 1 else "findings"
+        click.echo(f"Recorded {count} {plural} in {target}.", err=True)
+    return ExitStatus.SUCCESS
 
 
-def _flagged(findings: Sequence[Finding], settings: Settings) -> set[str]:
-    threshold = Severity.parse(settings.llm.min_severity)
-    return {f.path for f in findings if f.severity >= threshold}
-
-
-def _escalate(
-    findings: Sequence[Finding],
-    by_display: dict[str, Path],
-    settings: Settings,
-    cache: Cache | None,
-    options: dict[str, Any],
-) -> _Review:
-    if not _flagged(findings, settings):
-        return _Review()
-    if options["no_llm"] or settings.llm.enabled is False:
-        off = "escalation is turned off (--no-llm or llm.enabled = false)"
-        return _Review(failed_required=off if options["llm_required"] else None)
-    from pyarch_lint.escalation import (
-        RunOptions,
-        run_escalation,
-    )  # only when escalating: a fast start
-
-    quiet = options["quiet"]
-    run = RunOptions(
-        api_key=os.environ.get("ANTHROPIC_API_KEY") or None,
-        cache_dir=None if cache is None else cache.folder,
-        dry_run=options["llm_dry_run"],
-        required=options["llm_required"],
-        progress=sys.stderr.isatty() and not quiet,
-    )
-    echo = (lambda _line: None) if quiet else (lambda line: click.echo(one_line(line), err=True))
-    escalation = run_escalation(findings, by_display, settings.llm, run, echo)
-    return _Review(
-        escalation.critiques,
-        escalation.not_reviewed,
-        escalation.escalated,
-        escalation.failed_required,
-    )
-
-
-def _report(outcome: Outcome, options: dict[str, Any]) -> None:
-    if options["explain"]:
+def _report(outcome: Outcome, command: _Command) -> None:
+    if command.explain:
         from pyarch_lint.report.explain import render_explain
 
         explained = render_explain(outcome.findings, outcome.critiques, outcome.not_reviewed)
         click.echo(inert_lines(explained), nl=False)
-    elif options["statistics"]:
+    elif command.statistics:
         click.echo(_statistics(outcome), nl=False)
     else:
-        click.echo(renderer(options["output_format"])(outcome), nl=False)
-    if not options["quiet"] and options["output_format"] in ("text", "concise"):
+        click.echo(renderer(command.output_format)(outcome), nl=False)
+    if not command.quiet and command.output_format in ("text", "concise"):
         click.echo(summary_line(outcome), err=True)
-
-
-def _root_paths(
-    displays: set[str], by_display: Mapping[str, Path], settings: Settings
-) -> dict[str, str]:
-    """Display path -> path relative to the repository root (the git work tree, else the
-    project root), as code hosts and the baseline want them whatever the current folder."""
-    if not displays:
-        return {}
-    root = repository_root(settings.root) or settings.root.resolve()
-    mapping = {}
-    for display in displays:
-        mapping[display] = display  # outside the repository: the path as given
-        path = by_display.get(display)
-        # The path as the tree holds it; resolved only when a symlink hides where it lies.
-        for locate in () if path is None else (path.absolute, path.resolve):
-            located = locate()
-            if located.is_relative_to(root):
-                mapping[display] = located.relative_to(root).as_posix()
-                break
-    return mapping
-
-
-def _write_baseline(
-    target: Path, findings: Sequence[Finding], root_paths: dict[str, str], quiet: bool
-) -> ExitStatus:
-    text = baseline.dumps(baseline.keys(findings, source_lines, root_paths))
-    try:
-        target.write_text(text, encoding="utf-8")
-    except OSError as error:
-        _fail(f"{target}: cannot write the baseline: {error.strerror}")
-    if not quiet:
-        plural = "finding" if len(findings) == 1 else "findings"
-        click.echo(f"Recorded {len(findings)} {plural} in {target}.", err=True)
-    return ExitStatus.SUCCESS
 
 
 def _statistics(outcome: Outcome) -> str:
@@ -464,10 +382,8 @@ def _describe_settings(settings: Settings) -> str:
         str(settings.config_path) if settings.config_path else "defaults (no config file found)"
     )
     lines = [f"config: {source}", f"root: {settings.root}"]
-    for field in dataclasses.fields(settings):
-        if field.name in ("config_path", "root", "rule_options", "llm", "rules"):
-            continue
-        lines.append(f"{field.name.replace('_', '-')}: {getattr(settings, field.name)!r}")
+    for key in top_level_keys().values():
+        lines.append(f"{key.name}: {getattr(settings, key.attribute)!r}")
     if settings.rules.plugins:
         lines.append(f"plugins: {', '.join(settings.rules.plugins)}")
     lines.append(f"enabled: {', '.join(sorted(settings.enabled_codes()))}")

@@ -1,26 +1,35 @@
 """`[tool.pyarch-lint]` -> typed, validated settings.
 
-Three layers, as in ruff: raw TOML (tomlkit), validated against the dataclasses below (unknown
-keys, wrong types and unknown rule codes are errors naming the file and the key), then resolved
-with the command line on top. Every key has a consumer.
+Three layers, as in ruff: raw TOML (the standard library's `tomllib`), validated against the
+dataclasses below (unknown keys, wrong types and unknown rule codes are errors naming the file and
+the key), then resolved with the command line on top (`api`). Every key has a consumer.
+
+Each top-level key is declared once, as a field of `Settings` (`_key`: its default and help);
+validation, `--show-settings` and `init` read that declaration through `top_level_keys()`.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import re
+import sys
 import types
 import typing
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Literal
 
 import pathspec
-import tomlkit
-import tomlkit.exceptions
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # the same parser, before it joined the standard library
+    import tomli as tomllib
 
 from pyarch_lint.checks.registry import BUILTIN, RuleInfo, RuleSet
+from pyarch_lint.errors import LintError
 from pyarch_lint.findings import Severity
 
 DEFAULT_MODEL = "claude-sonnet-5-5"
@@ -45,7 +54,7 @@ DEFAULT_EXCLUDE: tuple[str, ...] = (
 )
 
 
-class ConfigError(Exception):
+class ConfigError(LintError):
     """A configuration problem the user must fix; the CLI prints it and exits 2."""
 
 
@@ -68,18 +77,98 @@ class LlmSettings:
     language: str = ""
 
 
+def _key(
+    default: Any,
+    help: str,
+    *,
+    check: Callable[[str, str, Any, RuleSet], Any] | None = None,
+    in_init: bool = True,
+) -> Any:
+    """A top-level key of `[tool.pyarch-lint]`: the field's name in kebab case, its type the
+    field's, `check(where, key, value, rules)` validating a value of that type further. `in_init`:
+    `pyarch-lint init` writes it out (keys that replace a default are only mentioned there)."""
+    metadata = {"help": help, "check": check, "in_init": in_init}
+    if isinstance(default, dict):  # a mutable default: each Settings gets its own copy
+        return field(default_factory=lambda: dict(default), metadata=metadata)
+    return field(default=default, metadata=metadata)
+
+
+def check_selectors(
+    where: str, key: str, values: tuple[str, ...], rules: RuleSet = BUILTIN
+) -> tuple[str, ...]:
+    for value in values:
+        if not rules.knows(value):
+            raise ConfigError(
+                f"{where}: `{key}` has unknown rule code or prefix {value!r} "
+                "(expected codes like PA401, prefixes like PA4, or ALL)"
+            )
+    return values
+
+
+def _patterns(where: str, key: str, patterns: tuple[str, ...], _rules: RuleSet) -> tuple[str, ...]:
+    for pattern in patterns:
+        _check_pattern(where, key, pattern)
+    return patterns
+
+
+def _positive_seconds(where: str, key: str, seconds: float, _rules: RuleSet) -> float:
+    if seconds <= 0:
+        raise ConfigError(f"{where}: `{key}` must be a positive number of seconds")
+    return seconds
+
+
+def _per_file_ignores(
+    where: str, key: str, table: dict[str, Any], rules: RuleSet
+) -> dict[str, tuple[str, ...]]:
+    result: dict[str, tuple[str, ...]] = {}
+    for glob, codes in table.items():
+        entry = f"{key}.{glob!r}"
+        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
+            raise ConfigError(f"{where}: `{entry}` must be a list of rule codes, got {codes!r}")
+        _check_pattern(where, key, glob)
+        result[glob] = check_selectors(where, entry, tuple(codes), rules)
+    return result
+
+
 @dataclass(frozen=True, slots=True)
 class Settings:
     """Everything a run needs, resolved. Plain values: it crosses the process pool."""
 
-    select: tuple[str, ...] | None = None  # None: the rules that are on by default
-    extend_select: tuple[str, ...] = ()
-    ignore: tuple[str, ...] = ()
-    exclude: tuple[str, ...] = DEFAULT_EXCLUDE
-    extend_exclude: tuple[str, ...] = ()
-    per_file_ignores: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
-    respect_gitignore: bool = True
-    file_timeout: float = 60.0
+    select: tuple[str, ...] | None = _key(  # None: the rules that are on by default
+        None,
+        'Codes or prefixes to run, replacing the default rules, e.g. ["PA1", "PA3"].',
+        check=check_selectors,
+        in_init=False,
+    )
+    extend_select: tuple[str, ...] = _key(
+        (),
+        'Codes or prefixes to turn on besides the default rules, e.g. ["PA2"].',
+        check=check_selectors,
+    )
+    ignore: tuple[str, ...] = _key(
+        (), 'Codes or prefixes to turn off, e.g. ["PA203"].', check=check_selectors
+    )
+    exclude: tuple[str, ...] = _key(
+        DEFAULT_EXCLUDE,
+        "Gitignore-style patterns to skip, replacing the default excludes.",
+        check=_patterns,
+        in_init=False,
+    )
+    extend_exclude: tuple[str, ...] = _key(
+        (),
+        "Gitignore-style patterns to skip, on top of the default excludes"
+        " (.git, .venv, build, dist, ...).",
+        check=_patterns,
+    )
+    per_file_ignores: Mapping[str, tuple[str, ...]] = _key(
+        {},
+        'Codes to ignore in matching files, e.g. "tests/**" = ["PA2"].',
+        check=_per_file_ignores,
+    )
+    respect_gitignore: bool = _key(True, "Skip what the project's .gitignore files ignore.")
+    file_timeout: float = _key(
+        60.0, "Seconds the analysis of one file may take.", check=_positive_seconds
+    )
     rule_options: Mapping[type[Any], Any] = field(default_factory=dict)
     llm: LlmSettings = LlmSettings()
     config_path: Path | None = None
@@ -114,18 +203,6 @@ def _kebab(name: str) -> str:
     return name.replace("_", "-")
 
 
-def check_selectors(
-    where: str, key: str, values: tuple[str, ...], rules: RuleSet = BUILTIN
-) -> tuple[str, ...]:
-    for value in values:
-        if not rules.knows(value):
-            raise ConfigError(
-                f"{where}: `{key}` has unknown rule code or prefix {value!r} "
-                "(expected codes like PA401, prefixes like PA4, or ALL)"
-            )
-    return values
-
-
 def _type_name(expected: Any) -> str:
     origin = typing.get_origin(expected)
     if expected is bool:
@@ -140,11 +217,16 @@ def _type_name(expected: Any) -> str:
         return "a list of strings"
     if origin is dict:
         return "a table of strings"
+    if origin is Mapping:
+        return "a table"
     if origin is Literal:
         return " or ".join(repr(a) for a in typing.get_args(expected))
-    if origin in (typing.Union, types.UnionType):
-        return " or ".join(_type_name(a) for a in typing.get_args(expected))
+    if origin in (typing.Union, types.UnionType):  # None is never a TOML value
+        return " or ".join(_type_name(a) for a in typing.get_args(expected) if a is not _NONE)
     return str(expected)
+
+
+_NONE = type(None)
 
 
 def _is_number(value: Any) -> bool:
@@ -171,6 +253,8 @@ def _coerce(expected: Any, value: Any) -> tuple[bool, Any]:
     if origin is dict:
         ok = isinstance(value, dict) and all(isinstance(v, str) for v in value.values())
         return ok, dict(value) if ok else value
+    if origin is Mapping:  # its values are the key's `check`'s to validate
+        return isinstance(value, dict), value
     if origin is Literal:
         return value in typing.get_args(expected), value
     if origin in (typing.Union, types.UnionType):
@@ -201,16 +285,41 @@ def _build(kind: type[Any], table: Mapping[str, Any], where: str, prefix: str) -
         raise ConfigError(f"{where}: `{prefix.rstrip('.')}`: {error}") from None
 
 
-_TOP_LEVEL: dict[str, Any] = {
-    "select": tuple[str, ...],
-    "extend-select": tuple[str, ...],
-    "ignore": tuple[str, ...],
-    "exclude": tuple[str, ...],
-    "extend-exclude": tuple[str, ...],
-    "per-file-ignores": dict[str, Any],
-    "respect-gitignore": bool,
-    "file-timeout": float,
-}
+@dataclass(frozen=True, slots=True)
+class Key:
+    """One top-level key of `[tool.pyarch-lint]`, as its `Settings` field declares it."""
+
+    name: str  # as written in TOML
+    attribute: str  # the field of Settings
+    type: Any
+    default: Any
+    help: str
+    in_init: bool
+    check: Callable[[str, str, Any, RuleSet], Any] | None
+
+
+@functools.cache
+def top_level_keys() -> dict[str, Key]:
+    """Every top-level key by name, in declaration order."""
+    hints = typing.get_type_hints(Settings)
+    keys = {}
+    for spec in dataclasses.fields(Settings):
+        if "help" not in spec.metadata:
+            continue
+        default = (
+            spec.default if spec.default_factory is dataclasses.MISSING else spec.default_factory()
+        )
+        name = _kebab(spec.name)
+        keys[name] = Key(
+            name,
+            spec.name,
+            hints[spec.name],
+            default,
+            spec.metadata["help"],
+            spec.metadata["in_init"],
+            spec.metadata["check"],
+        )
+    return keys
 
 
 def settings_from_table(
@@ -221,33 +330,23 @@ def settings_from_table(
 ) -> Settings:
     """Validate one `[tool.pyarch-lint]` table (plain Python values) into Settings."""
     sections = rules.option_types()
-    raw: dict[str, Any] = {}
+    keys = top_level_keys()
+    values: dict[str, Any] = {}
     options = _default_options(rules)
     llm = LlmSettings()
-    for key, value in table.items():
-        prefix = f"{TABLE}."
-        if key == LlmSettings.SECTION:
-            llm = _build_section(LlmSettings, value, where, key)
+    for name, value in table.items():
+        if name == LlmSettings.SECTION:
+            llm = _build_section(LlmSettings, value, where, name)
             check_llm(llm, where)
-        elif key in sections:
-            options[sections[key]] = _build_section(sections[key], value, where, key)
-        elif key in _TOP_LEVEL:
-            raw[key] = value
+        elif name in sections:
+            options[sections[name]] = _build_section(sections[name], value, where, name)
+        elif name in keys:
+            values[keys[name].attribute] = _top_level(keys[name], value, where, rules)
         else:
-            known = ", ".join(sorted([*_TOP_LEVEL, LlmSettings.SECTION, *sections]))
-            raise ConfigError(f"{where}: unknown key `{prefix}{key}` (known keys: {known})")
-    checked = {key: _top_level(key, value, where, rules) for key, value in raw.items()}
-    if checked.get("file-timeout", 1.0) <= 0:
-        raise ConfigError(f"{where}: `file-timeout` must be a positive number of seconds")
+            known = ", ".join(sorted([*keys, LlmSettings.SECTION, *sections]))
+            raise ConfigError(f"{where}: unknown key `{TABLE}.{name}` (known keys: {known})")
     return Settings(
-        select=checked.get("select"),
-        extend_select=checked.get("extend-select", ()),
-        ignore=checked.get("ignore", ()),
-        exclude=checked.get("exclude", DEFAULT_EXCLUDE),
-        extend_exclude=checked.get("extend-exclude", ()),
-        per_file_ignores=checked.get("per-file-ignores", {}),
-        respect_gitignore=checked.get("respect-gitignore", True),
-        file_timeout=checked.get("file-timeout", 60.0),
+        **values,
         rule_options=options,
         llm=llm,
         config_path=config_path,
@@ -256,19 +355,12 @@ def settings_from_table(
     )
 
 
-def _top_level(key: str, value: Any, where: str, rules: RuleSet) -> Any:
+def _top_level(key: Key, value: Any, where: str, rules: RuleSet) -> Any:
     """A top-level key's value, checked and converted."""
-    if key == "per-file-ignores":
-        return _per_file_ignores(value, where, rules)
-    ok, converted = _coerce(_TOP_LEVEL[key], value)
+    ok, converted = _coerce(key.type, value)
     if not ok:
-        raise ConfigError(f"{where}: `{key}` must be {_type_name(_TOP_LEVEL[key])}, got {value!r}")
-    if key in ("select", "extend-select", "ignore"):
-        converted = check_selectors(where, key, converted, rules)
-    if key in ("exclude", "extend-exclude"):
-        for pattern in converted:
-            _check_pattern(where, key, pattern)
-    return converted
+        raise ConfigError(f"{where}: `{key.name}` must be {_type_name(key.type)}, got {value!r}")
+    return converted if key.check is None else key.check(where, key.name, converted, rules)
 
 
 def _build_section(kind: type[Any], value: Any, where: str, key: str) -> Any:
@@ -308,66 +400,95 @@ def _check_pattern(where: str, key: str, pattern: str) -> None:
         raise ConfigError(message) from None
 
 
-def _per_file_ignores(value: Any, where: str, rules: RuleSet) -> dict[str, tuple[str, ...]]:
-    if not isinstance(value, dict):
-        raise ConfigError(f"{where}: `per-file-ignores` must be a table of glob = [codes]")
-    result: dict[str, tuple[str, ...]] = {}
-    for glob, codes in value.items():
-        key = f"per-file-ignores.{glob!r}"
-        if not isinstance(codes, list) or not all(isinstance(c, str) for c in codes):
-            raise ConfigError(f"{where}: `{key}` must be a list of rule codes, got {codes!r}")
-        _check_pattern(where, "per-file-ignores", glob)
-        result[glob] = check_selectors(where, key, tuple(codes), rules)
-    return result
-
-
 def settings_from_toml(text: str, where: str = "<config>", rules: RuleSet = BUILTIN) -> Settings:
     """Settings from the body of a `[tool.pyarch-lint]` table (used by tests and fixtures)."""
     try:
-        document = tomlkit.parse(text).unwrap()
-    except tomlkit.exceptions.ParseError as error:
+        document = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{where}: invalid TOML: {error}") from None
     return settings_from_table(document, where, rules=rules)
 
 
-def find_config(start: Path) -> Path | None:
-    """The nearest pyproject.toml with a `[tool.pyarch-lint]` table, walking up from `start`."""
-    for folder in (start, *start.parents):
-        candidate = folder / "pyproject.toml"
-        if candidate.is_file() and _table_of(candidate) is not None:
-            return candidate
-    return None
-
-
-def _read_toml(path: Path) -> dict[str, Any]:
+def _document(path: Path) -> dict[str, Any]:
     try:
-        document: dict[str, Any] = tomlkit.parse(path.read_text(encoding="utf-8")).unwrap()
+        text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as error:
         raise ConfigError(f"{path}: cannot read: {error}") from None
-    except tomlkit.exceptions.ParseError as error:
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
         raise ConfigError(f"{path}: invalid TOML: {error}") from None
-    return document
 
 
-def _table_of(path: Path) -> dict[str, Any] | None:
-    tool = _read_toml(path).get("tool", {})
+def _table_of(document: Mapping[str, Any]) -> dict[str, Any] | None:
+    tool = document.get("tool")
     table = tool.get("pyarch-lint") if isinstance(tool, dict) else None
     return table if isinstance(table, dict) else None
 
 
-def load_settings(config: Path | None, cwd: Path, rules: RuleSet = BUILTIN) -> Settings:
-    """Settings from `--config FILE`, else from the nearest pyproject.toml, else defaults."""
-    path = config if config is not None else find_config(cwd)
-    if path is None:
-        return dataclasses.replace(Settings.default(rules), root=_project_root(cwd))
+def _load(path: Path, rules: RuleSet) -> Settings:
+    """Settings from `--config FILE`: a pyproject.toml, or a dedicated file (pyarch-lint.toml)
+    holding the table's keys at top level."""
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
-    document = _read_toml(path)
-    if path.name == "pyproject.toml":
-        table = _table_of(path) or {}
-    else:  # a dedicated file: pyarch-lint.toml holds the table's keys at top level
-        table = document.get("tool", {}).get("pyarch-lint", document)
+    document = _document(path)
+    table = _table_of(document)
+    if table is None:
+        table = {} if path.name == "pyproject.toml" else document
     return settings_from_table(table, str(path), config_path=path.resolve(), rules=rules)
+
+
+def settings_of(
+    folders: Sequence[Path], config: Path | None, cwd: Path, rules: RuleSet = BUILTIN
+) -> list[Settings]:
+    """The settings of each folder (absolute): those of `config` when one is named; else of the
+    nearest pyproject.toml with a `[tool.pyarch-lint]` table at the folder or above it, as ruff
+    finds them; else the working folder's, found the same way; else the defaults, rooted at the
+    project root. Folders that share a file share one Settings: each file met on the way up is
+    read, parsed and validated once (invalid TOML there is an error, as it is for ruff)."""
+    if config is not None:
+        return [_load(config, rules)] * len(folders)
+    nearest: dict[Path, Settings | None] = {}
+    fallback = None
+    result = []
+    for folder in folders:
+        settings = _nearest(folder, nearest, rules)
+        if settings is None:
+            fallback = fallback or _nearest(cwd, nearest, rules) or _defaults(cwd, rules)
+            settings = fallback
+        result.append(settings)
+    return result
+
+
+def _nearest(start: Path, nearest: dict[Path, Settings | None], rules: RuleSet) -> Settings | None:
+    """The settings of the nearest pyproject.toml with the table; `nearest` remembers the
+    answer for every folder walked."""
+    walked = []
+    found = None
+    for folder in (start, *start.parents):
+        if folder in nearest:
+            found = nearest[folder]
+            break
+        walked.append(folder)
+        candidate = folder / "pyproject.toml"
+        table = _table_of(_document(candidate)) if candidate.is_file() else None
+        if table is not None:
+            found = settings_from_table(
+                table, str(candidate), config_path=candidate.resolve(), rules=rules
+            )
+            break
+    nearest.update(dict.fromkeys(walked, found))
+    return found
+
+
+def _defaults(cwd: Path, rules: RuleSet) -> Settings:
+    return dataclasses.replace(Settings.default(rules), root=_project_root(cwd))
+
+
+def load_settings(config: Path | None, cwd: Path, rules: RuleSet = BUILTIN) -> Settings:
+    """The settings of the working folder `cwd` (see `settings_of`)."""
+    [settings] = settings_of([cwd], config, cwd, rules)
+    return settings
 
 
 def _project_root(cwd: Path) -> Path:

@@ -20,12 +20,13 @@ import pathspec
 
 from pyarch_lint.config import Settings
 from pyarch_lint.engine import SourceFile
+from pyarch_lint.errors import LintError
 from pyarch_lint.files import read_regular
 
 _SUFFIXES = (".py", ".pyi")
 
 
-class PathNotFound(Exception):
+class PathNotFound(LintError):
     """A path given on the command line does not exist (exit 2)."""
 
 

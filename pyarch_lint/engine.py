@@ -40,6 +40,11 @@ class RunResult:
     files: int
 
 
+def by_place(finding: Finding) -> tuple[str, int, int, str, str]:
+    """The order findings are reported in."""
+    return (finding.path, finding.line, finding.column, finding.code, finding.message)
+
+
 def settings_fingerprint(settings: Settings) -> str:
     """What besides a file's bytes decides its findings (per-file-ignores are applied later):
     the rules, their options, and the version of each plugin that provides rules."""
@@ -145,7 +150,7 @@ def run(
         found = to_findings(file.display, analysis.findings, enabled, settings.rules)
         findings.extend(_per_file_ignores(found, settings, relative(file.path)))
         crashes.extend(f"{file.display}: {crash}" for crash in analysis.crashes)
-    findings.sort(key=lambda f: (f.path, f.line, f.column, f.code, f.message))
+    findings.sort(key=by_place)
     return RunResult(findings, crashes, list(cache.warnings) if cache else [], len(files))
 
 

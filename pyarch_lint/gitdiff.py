@@ -15,13 +15,14 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from pyarch_lint.errors import LintError
 from pyarch_lint.findings import Finding
 
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 _ESCAPES = {b"a": 7, b"b": 8, b"t": 9, b"n": 10, b"v": 11, b"f": 12, b"r": 13}
 
 
-class GitError(Exception):
+class GitError(LintError):
     """git cannot answer: not a repository, an unknown revision, no git at all (exit 2)."""
 
 

@@ -20,16 +20,9 @@ from tomlkit.items import Table
 
 from pyarch_lint.checks.options import option_help
 from pyarch_lint.checks.registry import RuleSet
-from pyarch_lint.config import LlmSettings, Settings, settings_from_table
+from pyarch_lint.config import LlmSettings, Settings, settings_from_table, top_level_keys
+from pyarch_lint.errors import LintError
 
-_TOP_LEVEL_COMMENTS = {
-    "extend-select": 'Codes or prefixes to turn on besides the default rules, e.g. ["PA2"].',
-    "ignore": 'Codes or prefixes to turn off, e.g. ["PA203"].',
-    "extend-exclude": "Gitignore-style patterns to skip, on top of the default excludes"
-    " (.git, .venv, build, dist, ...).",
-    "respect-gitignore": "Skip what the project's .gitignore files ignore.",
-    "file-timeout": "Seconds the analysis of one file may take.",
-}
 _LLM_COMMENTS = {
     "enabled": '"auto": escalate when ANTHROPIC_API_KEY is set; false: never contact the model.',
     "model": "The Claude model that writes the architectural critique.",
@@ -44,7 +37,7 @@ _LLM_COMMENTS = {
 }
 
 
-class InitError(Exception):
+class InitError(LintError):
     """`init` cannot do what was asked (exit 2)."""
 
 
@@ -79,12 +72,16 @@ def default_table(rules: RuleSet) -> Table:
     table = tomlkit.table()
     table.add(tomlkit.comment("pyarch-lint: every key below is at its default value."))
     table.add(tomlkit.comment('Run only some rules: select = ["PA1", "PA3"] (replaces defaults).'))
-    for key, comment in _TOP_LEVEL_COMMENTS.items():
-        value = _plain(getattr(defaults, key.replace("-", "_")))
-        _add(table, key, value, comment)
-    ignores = tomlkit.table()
-    ignores.add(tomlkit.comment('Codes to ignore in matching files, e.g. "tests/**" = ["PA2"].'))
-    table.add("per-file-ignores", ignores)
+    keys = [entry for entry in top_level_keys().values() if entry.in_init]
+    for entry in keys:
+        if not isinstance(entry.default, dict):
+            _add(table, entry.name, _plain(entry.default), entry.help)
+    for entry in keys:  # a table (per-file-ignores): empty, after the plain keys, its help inside
+        if isinstance(entry.default, dict):
+            entries = tomlkit.table()
+            for line in _comment_lines(entry.help):
+                entries.add(tomlkit.comment(line))
+            table.add(entry.name, entries)
 
     llm = tomlkit.table()
     llm.add(tomlkit.comment("The architectural critique of flagged files by a Claude model."))

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner, Result
 
-import pyarch_lint.cli
+import pyarch_lint.api
 from pyarch_lint import __version__
 from pyarch_lint.checks.registry import BUILTIN_RULES, ENGINE_CODES
 from pyarch_lint.cli import main
@@ -113,7 +113,7 @@ def test_exit_2_with_one_line_for_an_internal_error(
     def explode(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(pyarch_lint.cli, "run", explode)
+    monkeypatch.setattr(pyarch_lint.api, "run", explode)
     result = lint("app")
     assert result.exit_code == 2
     assert result.stderr.splitlines() == [

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner, Result
 from conftest import with_rule_class
 
-import pyarch_lint.cli
+import pyarch_lint.api
 from pyarch_lint.checks.base import Rule
 from pyarch_lint.checks.errors import BareExcept
 from pyarch_lint.checks.registry import BUILTIN_RULES, RuleInfo, load_rule_class
@@ -221,7 +221,7 @@ def test_a_crashing_rule_is_named_and_everything_else_still_reported(
 ) -> None:
     # The rules are the run's input, built by the command line and carried by its settings.
     crashing = with_rule_class(Settings.default(), "PA301", _CrashingBareExcept).rules
-    monkeypatch.setattr(pyarch_lint.cli, "load_rule_set", lambda: crashing)
+    monkeypatch.setattr(pyarch_lint.api, "load_rule_set", lambda: crashing)
     result = invoke(["--no-llm", "-j", "1", "--format", "json", "."], mixed, monkeypatch)
     assert result.exit_code == 2
     assert "pkg/handlers.py: rule PA301 (_CrashingBareExcept) crashed: ValueError: boom" in (

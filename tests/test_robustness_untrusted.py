@@ -199,6 +199,8 @@ HOSTILE_MODULES = [
     "json",
     "libcst",
     "tomlkit",
+    "tomllib",
+    "tomli",
     "pathspec",
     "anthropic",
     "hashlib",

@@ -1,0 +1,421 @@
+"""The library API: a whole run from one frozen `LintOptions`, returned as data, printed nowhere.
+
+    from pathlib import Path
+    from pyarch_lint.api import LintOptions, lint
+
+    result = lint(LintOptions(paths=(Path("src"),), escalate=False))
+    for finding in result.outcome.findings:
+        print(finding.path, finding.line, finding.code, finding.message)
+
+A run is three stages, each callable on its own: `plan` (settings and files), `check` (findings:
+analysis, the changed-lines filter, the baseline) and `review` (the model's critique of the
+flagged files); `lint` runs the three. What happens meanwhile reaches the caller only through the
+optional callbacks it passes. Problems with the input raise `LintError` (a bad config, a missing
+path, an unknown git revision, an unreadable baseline); anything else raised is a bug. The
+command line (`cli`) turns its options into a `LintOptions`, calls these functions and prints.
+
+Settings, as in ruff: each path gets those of the nearest pyproject.toml with a
+`[tool.pyarch-lint]` table at or above it (else the working folder's, else the defaults), unless
+`LintOptions.config` names one file for all; the options' selection and model settings go on top
+of each. Paths that share a configuration form a group, analysed and cached with its settings.
+The model's critique is one per run: it uses the settings of the first path's group.
+Relative paths are relative to the working folder, and findings name files as seen from there.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from pyarch_lint import baseline
+from pyarch_lint.cache import CACHE_DIR_NAME, Cache
+from pyarch_lint.config import LlmSettings, Settings, check_llm, check_selectors, settings_of
+from pyarch_lint.discovery import discover
+from pyarch_lint.engine import SourceFile, by_place, default_jobs, run, settings_fingerprint
+from pyarch_lint.errors import LintError
+from pyarch_lint.findings import Critique, Finding, NotReviewed, Severity
+from pyarch_lint.gitdiff import Changes, changed_since, on_changed_lines, repository_root
+from pyarch_lint.plugins import load_rule_set
+from pyarch_lint.report import Outcome
+from pyarch_lint.report.text import source_lines
+
+__all__ = [
+    "Checked",
+    "Group",
+    "LintError",
+    "LintOptions",
+    "LintResult",
+    "LlmOverrides",
+    "Plan",
+    "UsageError",
+    "check",
+    "lint",
+    "plan",
+    "record_baseline",
+    "review",
+]
+
+Note = Callable[[str], None]
+Progress = Callable[[int, int], None]
+
+
+class UsageError(LintError):
+    """Options that contradict each other."""
+
+
+@dataclass(frozen=True, slots=True)
+class LlmOverrides:
+    """Model settings that replace the configuration's (`[tool.pyarch-lint.llm]`); None keeps
+    the configured value. Validated like the configuration."""
+
+    model: str | None = None
+    language: str | None = None
+    deadline: float | None = None
+    timeout: float | None = None
+    concurrency: int | None = None
+    max_files: int | None = None
+    max_output_tokens: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class LintOptions:
+    """Everything that decides a run's outcome; how it is shown is the caller's business."""
+
+    paths: tuple[Path, ...] = ()  # files and folders to check; none: the working folder
+    config: Path | None = None  # one config file for every path, instead of each one's nearest
+    # Rule selection on top of the configuration's, as on the command line: `select` replaces
+    # it (None: keep it); a code `extend_select` or `ignore` names wins over what the file says.
+    select: tuple[str, ...] | None = None
+    extend_select: tuple[str, ...] = ()
+    ignore: tuple[str, ...] = ()
+    llm: LlmOverrides = LlmOverrides()
+    changed_since: str | None = None  # a git revision: only findings on lines changed since
+    baseline: Path | None = None  # only findings this baseline file does not record
+    jobs: int | None = None  # worker processes; None: one per CPU
+    cache: bool = True  # read and write the findings and critique caches
+    force_exclude: bool = False  # apply the excludes to files named explicitly
+    escalate: bool = True  # False: never contact the model (--no-llm)
+    llm_dry_run: bool = False  # say (through `status`) what would be sent; send nothing
+    llm_required: bool = False  # a flagged file left unreviewed sets `failed_required`
+
+
+@dataclass(frozen=True, slots=True)
+class Group:
+    """Files checked with the same settings: one configuration's, with the options on top."""
+
+    settings: Settings
+    files: tuple[SourceFile, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    """What a run checks and how, resolved before any file is read."""
+
+    options: LintOptions
+    groups: tuple[Group, ...]  # in the order of the paths that led to them; never empty
+    changes: Changes | None  # `changed_since`
+    recorded: Counter[baseline.Key] | None  # `baseline`
+
+    @property
+    def settings(self) -> Settings:
+        """The run-wide settings (the model's): those of the first path's group."""
+        return self.groups[0].settings
+
+    @property
+    def files(self) -> list[SourceFile]:
+        """Every file to check, each once, sorted by display path."""
+        if len(self.groups) == 1:
+            return list(self.groups[0].files)
+        return sorted((f for g in self.groups for f in g.files), key=lambda f: f.display)
+
+
+@dataclass(frozen=True, slots=True)
+class Checked:
+    """The findings of a plan, before the model's critique."""
+
+    plan: Plan
+    findings: tuple[Finding, ...]  # sorted; on changed lines only, not in the baseline
+    files: int
+    warnings: tuple[str, ...]  # problems that leave the findings intact (an unreadable cache)
+    crashes: tuple[str, ...]  # analyses that failed unexpectedly: the findings are incomplete
+    root_paths: Mapping[str, str]  # display path -> path from the repository root
+    sources: Mapping[str, Path]  # display path -> the file
+
+
+@dataclass(frozen=True, slots=True)
+class LintResult:
+    """A whole run's outcome."""
+
+    outcome: Outcome  # findings, critiques, files not reviewed and counts: what reports show
+    warnings: tuple[str, ...]
+    crashes: tuple[str, ...]
+    failed_required: str | None  # why `llm_required` is not met, else None
+
+
+def _silent(_text: str) -> None:
+    pass
+
+
+def plan(options: LintOptions, *, note: Note | None = None) -> Plan:
+    """Settings, files, the changed lines and the baseline of a run. `note(text)`: a path or
+    pattern discovery skips, and why (what `-v` prints)."""
+    cwd = Path.cwd()
+    paths = options.paths or (Path("."),)
+    absolute = [Path(os.path.abspath(cwd / path)) for path in paths]
+    rules = load_rule_set()
+    folders = [p if p.is_dir() else p.parent for p in absolute]
+    found = settings_of(folders, options.config, cwd, rules)
+    check_selectors("command line", "--select", options.select or (), rules)
+    check_selectors("command line", "--extend-select", options.extend_select, rules)
+    check_selectors("command line", "--ignore", options.ignore, rules)
+    by_config: dict[Path | None, tuple[Settings, list[Path]]] = {}
+    for path, settings in zip(paths, found, strict=True):
+        by_config.setdefault(settings.config_path, (settings, []))[1].append(path)
+    groups = []
+    for settings, group_paths in by_config.values():
+        resolved = _with_options(settings, options)
+        files = discover(
+            group_paths,
+            resolved,
+            cwd=cwd,
+            force_exclude=options.force_exclude,
+            note=note or _silent,
+        )
+        groups.append(Group(resolved, tuple(files)))
+    groups = _each_file_once(groups)
+    changes = None
+    if options.changed_since is not None:
+        changes = touched = changed_since(options.changed_since, cwd)
+        groups = [
+            Group(g.settings, tuple(f for f in g.files if touched.touches(f.path))) for g in groups
+        ]
+    recorded = baseline.load(options.baseline) if options.baseline is not None else None
+    return Plan(options, tuple(groups), changes, recorded)
+
+
+def _with_options(settings: Settings, options: LintOptions) -> Settings:
+    """The options on top of one configuration's settings. Selection is a layer, as in ruff:
+    `select` starts afresh, and otherwise a code the options enable or ignore wins over what
+    the file said about it (the file's selectors it covers are dropped; specificity does the
+    rest). The model overrides replace the configured values."""
+    select: tuple[str, ...] | None = options.select
+    if select is not None:
+        extend_select, ignore = options.extend_select, options.ignore
+    else:
+        select = None if settings.select is None else _kept(settings.select, options.ignore)
+        extend_select = _kept(settings.extend_select, options.ignore) + options.extend_select
+        ignore = _kept(settings.ignore, options.extend_select) + options.ignore
+    return dataclasses.replace(
+        settings,
+        select=select,
+        extend_select=extend_select,
+        ignore=ignore,
+        llm=_llm(settings.llm, options.llm),
+    )
+
+
+def _kept(selectors: tuple[str, ...], overridden_by: tuple[str, ...]) -> tuple[str, ...]:
+    """The file's selectors that no option's selector covers (equal or more general)."""
+    return tuple(
+        s for s in selectors if not any(o == "ALL" or s.startswith(o) for o in overridden_by)
+    )
+
+
+def _llm(llm: LlmSettings, overrides: LlmOverrides) -> LlmSettings:
+    changes = {
+        field.name: value
+        for field in dataclasses.fields(overrides)
+        if (value := getattr(overrides, field.name)) is not None
+    }
+    if not changes:
+        return llm
+    llm = dataclasses.replace(llm, **changes)
+    check_llm(llm, "command line")
+    return llm
+
+
+def _each_file_once(groups: list[Group]) -> list[Group]:
+    """A file that paths of several groups reach (`. sub/`, sub/ with its own configuration)
+    is checked once, with the settings of the nearest configuration around it."""
+    if len(groups) < 2:
+        return groups
+    located = [[(file, file.path.resolve()) for file in group.files] for group in groups]
+    owner: dict[Path, int] = {}
+    for index, files in enumerate(located):
+        for _file, real in files:
+            current = owner.get(real)
+            if current is None or _nearer(groups[index], groups[current], real):
+                owner[real] = index
+    return [
+        Group(group.settings, tuple(file for file, real in files if owner[real] == index))
+        for index, (group, files) in enumerate(zip(groups, located, strict=True))
+    ]
+
+
+def _nearer(group: Group, other: Group, path: Path) -> bool:
+    root, other_root = group.settings.root, other.settings.root
+    if not path.is_relative_to(root):
+        return False
+    return not path.is_relative_to(other_root) or len(root.parts) > len(other_root.parts)
+
+
+def check(plan: Plan, *, progress: Progress | None = None) -> Checked:
+    """The findings of every planned file, through the changed-lines filter and the baseline.
+    `progress(done, total)`: files analysed so far (cache hits count at once)."""
+    options = plan.options
+    jobs = options.jobs or default_jobs()
+    total = sum(len(group.files) for group in plan.groups)
+    findings: list[Finding] = []
+    warnings: list[str] = []
+    crashes: list[str] = []
+    root_paths: dict[str, str] = {}
+    sources: dict[str, Path] = {}
+    analysed = 0
+    for group in plan.groups:
+        cache = None
+        if options.cache:
+            fingerprint = settings_fingerprint(group.settings)
+            cache = Cache(group.settings.root / CACHE_DIR_NAME, fingerprint)
+        result = run(group.files, group.settings, jobs, cache, _offset(progress, analysed, total))
+        analysed += len(group.files)
+        paths = {file.display: file.path for file in group.files}
+        found = result.findings
+        if plan.changes is not None:  # before escalation: a pull request pays only for its change
+            found = on_changed_lines(found, plan.changes, paths)
+        # Reports and the baseline name only files with findings (critiques are of those too).
+        root_paths.update(_root_paths({f.path for f in found}, paths, group.settings))
+        findings.extend(found)
+        warnings.extend(result.warnings)
+        crashes.extend(result.crashes)
+        sources.update(paths)
+    if len(plan.groups) > 1:
+        findings.sort(key=by_place)
+    if plan.recorded is not None:
+        keys = baseline.keys(findings, source_lines, root_paths)
+        findings = baseline.new_findings(findings, keys, plan.recorded)
+    return Checked(
+        plan, tuple(findings), total, tuple(warnings), tuple(crashes), root_paths, sources
+    )
+
+
+def _offset(progress: Progress | None, done_before: int, total: int) -> Progress | None:
+    """One group's progress as part of the whole run's: the earlier groups' files are done."""
+    if progress is None:
+        return None
+    return lambda done, _group_total: progress(done_before + done, total)
+
+
+def _root_paths(
+    displays: set[str], by_display: Mapping[str, Path], settings: Settings
+) -> dict[str, str]:
+    """Display path -> path relative to the repository root (the git work tree, else the
+    project root), as code hosts and the baseline want them whatever the current folder."""
+    if not displays:
+        return {}
+    root = repository_root(settings.root) or settings.root.resolve()
+    mapping = {}
+    for display in displays:
+        mapping[display] = display  # outside the repository: the path as given
+        path = by_display.get(display)
+        # The path as the tree holds it; resolved only when a symlink hides where it lies.
+        for locate in () if path is None else (path.absolute, path.resolve):
+            located = locate()
+            if located.is_relative_to(root):
+                mapping[display] = located.relative_to(root).as_posix()
+                break
+    return mapping
+
+
+@dataclass(frozen=True, slots=True)
+class _Review:
+    critiques: Sequence[Critique] = ()
+    not_reviewed: Sequence[NotReviewed] = ()
+    escalated: int = 0
+    failed_required: str | None = None
+
+
+def review(checked: Checked, *, status: Note | None = None, each_file: bool = False) -> LintResult:
+    """The model's critique of the files with findings at `llm.min-severity` or above, when
+    escalation is on and possible. `status(line)`: what escalation does (skipped, asking, the
+    dry run's files, a summary), and with `each_file` a line as each file's critique arrives."""
+    llm = checked.plan.settings.llm
+    flagged = _flagged(checked.findings, llm)
+    done = _escalate(checked, llm, status or _silent, each_file) if flagged else _Review()
+    outcome = Outcome(
+        list(checked.findings),
+        list(done.critiques),
+        list(done.not_reviewed),
+        checked.files,
+        len(flagged),
+        done.escalated,
+        checked.root_paths,
+        checked.plan.settings.rules,
+    )
+    return LintResult(outcome, checked.warnings, checked.crashes, done.failed_required)
+
+
+def _flagged(findings: Sequence[Finding], llm: LlmSettings) -> set[str]:
+    threshold = Severity.parse(llm.min_severity)
+    return {f.path for f in findings if f.severity >= threshold}
+
+
+def _escalate(checked: Checked, llm: LlmSettings, status: Note, each_file: bool) -> _Review:
+    options = checked.plan.options
+    if not options.escalate or llm.enabled is False:
+        off = "escalation is turned off (--no-llm or llm.enabled = false)"
+        return _Review(failed_required=off if options.llm_required else None)
+    from pyarch_lint.escalation import RunOptions, run_escalation  # only now: a fast start
+
+    run_options = RunOptions(
+        api_key=os.environ.get("ANTHROPIC_API_KEY") or None,
+        cache_dir=checked.plan.settings.root / CACHE_DIR_NAME if options.cache else None,
+        dry_run=options.llm_dry_run,
+        required=options.llm_required,
+        progress=each_file,
+    )
+    escalation = run_escalation(checked.findings, checked.sources, llm, run_options, status)
+    return _Review(
+        escalation.critiques,
+        escalation.not_reviewed,
+        escalation.escalated,
+        escalation.failed_required,
+    )
+
+
+def lint(
+    options: LintOptions,
+    *,
+    note: Note | None = None,
+    progress: Progress | None = None,
+    status: Note | None = None,
+) -> LintResult:
+    """A whole run: `plan`, `check`, `review`, with their callbacks."""
+    return review(check(plan(options, note=note), progress=progress), status=status)
+
+
+def record_baseline(
+    options: LintOptions,
+    target: Path,
+    *,
+    note: Note | None = None,
+    progress: Progress | None = None,
+) -> Checked:
+    """Write every finding of a run to the baseline file `target` (the model is not asked)."""
+    if options.baseline is not None or options.changed_since is not None:
+        raise UsageError(
+            "--write-baseline records every finding; it cannot be combined with --baseline "
+            "or --changed-since"
+        )
+    checked = check(plan(options, note=note), progress=progress)
+    text = baseline.dumps(baseline.keys(checked.findings, source_lines, checked.root_paths))
+    try:
+        target.write_text(text, encoding="utf-8")
+    except OSError as error:
+        raise baseline.BaselineError(
+            f"{target}: cannot write the baseline: {error.strerror}"
+        ) from None
+    return checked
