@@ -235,7 +235,7 @@ def discover(
     spec = _exclude_spec(settings, note)
     named = [_named(given, cwd, force_exclude, note) for given in paths]
     wanted = [item for item in named if item is not None]
-    views = _git_views(wanted, force_exclude, note) if settings.respect_gitignore else {}
+    views = _git_views(wanted, spec, force_exclude, note) if settings.respect_gitignore else {}
     found: dict[str, SourceFile] = {}  # by real location: each file once
     for item in wanted:
         if item.is_dir:
@@ -329,7 +329,9 @@ def _explicit_excluded(
     return _git_ignored(item.resolved, False, ignores)
 
 
-def _git_views(named: Sequence[_Named], force_exclude: bool, note: Note) -> dict[Path, _GitView]:
+def _git_views(
+    named: Sequence[_Named], spec: _Patterns, force_exclude: bool, note: Note
+) -> dict[Path, _GitView]:
     """For each work tree holding a named path, what git says, asked once per work tree: the
     files below the named folders, and which named paths it ignores. A work tree git cannot
     answer for (no git, not a repository after all, a repository git distrusts) has no view:
@@ -342,7 +344,7 @@ def _git_views(named: Sequence[_Named], force_exclude: bool, note: Note) -> dict
     views = {}
     for tree, (folders, files) in asked.items():
         try:
-            view = _git_view(tree, folders, files)
+            view = _git_view(tree, folders, files, _prunable(spec, folders))
         except _GitRefused as error:
             note(f"git cannot list {tree} ({error}): walking it, reading .gitignore files")
             continue
@@ -367,7 +369,17 @@ def _ask_git(arguments: Sequence[str | bytes], tree: Path, stdin: bytes = b"") -
     return [os.fsdecode(name) for name in answer.stdout.split(b"\0") if name]
 
 
-def _git_view(tree: Path, folders: list[str], files: list[str]) -> _GitView:
+def _prunable(spec: _Patterns, folders: list[str]) -> list[str]:
+    """The excludes git may apply to untracked files itself (`ls-files --exclude`), so that it
+    does not list a `.venv` nobody ignored only for us to drop it: the plain names, which mean
+    the same to git at any depth. Not a name on the way to a named folder: git would drop the
+    whole folder, where we match below a folder named explicitly as below the root."""
+    on_the_way = {part for folder in folders for part in folder.split("/")}
+    names = [name for name in spec.names if name not in on_the_way]
+    return names + [f"{name}/" for name in spec.folder_names if name not in on_the_way]
+
+
+def _git_view(tree: Path, folders: list[str], files: list[str], prune: list[str]) -> _GitView:
     ignored: frozenset[str] = frozenset()
     questions = [name for name in (*folders, *files) if name]  # the top is never ignored
     if questions:
@@ -377,7 +389,9 @@ def _git_view(tree: Path, folders: list[str], files: list[str]) -> _GitView:
     listed: list[str] = []
     if specs:
         listing: list[str | bytes] = ["--literal-pathspecs", "ls-files", "-z", "--cached"]
-        listing += ["--others", "--exclude-standard", "--", *map(os.fsencode, specs)]
+        listing += ["--others", "--exclude-standard"]
+        listing += [f"--exclude={name}" for name in sorted(prune)]
+        listing += ["--", *map(os.fsencode, specs)]
         listed = sorted(_ask_git(listing, tree))
     return _GitView(str(tree), listed, ignored)
 

@@ -156,10 +156,11 @@ def test_explicit_files_are_checked_even_when_excluded(project: Path) -> None:
     assert found(project, *explicit) == ["bin/tool", "build/y.py", "generated/x.py", "secret.py"]
 
 
-def test_force_exclude_applies_excludes_to_explicit_files(project: Path) -> None:
+def test_force_exclude_applies_excludes_and_gitignore_to_explicit_files(project: Path) -> None:
     configure(project, 'extend-exclude = ["generated"]')
-    write(project, "generated/x.py", "build/y.py", "app.py")
-    explicit = ["generated/x.py", "build/y.py", "app.py"]
+    write(project, ".gitignore", text="secret.py\nignored/\n")  # not a git repository: read
+    explicit = ["generated/x.py", "build/y.py", "secret.py", "ignored/z.py", "app.py"]
+    write(project, *explicit)
     assert found(project, *explicit, force_exclude=True) == ["app.py"]
 
 
@@ -444,13 +445,15 @@ def test_submodules_nested_repositories_and_symlinked_folders_are_not_entered(
     assert found(repo, "sub", "nested", "link") == ["link/linked.py", "nested/n.py", "sub/lib.py"]
 
 
-def test_a_folder_named_inside_a_git_ignored_one_is_walked(repo: Path) -> None:
+def test_a_folder_named_inside_an_excluded_or_git_ignored_one_is_checked(repo: Path) -> None:
     write(repo, ".gitignore", text="corpus/\n")
     write(repo, "corpus/pkg/.gitignore", text="skip.py\n")
-    write(repo, "corpus/pkg/c.py", "corpus/pkg/skip.py", "app.py")
+    write(repo, "corpus/pkg/c.py", "corpus/pkg/skip.py", "build/pkg/b.py", "app.py")
+    write(repo, "build/pkg/.venv/v.py", "build/pkg/.gitignore", text="")
     assert found(repo) == ["app.py"]
-    assert found(repo, "corpus/pkg") == ["corpus/pkg/c.py"]
-    assert found(repo, "corpus/pkg", force_exclude=True) == []
+    assert found(repo, "corpus/pkg") == ["corpus/pkg/c.py"]  # walked: git lists nothing there
+    assert found(repo, "build/pkg") == ["build/pkg/b.py"]  # `build` a default exclude
+    assert found(repo, "corpus/pkg", "build/pkg", force_exclude=True) == []
 
 
 def test_force_exclude_applies_what_git_ignores_to_files_named(
