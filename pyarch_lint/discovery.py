@@ -380,6 +380,7 @@ def _prunable(spec: _Patterns, folders: list[str]) -> list[str]:
 
 
 def _git_view(tree: Path, folders: list[str], files: list[str], prune: list[str]) -> _GitView:
+    """Which of the named folders and files git ignores, then what it lists in the others."""
     ignored: frozenset[str] = frozenset()
     questions = [name for name in (*folders, *files) if name]  # the top is never ignored
     if questions:

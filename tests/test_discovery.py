@@ -419,7 +419,8 @@ def test_tracked_untracked_deleted_and_force_added_files(repo: Path) -> None:
 def test_the_excludes_apply_on_top_of_git(repo: Path) -> None:
     # Untracked and not ignored, but a default exclude (`.venv`) or a configured one.
     configure(repo, 'extend-exclude = ["migrations/", "/top.py"]')
-    write(repo, ".venv/lib/x.py", "app/migrations/m.py", "top.py", "app/top.py", "app/a.py")
+    write(repo, ".venv/lib/x.py", ".venv/lib/y.py", "app/migrations/m.py", "top.py")
+    write(repo, "app/top.py", "app/a.py")
     git(repo, "add", "--force", ".venv/lib/x.py")  # tracked does not matter: excluded
     assert found(repo) == ["app/a.py", "app/top.py"]
 
