@@ -36,6 +36,7 @@ from pyarch_lint.git import run_git
 from pyarch_lint.gitdiff import repository_root
 
 _SUFFIXES = (".py", ".pyi")
+_LISTED = (*_SUFFIXES, "/")  # what discovery keeps of git's listing
 
 
 class PathNotFound(Exception):
@@ -219,7 +220,7 @@ class _GitView:
     """What git says about the paths named inside one work tree."""
 
     top: str  # the work tree's real path
-    listed: list[str]  # tracked or untracked-and-not-ignored files below them, sorted
+    listed: list[str]  # tracked or untracked-and-not-ignored Python files below them, sorted
     ignored: frozenset[str]  # the named paths git ignores
 
 
@@ -366,7 +367,7 @@ def _ask_git(arguments: Sequence[str | bytes], tree: Path, stdin: bytes = b"") -
     if answer.returncode not in (0, 1):
         message = answer.stderr.decode("utf-8", "replace").strip().splitlines()
         raise _GitRefused(message[0] if message else f"exit status {answer.returncode}")
-    return [os.fsdecode(name) for name in answer.stdout.split(b"\0") if name]
+    return [name for name in os.fsdecode(answer.stdout).split("\0") if name]
 
 
 def _prunable(spec: _Patterns, folders: list[str]) -> list[str]:
@@ -393,7 +394,9 @@ def _git_view(tree: Path, folders: list[str], files: list[str], prune: list[str]
         listing += ["--others", "--exclude-standard"]
         listing += [f"--exclude={name}" for name in sorted(prune)]
         listing += ["--", *map(os.fsencode, specs)]
-        listed = sorted(_ask_git(listing, tree))
+        # Python files, and nested repositories (`name/`) for a note; sorted: a folder's files
+        # are then one run, found by bisection
+        listed = sorted(name for name in _ask_git(listing, tree) if name.endswith(_LISTED))
     return _GitView(str(tree), listed, ignored)
 
 
@@ -422,8 +425,6 @@ def _listed(
             break
         if name.endswith("/"):  # git does not list inside a nested repository
             note(f"skipping {shown_slash}{name[len(prefix) :]}: a nested git repository")
-            continue
-        if not name.endswith(_SUFFIXES):
             continue
         folder, _, base = name.rpartition("/")
         where = _folder_below(folder, folders, spec, below)
