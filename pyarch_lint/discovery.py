@@ -347,7 +347,7 @@ def _git_views(
         try:
             view = _git_view(tree, folders, files, _prunable(spec, folders))
         except _GitRefused as error:
-            note(f"git cannot list {tree} ({error}): walking it, reading .gitignore files")
+            note(f"{error}: walking {tree}, reading .gitignore files")
             continue
         views[tree] = view
     return views
@@ -363,10 +363,10 @@ def _ask_git(arguments: Sequence[str | bytes], tree: Path, stdin: bytes = b"") -
     try:
         answer = run_git(arguments, tree, stdin)
     except OSError as error:
-        raise _GitRefused(error.strerror or str(error)) from None
+        raise _GitRefused(f"git cannot run ({error.strerror or error})") from None
     if answer.returncode not in (0, 1):
         message = answer.stderr.decode("utf-8", "replace").strip().splitlines()
-        raise _GitRefused(message[0] if message else f"exit status {answer.returncode}")
+        raise _GitRefused(f"git failed: {message[0] if message else answer.returncode}")
     return [name for name in os.fsdecode(answer.stdout).split("\0") if name]
 
 
