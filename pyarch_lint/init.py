@@ -27,7 +27,7 @@ _TOP_LEVEL_COMMENTS = {
     "ignore": 'Codes or prefixes to turn off, e.g. ["PA203"].',
     "extend-exclude": "Gitignore-style patterns to skip, on top of the default excludes"
     " (.git, .venv, build, dist, ...).",
-    "respect-gitignore": "Skip what the project's .gitignore files ignore.",
+    "respect-gitignore": "Skip what git ignores (.gitignore files, .git/info/exclude, ...).",
     "file-timeout": "Seconds the analysis of one file may take.",
 }
 _LLM_COMMENTS = {
