@@ -171,7 +171,7 @@ def main() -> None:
 @click.option(
     "--force-exclude",
     is_flag=True,
-    help="Apply excludes to files named explicitly (for pre-commit).",
+    help="Apply excludes and .gitignore to files named explicitly (for pre-commit).",
 )
 @click.option("--show-settings", is_flag=True, help="Print the resolved settings and exit.")
 @click.option("--show-files", is_flag=True, help="Print the files that would be checked and exit.")

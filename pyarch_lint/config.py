@@ -165,7 +165,9 @@ class Settings:
         'Codes to ignore in matching files, e.g. "tests/**" = ["PA2"].',
         check=_per_file_ignores,
     )
-    respect_gitignore: bool = _key(True, "Skip what the project's .gitignore files ignore.")
+    respect_gitignore: bool = _key(
+        True, "Skip what git ignores (.gitignore files, .git/info/exclude, ...)."
+    )
     file_timeout: float = _key(
         60.0, "Seconds the analysis of one file may take.", check=_positive_seconds
     )

@@ -1,17 +1,28 @@
-"""paths -> files: recursion, default and configured excludes, .gitignore.
+"""paths -> files: what git lists inside a work tree, else a walk; default and configured
+excludes on top, .gitignore.
+
+Inside a git work tree a folder's files are the ones `git ls-files --cached --others
+--exclude-standard` lists (asked once per work tree), so every ignore source counts as git
+counts it: nested `.gitignore` files with their negations, `.git/info/exclude`,
+`core.excludesFile`. A tracked file is listed even when a pattern matches it; one deleted on
+disk is skipped. Git lists a submodule, a nested repository or a symlinked folder as one entry
+and so we do not enter them; named explicitly, each is checked. Outside a work tree, with
+`respect-gitignore = false`, or when git is missing or refuses the repository, folders are
+walked, reading `.gitignore` files along the way.
 
 A file named explicitly is always checked (pre-commit passes files by name) unless
-`--force-exclude`. Only regular files are ever opened: FIFOs, sockets, devices, directories named
-`*.py` and broken or looping symlinks are skipped and mentioned under `-v`.
+`--force-exclude`, which applies the excludes and what git ignores. Only regular files are ever
+opened: FIFOs, sockets, devices, directories named `*.py` and broken or looping symlinks are
+skipped and mentioned under `-v`.
 """
 
 from __future__ import annotations
 
-import dataclasses
+import bisect
 import os
 import re
 import stat
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from operator import attrgetter
 from pathlib import Path, PurePath
@@ -22,8 +33,11 @@ from pyarch_lint.config import Settings
 from pyarch_lint.engine import SourceFile
 from pyarch_lint.errors import LintError
 from pyarch_lint.files import read_regular
+from pyarch_lint.git import run_git
+from pyarch_lint.gitdiff import repository_root
 
 _SUFFIXES = (".py", ".pyi")
+_LISTED = (*_SUFFIXES, "/")  # what discovery keeps of git's listing
 
 
 class PathNotFound(LintError):
@@ -191,6 +205,26 @@ def _parent_ignores(folder: Path, root: Path, note: Note) -> list[_Ignore]:
     return [ignore for ignore in found if ignore is not None]
 
 
+@dataclass(frozen=True, slots=True)
+class _Named:
+    """A path named on the command line."""
+
+    shown: Path  # absolute, as given
+    resolved: Path
+    is_dir: bool
+    tree: Path | None  # the git work tree holding it, when it matters (found without git)
+    in_tree: str  # its path relative to `tree` as git names it: "" for the top
+
+
+@dataclass(frozen=True, slots=True)
+class _GitView:
+    """What git says about the paths named inside one work tree."""
+
+    top: str  # the work tree's real path
+    listed: list[str]  # tracked or untracked-and-not-ignored Python files below them, sorted
+    ignored: frozenset[str]  # the named paths git ignores
+
+
 def discover(
     paths: Sequence[Path],
     settings: Settings,
@@ -201,38 +235,246 @@ def discover(
 ) -> list[SourceFile]:
     """Every Python file under `paths`, each once, sorted by display path."""
     spec = _exclude_spec(settings, note)
-    root = settings.root.resolve()
+    named = [_named(given, cwd, force_exclude, note) for given in paths]
+    wanted = [item for item in named if item is not None]
+    views = _git_views(wanted, spec, force_exclude, note) if settings.respect_gitignore else {}
     found: dict[str, SourceFile] = {}  # by real location: each file once
-    for given in paths:
-        absolute = (cwd / given).absolute()
-        if not os.path.lexists(absolute):
-            raise PathNotFound(f"{given}: no such file or directory")
-        is_dir = absolute.is_dir()  # False for a broken or looping symlink, which cannot resolve
-        if not is_dir and not _is_regular(absolute, note):
-            continue
-        resolved = absolute.resolve()
-        if is_dir:
-            ignores = _parent_ignores(resolved, root, note) if settings.respect_gitignore else []
-            walk_settings = settings
-            if _excluded(resolved, True, settings, spec) or _git_ignored(resolved, True, ignores):
-                if force_exclude:
-                    continue
-                # Named explicitly inside an excluded or git-ignored folder (`examples/`, a
-                # downloaded corpus): wanted, so match what lies below as if it were the root,
-                # or every file in it would match through the folder and nothing be checked.
-                walk_settings = dataclasses.replace(settings, root=resolved)
-                ignores = (
-                    _parent_ignores(resolved, resolved, note) if settings.respect_gitignore else []
-                )
-            walked = _walk(resolved, absolute, walk_settings, spec, ignores=ignores, note=note)
-            for file, shown, key in walked:
+    for item in wanted:
+        if item.is_dir:
+            folder = _folder(
+                item, settings, spec, views=views, force_exclude=force_exclude, note=note
+            )
+            for file, shown, key in folder:
                 if key not in found:
                     found[key] = SourceFile(_display(shown, str(cwd)), file)
-            continue
-        if force_exclude and _excluded(resolved, False, settings, spec):
-            continue
-        found.setdefault(str(resolved), SourceFile(_display(str(absolute), str(cwd)), absolute))
+        elif not (force_exclude and _explicit_excluded(item, settings, spec, views, note)):
+            found.setdefault(
+                str(item.resolved), SourceFile(_display(str(item.shown), str(cwd)), item.shown)
+            )
     return sorted(found.values(), key=lambda f: f.display)
+
+
+def _named(given: Path, cwd: Path, force_exclude: bool, note: Note) -> _Named | None:
+    """The path, checked: PathNotFound when missing, None (with a note) when not a regular file
+    or a folder. Its work tree is looked up for a folder, and for a file only under
+    `--force-exclude`: otherwise a file named explicitly is checked whatever git says."""
+    absolute = (cwd / given).absolute()
+    if not os.path.lexists(absolute):
+        raise PathNotFound(f"{given}: no such file or directory")
+    is_dir = absolute.is_dir()  # False for a broken or looping symlink, which cannot resolve
+    if not is_dir and not _is_regular(absolute, note):
+        return None
+    resolved = absolute.resolve()
+    if not (is_dir or force_exclude):
+        return _Named(absolute, resolved, is_dir, None, "")
+    as_git_names = resolved if is_dir else absolute.parent.resolve() / absolute.name
+    tree = repository_root(as_git_names if is_dir else as_git_names.parent)
+    in_tree = "" if tree is None else as_git_names.relative_to(tree).as_posix()
+    if tree is None or ".git" in in_tree.split("/"):  # git lists nothing inside its own folder
+        return _Named(absolute, resolved, is_dir, None, "")
+    return _Named(absolute, resolved, is_dir, tree, "" if in_tree == "." else in_tree)
+
+
+def _folder(
+    item: _Named,
+    settings: Settings,
+    spec: _Patterns,
+    *,
+    views: Mapping[Path, _GitView],
+    force_exclude: bool,
+    note: Note,
+) -> Iterator[tuple[Path, str, str]]:
+    """The files of a folder named on the command line: git's listing inside a work tree, else
+    the walk, both under the excludes."""
+    root = settings.root.resolve()
+    view = views.get(item.tree) if item.tree is not None else None
+    respect = settings.respect_gitignore
+    if view is not None:
+        ignores: list[_Ignore] = []
+        git_ignored = item.in_tree in view.ignored
+    else:
+        ignores = _parent_ignores(item.resolved, root, note) if respect else []
+        git_ignored = _git_ignored(item.resolved, True, ignores)
+    if _excluded(item.resolved, True, settings, spec) or git_ignored:
+        if force_exclude:
+            return
+        # Named explicitly inside an excluded or git-ignored folder (`examples/`, a downloaded
+        # corpus): wanted, so match what lies below as if it were the root, or every file in
+        # it would match through the folder and nothing be checked.
+        root = item.resolved
+        ignores = _parent_ignores(root, root, note) if respect else []
+    if view is not None and not git_ignored:  # below an ignored folder git lists nothing
+        yield from _listed(view, item, str(root), spec, note)
+    else:
+        yield from _walk(
+            item,
+            str(root),
+            spec,
+            respect_gitignore=respect,
+            ignores=ignores,
+            note=note,
+        )
+
+
+def _explicit_excluded(
+    item: _Named, settings: Settings, spec: _Patterns, views: Mapping[Path, _GitView], note: Note
+) -> bool:
+    """Under `--force-exclude`: does an exclude or .gitignore (as git sees it) match a file
+    named explicitly?"""
+    if _excluded(item.resolved, False, settings, spec):
+        return True
+    if item.tree is not None and item.tree in views:
+        return item.in_tree in views[item.tree].ignored
+    if not settings.respect_gitignore:
+        return False
+    ignores = _parent_ignores(item.resolved.parent, settings.root.resolve(), note)
+    return _git_ignored(item.resolved, False, ignores)
+
+
+def _git_views(
+    named: Sequence[_Named], spec: _Patterns, force_exclude: bool, note: Note
+) -> dict[Path, _GitView]:
+    """For each work tree holding a named path, what git says, asked once per work tree: the
+    files below the named folders, and which named paths it ignores. A work tree git cannot
+    answer for (no git, not a repository after all, a repository git distrusts) has no view:
+    its folders are walked."""
+    asked: dict[Path, tuple[list[str], list[str]]] = {}  # work tree: named folders, files
+    for item in named:
+        if item.tree is not None:
+            folders, files = asked.setdefault(item.tree, ([], []))
+            (folders if item.is_dir else files).append(item.in_tree)
+    views = {}
+    for tree, (folders, files) in asked.items():
+        try:
+            view = _git_view(tree, folders, files, _prunable(spec, folders))
+        except _GitRefused as error:
+            note(f"{error}: walking {tree}, reading .gitignore files")
+            continue
+        views[tree] = view
+    return views
+
+
+class _GitRefused(Exception):
+    """git could not answer for a work tree; the message says why."""
+
+
+def _ask_git(arguments: Sequence[str | bytes], tree: Path, stdin: bytes = b"") -> list[str]:
+    """The NUL-separated names git prints, decoded as the file system does (surrogate escapes
+    for bytes that are not UTF-8). Exit status 1 is `check-ignore` finding nothing ignored."""
+    try:
+        answer = run_git(arguments, tree, stdin)
+    except OSError as error:
+        raise _GitRefused(f"git cannot run ({error.strerror or error})") from None
+    if answer.returncode not in (0, 1):
+        message = answer.stderr.decode("utf-8", "replace").strip().splitlines()
+        raise _GitRefused(f"git failed: {message[0] if message else answer.returncode}")
+    return [name for name in os.fsdecode(answer.stdout).split("\0") if name]
+
+
+def _prunable(spec: _Patterns, folders: list[str]) -> list[str]:
+    """The excludes git may apply to untracked files itself (`ls-files --exclude`), so that it
+    does not list a `.venv` nobody ignored only for us to drop it: the plain names, which mean
+    the same to git at any depth. Not a name on the way to a named folder: git would drop the
+    whole folder, where we match below a folder named explicitly as below the root."""
+    on_the_way = {part for folder in folders for part in folder.split("/")}
+    names = [name for name in spec.names if name not in on_the_way]
+    return names + [f"{name}/" for name in spec.folder_names if name not in on_the_way]
+
+
+def _git_view(tree: Path, folders: list[str], files: list[str], prune: list[str]) -> _GitView:
+    """Which of the named folders and files git ignores, then what it lists in the others."""
+    ignored: frozenset[str] = frozenset()
+    questions = [name for name in (*folders, *files) if name]  # the top is never ignored
+    if questions:
+        stdin = b"".join(os.fsencode(name) + b"\0" for name in questions)
+        ignored = frozenset(_ask_git(["check-ignore", "-z", "--stdin"], tree, stdin))
+    specs = sorted({name or "." for name in folders if name not in ignored})
+    listed: list[str] = []
+    if specs:
+        listing: list[str | bytes] = ["--literal-pathspecs", "ls-files", "-z", "--cached"]
+        listing += ["--others", "--exclude-standard"]
+        listing += [f"--exclude={name}" for name in sorted(prune)]
+        listing += ["--", *map(os.fsencode, specs)]
+        # Python files, and nested repositories (`name/`) for a note; sorted: a folder's files
+        # are then one run, found by bisection
+        listed = sorted(name for name in _ask_git(listing, tree) if name.endswith(_LISTED))
+    return _GitView(str(tree), listed, ignored)
+
+
+def _listed(
+    view: _GitView, item: _Named, root: str, spec: _Patterns, note: Note
+) -> Iterator[tuple[Path, str, str]]:
+    """The Python files git lists below the named folder that no exclude matches, as _walk
+    yields them. Excludes are decided as the walk decides them, once per folder: a folder is
+    out when its parent is or an exclude matches it."""
+    start = item.in_tree
+    prefix = f"{start}/" if start else ""
+    top_slash = _slashed(view.top)
+    shown_slash = _slashed(str(item.shown))
+
+    def below(folder: str) -> str:
+        return _relative(top_slash + folder if folder else view.top, root) or ""
+
+    # Each folder met (relative to the top): where it is below the root, as patterns see it,
+    # or None when it is excluded.
+    folders = {start: None if _on_the_way(spec, below(start)) else below(start)}
+    shown_folders: dict[str, Path] = {}
+    listed = view.listed
+    for index in range(bisect.bisect_left(listed, prefix), len(listed)):
+        name = listed[index]
+        if not name.startswith(prefix):
+            break
+        if name.endswith("/"):  # git does not list inside a nested repository
+            note(f"skipping {shown_slash}{name[len(prefix) :]}: a nested git repository")
+            continue
+        folder, _, base = name.rpartition("/")
+        where = _folder_below(folder, folders, spec, below)
+        if where is None or _matches(spec, where, base, False):
+            continue
+        shown = shown_slash + name[len(prefix) :]
+        key = _regular_key(top_slash + name, shown, note)
+        if key is None:
+            continue
+        path = shown_folders.get(folder)
+        if path is None:
+            path = shown_folders[folder] = Path(shown).parent
+        yield path / base, shown, key
+
+
+def _folder_below(
+    folder: str, folders: dict[str, str | None], spec: _Patterns, below: Callable[[str], str]
+) -> str | None:
+    """`folder` below the root as patterns see it, or None when it is excluded. `folders` holds
+    the folders decided so far, the named one among them; the ones on the way down from there
+    are decided and added."""
+    undecided = []
+    while folder not in folders:
+        undecided.append(folder)
+        folder = folder.rpartition("/")[0]
+    known = folders[folder]
+    for folder in reversed(undecided):
+        if known is not None:
+            excluded = _matches(spec, known, folder.rpartition("/")[2], True)
+            known = None if excluded else below(folder)
+        folders[folder] = known
+    return known
+
+
+def _regular_key(real: str, shown: str, note: Note) -> str | None:
+    """The real location of a listed file, or None (with a note) when it is not a regular file
+    or a symlink to one: a FIFO, a tracked file deleted from disk, a submodule named `*.py`."""
+    try:
+        mode = os.lstat(real).st_mode
+    except OSError as error:
+        note(f"skipping {shown}: {error.strerror or error}")
+        return None
+    if stat.S_ISREG(mode):
+        return real
+    if stat.S_ISLNK(mode) and _is_regular(shown, note):
+        return os.path.realpath(real)
+    if not stat.S_ISLNK(mode):
+        note(f"skipping {shown}: not a regular file")
+    return None
 
 
 def _is_regular(path: str | Path, note: Note) -> bool:
@@ -256,29 +498,29 @@ def _relative(path: str, base: str) -> str | None:
 
 
 def _walk(
-    resolved: Path,
-    shown: Path,
-    settings: Settings,
+    item: _Named,
+    root: str,
     spec: _Patterns,
     *,
+    respect_gitignore: bool,
     ignores: list[_Ignore],
     note: Note,
 ) -> Iterator[tuple[Path, str, str]]:
     """Depth-first, without following a symlinked folder twice (no loops). Yields each file as
     shown (a Path and its text) and as a key naming its real location. Paths are plain strings
     here: this loop meets every entry of the tree, and pathlib's operations cost most of a warm
-    run."""
-    root = str(settings.root.resolve())
-    start = str(resolved)
+    run. `ignores` are the .gitignore files in force where it starts; with `respect_gitignore`,
+    those met on the way are read."""
+    start = str(item.resolved)
     seen: set[tuple[int, int]] = set()
-    stack: list[tuple[str, str, list[_Ignore]]] = [(start, str(shown), ignores)]
+    stack: list[tuple[str, str, list[_Ignore]]] = [(start, str(item.shown), ignores)]
     while stack:
         real, folder, inherited = stack.pop()
         if not _first_visit(real, folder, seen, note):
             continue
         entries = _entries(real, folder, note)
         active = inherited
-        if settings.respect_gitignore and real != start:
+        if respect_gitignore and real != start:
             active = _with_own_ignores(real, entries, inherited, note)
         real_slash, folder_slash = _slashed(real), _slashed(folder)
         subfolders = []

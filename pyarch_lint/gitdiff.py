@@ -17,6 +17,7 @@ from pathlib import Path
 
 from pyarch_lint.errors import LintError
 from pyarch_lint.findings import Finding
+from pyarch_lint.git import run_git
 
 _HUNK = re.compile(rb"^@@ -\d+(?:,\d+)? \+(\d+)(?:,(\d+))? @@")
 _ESCAPES = {b"a": 7, b"b": 8, b"t": 9, b"n": 10, b"v": 11, b"f": 12, b"r": 13}
@@ -51,9 +52,8 @@ def repository_root(start: Path) -> Path | None:
 
 
 def _git(arguments: Sequence[str], cwd: Path) -> subprocess.CompletedProcess[bytes]:
-    command = ["git", "-c", "core.quotepath=off", *arguments]
     try:
-        return subprocess.run(command, cwd=cwd, capture_output=True, check=False)
+        return run_git(arguments, cwd)
     except OSError as error:
         raise GitError(f"--changed-since needs git, which cannot run: {error}") from None
 

@@ -156,10 +156,11 @@ def test_explicit_files_are_checked_even_when_excluded(project: Path) -> None:
     assert found(project, *explicit) == ["bin/tool", "build/y.py", "generated/x.py", "secret.py"]
 
 
-def test_force_exclude_applies_excludes_to_explicit_files(project: Path) -> None:
+def test_force_exclude_applies_excludes_and_gitignore_to_explicit_files(project: Path) -> None:
     configure(project, 'extend-exclude = ["generated"]')
-    write(project, "generated/x.py", "build/y.py", "app.py")
-    explicit = ["generated/x.py", "build/y.py", "app.py"]
+    write(project, ".gitignore", text="secret.py\nignored/\n")  # not a git repository: read
+    explicit = ["generated/x.py", "build/y.py", "secret.py", "ignored/z.py", "app.py"]
+    write(project, *explicit)
     assert found(project, *explicit, force_exclude=True) == ["app.py"]
 
 
@@ -351,3 +352,180 @@ def test_the_plain_name_fast_path_agrees_with_pathspec(tmp_path: Path, lines: li
         for lists in ([(patterns, below)], [(patterns, below), (unrelated, "")]):
             kept = discovery._kept(entries, lists)
             assert [(entry.name, is_dir) for entry, is_dir in kept] == expected, (lines, below)
+
+
+# Inside a git work tree the files are the ones git lists: tracked, or untracked and not ignored
+# by any of git's ignore sources. These run real git, with a configuration of the test's own.
+
+
+@pytest.fixture
+def repo(project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """`project` as a git work tree, git configured by the test alone (global file, no system
+    file, no XDG ignore file of the machine's)."""
+    home = tmp_path / "home"
+    home.mkdir()
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(home / "gitconfig"))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home))
+    monkeypatch.setenv("HOME", str(home))
+    git(project, "init", "--quiet")
+    return project
+
+
+def git(folder: Path, *args: str) -> None:
+    author = ["-c", "user.name=test", "-c", "user.email=test@example.com"]
+    subprocess.run(["git", *author, *args], cwd=folder, check=True, capture_output=True)
+
+
+def test_a_root_gitignore_applies_in_a_subfolder_with_its_own_settings(repo: Path) -> None:
+    write(repo, ".gitignore", text="generated/\n")
+    write(repo, "sub/pyproject.toml", text="")
+    configure(repo / "sub", 'extend-exclude = ["legacy"]')
+    write(repo, "generated/a.py", "sub/generated/b.py", "sub/legacy/c.py", "sub/app.py")
+    assert found(repo, ".", cwd=repo / "sub") == ["app.py"]
+    assert found(repo, "sub") == ["sub/app.py", "sub/legacy/c.py"]  # the root's own settings
+
+
+def test_git_info_exclude_and_the_global_excludes_file_count(repo: Path, tmp_path: Path) -> None:
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "exclude").write_text("scratch/\n", encoding="utf-8")
+    global_ignore = tmp_path / "home" / "global-ignore"
+    global_ignore.write_text("*_local.py\n", encoding="utf-8")
+    git(repo, "config", "--global", "core.excludesFile", str(global_ignore))
+    write(repo, "scratch/a.py", "settings_local.py", "pkg/db_local.py", "pkg/app.py")
+    assert found(repo) == ["pkg/app.py"]
+
+
+def test_nested_gitignores_with_negation_as_git_reads_them(repo: Path) -> None:
+    write(repo, ".gitignore", text="*_pb2.py\n")
+    write(repo, "api/.gitignore", text="!keep_pb2.py\nlocal/\n")
+    write(repo, "x_pb2.py", "api/y_pb2.py", "api/keep_pb2.py", "api/local/z.py", "local/w.py")
+    assert found(repo) == ["api/keep_pb2.py", "local/w.py"]
+
+
+def test_tracked_untracked_deleted_and_force_added_files(repo: Path) -> None:
+    write(repo, ".gitignore", text="vendored.py\n")
+    write(repo, "tracked.py", "gone.py", "vendored.py", "new/untracked.py")
+    git(repo, "add", "tracked.py", "gone.py", ".gitignore")
+    git(repo, "add", "--force", "vendored.py")  # tracked although ignored: git lists it
+    git(repo, "commit", "--quiet", "-m", "start")
+    (repo / "gone.py").unlink()  # tracked, deleted on disk: nothing to check
+    notes: list[str] = []
+    files = discover([Path(".")], load_settings(None, repo), cwd=repo, note=notes.append)
+    assert [file.display for file in files] == ["new/untracked.py", "tracked.py", "vendored.py"]
+    assert notes == [f"skipping {repo / 'gone.py'}: No such file or directory"]
+
+
+def test_the_excludes_apply_on_top_of_git(repo: Path) -> None:
+    # Untracked and not ignored, but a default exclude (`.venv`) or a configured one.
+    configure(repo, 'extend-exclude = ["migrations/", "/top.py"]')
+    write(repo, ".venv/lib/x.py", ".venv/lib/y.py", "app/migrations/m.py", "top.py")
+    write(repo, "app/top.py", "app/a.py")
+    git(repo, "add", "--force", ".venv/lib/x.py")  # tracked does not matter: excluded
+    assert found(repo) == ["app/a.py", "app/top.py"]
+
+
+def test_submodules_nested_repositories_and_symlinked_folders_are_not_entered(
+    repo: Path, tmp_path: Path
+) -> None:
+    # Git lists a submodule, a nested repository and a symlink as one entry each, never what is
+    # inside. Named explicitly, each is checked.
+    write(repo, "app.py", "nested/n.py")
+    git(repo / "nested", "init", "--quiet")
+    library = tmp_path / "library"
+    write(library, "lib.py")
+    git(library, "init", "--quiet")
+    git(library, "add", "lib.py")
+    git(library, "commit", "--quiet", "-m", "lib")
+    git(
+        repo, "-c", "protocol.file.allow=always", "submodule", "add", "--quiet", str(library), "sub"
+    )
+    write(tmp_path / "elsewhere", "linked.py")
+    (repo / "link").symlink_to(tmp_path / "elsewhere", target_is_directory=True)
+    assert found(repo) == ["app.py"]
+    assert found(repo, "sub", "nested", "link") == ["link/linked.py", "nested/n.py", "sub/lib.py"]
+
+
+def test_a_folder_named_inside_an_excluded_or_git_ignored_one_is_checked(repo: Path) -> None:
+    write(repo, ".gitignore", text="corpus/\n")
+    write(repo, "corpus/pkg/.gitignore", text="skip.py\n")
+    write(repo, "corpus/pkg/c.py", "corpus/pkg/skip.py", "build/pkg/b.py", "app.py")
+    write(repo, "build/pkg/.venv/v.py", "build/pkg/.gitignore", text="")
+    assert found(repo) == ["app.py"]
+    assert found(repo, "corpus/pkg") == ["corpus/pkg/c.py"]  # walked: git lists nothing there
+    assert found(repo, "build/pkg") == ["build/pkg/b.py"]  # `build` a default exclude
+    assert found(repo, "corpus/pkg", "build/pkg", force_exclude=True) == []
+
+
+def test_force_exclude_applies_what_git_ignores_to_files_named(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(repo, ".gitignore", text="generated/\n*_pb2.py\n")
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "exclude").write_text("scratch.py\n", encoding="utf-8")
+    named = ["generated/g.py", "api_pb2.py", "scratch.py", "app.py", "forced_pb2.py"]
+    write(repo, *named)
+    git(repo, "add", "--force", "forced_pb2.py")
+    assert found(repo, *named) == sorted(named)  # named explicitly: always checked
+    assert found(repo, *named, force_exclude=True) == ["app.py", "forced_pb2.py"]
+    monkeypatch.chdir(repo)
+    result = CliRunner().invoke(main, ["--force-exclude", "--show-files", *named])
+    assert result.stdout.split() == ["app.py", "forced_pb2.py"]
+
+
+def test_file_names_that_are_not_utf8_come_through_git(repo: Path) -> None:
+    name = os.fsdecode(b"caf\xe9.py")
+    write(repo, name, "app.py")
+    git(repo, "add", "--all")
+    assert found(repo) == ["app.py", name]
+
+
+def test_hook_variables_naming_another_repository_are_ignored(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # git exports GIT_DIR and GIT_INDEX_FILE to hooks; the folder named decides the work tree.
+    other = tmp_path / "other"
+    other.mkdir()
+    git(other, "init", "--quiet")
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "exclude").write_text("ignored.py\n", encoding="utf-8")
+    write(repo, "ignored.py", "app.py")
+    monkeypatch.setenv("GIT_DIR", str(other / ".git"))
+    monkeypatch.setenv("GIT_INDEX_FILE", str(other / ".git" / "index"))
+    assert found(repo) == ["app.py"]
+
+
+def test_without_git_the_walk_reads_gitignore_files(
+    repo: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    write(repo, ".gitignore", text="ignored/\n")
+    (repo / ".git" / "info").mkdir(exist_ok=True)
+    (repo / ".git" / "info" / "exclude").write_text("scratch.py\n", encoding="utf-8")
+    write(repo, "ignored/x.py", "scratch.py", "app.py")
+    assert found(repo) == ["app.py"]
+    monkeypatch.setenv("PATH", str(tmp_path / "no-git-here"))
+    notes: list[str] = []
+    files = discover([Path(".")], load_settings(None, repo), cwd=repo, note=notes.append)
+    assert [file.display for file in files] == ["app.py", "scratch.py"]  # .git/info: git's own
+    assert notes == [
+        f"git cannot run (No such file or directory): walking {repo}, reading .gitignore files"
+    ]
+
+
+def test_a_repository_git_refuses_is_walked(repo: Path) -> None:
+    (repo / ".git" / "HEAD").write_text("not a ref\n", encoding="utf-8")  # no longer a repository
+    write(repo, ".gitignore", text="ignored/\n")
+    write(repo, "ignored/x.py", "app.py")
+    notes: list[str] = []
+    files = discover([Path(".")], load_settings(None, repo), cwd=repo, note=notes.append)
+    assert [file.display for file in files] == ["app.py"]
+    assert len(notes) == 1
+    assert notes[0].startswith("git failed: fatal: ")
+    assert notes[0].endswith(f": walking {repo}, reading .gitignore files")
+
+
+def test_respect_gitignore_false_lists_what_git_ignores(repo: Path) -> None:
+    configure(repo, "respect-gitignore = false")
+    write(repo, ".gitignore", text="ignored/\n")
+    write(repo, "ignored/x.py", "app.py")
+    assert found(repo) == ["app.py", "ignored/x.py"]
