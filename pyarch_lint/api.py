@@ -79,6 +79,9 @@ class LlmOverrides:
     concurrency: int | None = None
     max_files: int | None = None
     max_output_tokens: int | None = None
+    # The run's spend ceiling; with the four above, the only way past what a config file may ask
+    # for (a file can lower them, never raise them above the defaults).
+    max_run_tokens: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -377,7 +380,9 @@ def _escalate(checked: Checked, llm: LlmSettings, status: Note, each_file: bool)
         required=options.llm_required,
         progress=each_file,
     )
-    escalation = run_escalation(checked.findings, checked.sources, llm, run_options, status)
+    escalation = run_escalation(
+        checked.findings, checked.sources, llm, run_options, status, names=checked.root_paths
+    )
     return _Review(
         escalation.critiques,
         escalation.not_reviewed,

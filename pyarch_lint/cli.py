@@ -147,6 +147,13 @@ def main() -> None:
     help="Output token limit per critique (overrides llm.max-output-tokens).",
 )
 @click.option(
+    "--llm-max-run-tokens",
+    type=click.IntRange(min=1),
+    envvar="PYARCH_LINT_MAX_RUN_TOKENS",
+    help="Most tokens (input and output, estimated) one run may spend on the model; with "
+    "PYARCH_LINT_MAX_RUN_TOKENS, the only way above the default 250,000.",
+)
+@click.option(
     "--baseline",
     "baseline_file",
     type=click.Path(path_type=Path),
@@ -200,6 +207,7 @@ def check(  # noqa: PA103 -- click passes each option as a parameter
     llm_concurrency: int | None,
     llm_max_files: int | None,
     llm_max_output_tokens: int | None,
+    llm_max_run_tokens: int | None,
     baseline_file: Path | None,
     write_baseline: Path | None,
     changed_since: str | None,
@@ -228,6 +236,7 @@ def check(  # noqa: PA103 -- click passes each option as a parameter
             concurrency=llm_concurrency,
             max_files=llm_max_files,
             max_output_tokens=llm_max_output_tokens,
+            max_run_tokens=llm_max_run_tokens,
         ),
         changed_since=changed_since,
         baseline=baseline_file,

@@ -61,9 +61,18 @@ class ConfigError(LintError):
 @dataclass(frozen=True, slots=True)
 class LlmSettings:
     """`[tool.pyarch-lint.llm]`. The endpoint and key come from the environment only, never
-    from a repository's config, so a hostile repository cannot redirect code or secrets."""
+    from a repository's config, so a hostile repository cannot redirect code or secrets. What a
+    run may spend (the fields in `SPENDING`) a config file can lower but not raise above these
+    defaults: only the command line or the environment can (see `capped`)."""
 
     SECTION: ClassVar[str] = "llm"
+    SPENDING: ClassVar[tuple[str, ...]] = (
+        "max_run_tokens",
+        "max_files",
+        "max_output_tokens",
+        "concurrency",
+        "deadline",
+    )
 
     enabled: bool | Literal["auto"] = "auto"
     model: str = DEFAULT_MODEL
@@ -75,6 +84,7 @@ class LlmSettings:
     min_severity: str = "warning"
     max_input_tokens: int = 40_000
     language: str = ""
+    max_run_tokens: int = 250_000  # input and output of all requests, estimated before sending
 
 
 def _key(
@@ -338,7 +348,7 @@ def settings_from_table(
     llm = LlmSettings()
     for name, value in table.items():
         if name == LlmSettings.SECTION:
-            llm = _build_section(LlmSettings, value, where, name)
+            llm = capped(_build_section(LlmSettings, value, where, name))
             check_llm(llm, where)
         elif name in sections:
             options[sections[name]] = _build_section(sections[name], value, where, name)
@@ -374,12 +384,28 @@ def _build_section(kind: type[Any], value: Any, where: str, key: str) -> Any:
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,2}")
 
 
+def capped(llm: LlmSettings) -> LlmSettings:
+    """A config file's llm settings with what a run may spend held to the defaults: the file may
+    come with the code under review (a pull request can edit it), so it may ask for less, never
+    more. The command line and the environment are the user's and are applied after this."""
+    defaults = LlmSettings()
+    return dataclasses.replace(
+        llm, **{name: min(getattr(llm, name), getattr(defaults, name)) for name in llm.SPENDING}
+    )
+
+
 def check_llm(llm: LlmSettings, where: str) -> None:
     try:
         Severity.parse(llm.min_severity)
     except ValueError as error:
         raise ConfigError(f"{where}: `llm.min-severity`: {error}") from None
-    for name in ("max_output_tokens", "concurrency", "max_files", "max_input_tokens"):
+    for name in (
+        "max_output_tokens",
+        "concurrency",
+        "max_files",
+        "max_input_tokens",
+        "max_run_tokens",
+    ):
         if getattr(llm, name) < 1:
             raise ConfigError(f"{where}: `llm.{_kebab(name)}` must be at least 1")
     for name in ("timeout", "deadline"):

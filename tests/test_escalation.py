@@ -161,20 +161,27 @@ def test_the_request_carries_model_tool_schema_cache_breakpoint_and_fenced_code(
     assert system["cache_control"] == {"type": "ephemeral"}
     assert "untrusted" in system["text"]
     assert "Zen of Python" in system["text"]
+    assert "<redacted:KIND>" in system["text"]
+    # The rule catalogue in brief is in the cached system prompt, not in the per-file message.
+    fix = load_catalogue()["PA301"].sections["How to fix"].split(".")[0]
+    assert fix.split()[-1] in system["text"]
+    assert "- PA301 bare-except. Principle: Errors should never pass silently." in system["text"]
 
     text = request.user_text
     start = text.index("<<<UNTRUSTED-SOURCE-")
     fence = text[start + 3 : text.index("\n", start)]
-    assert text.count(fence) == 3  # named once in the instructions, then opened and closed
+    assert text.count(fence) == 2  # opened and closed; the system prompt explains the markers
     fenced = text[text.index("\n", start) + 1 : text.rindex(fence)]
     source = (tree / "loader.py").read_text().splitlines()
     assert fenced.splitlines() == [f"{n:>2}| {line}" for n, line in enumerate(source, 1)]
-    # The findings and the document of the rule that fired, outside the fence.
+    # The path and the findings by rule, outside the fence; no rule document.
     before = text[:start]
-    where = f"line {finding.line}, column {finding.column}"
-    assert f'{where}: PA301 bare-except (warning): "{finding.message}"' in before
-    assert '<rule-document code="PA301">' in before
-    assert load_catalogue()["PA301"].sections["How to fix"].strip() in before
+    assert before.startswith('Path: "loader.py"\n')
+    assert f'PA301 bare-except (warning)\n  {finding.line}:{finding.column} "{finding.message}"' in (
+        before
+    )
+    assert "How to fix" not in text
+    assert len(before) < 300
 
 
 def test_the_critique_comes_back_validated(server, tree):
@@ -231,9 +238,9 @@ def test_max_files_sends_the_most_serious_first(server, tree):
 
 def test_language_asks_for_prose_in_that_language(server, tree):
     escalate([bare_except(tree, "loader.py")], tree, dataclasses.replace(FAST, language="zh"))
-    text = server.requests[0].user_text
-    assert 'in the language "zh"' in text
-    assert "keep code, identifiers and technical terms in English" in text
+    request = server.requests[0]
+    assert 'Language: "zh"' in request.user_text
+    assert "keep code, identifiers and technical terms in English" in request.body["system"][0]["text"]
 
 
 # --- the cache ----------------------------------------------------------------------------------
@@ -277,7 +284,8 @@ def test_any_change_to_what_is_asked_asks_again(server, tree, tmp_path, monkeypa
         findings = [finding._replace(message="a different message")]
     else:
         catalogue = dict(load_catalogue())
-        catalogue["PA301"] = parse_doc(catalogue["PA301"].text + "\nOne more sentence.\n")
+        text = catalogue["PA301"].text.replace("Name the exceptions", "Name the errors")
+        catalogue["PA301"] = parse_doc(text)
         monkeypatch.setattr("pyarch_lint.escalation.prompt.load_catalogue", lambda: catalogue)
     result, _ = escalate(findings, tree, settings, cache_dir=cache)
     assert len(server.requests) == 2
@@ -584,9 +592,9 @@ def test_progress_lines_only_when_asked(server, tree):
 
 
 def test_the_summary_counts_tokens(server, tree):
-    server.script(critique(tokens=usage(1000, 200, cache_read=900)))
+    server.script(critique(tokens=usage(1000, 200, cache_read=900, cache_creation=3000)))
     _, lines = escalate([bare_except(tree, "loader.py")], tree)
-    assert "tokens: 1,000 input, 200 output, 900 cache-read" in lines[-1]
+    assert "tokens: 1,000 input, 200 output, 3,000 cache-write, 900 cache-read" in lines[-1]
 
 
 # --- large files --------------------------------------------------------------------------------
@@ -649,12 +657,12 @@ def test_the_cut_keeps_the_innermost_function_with_its_decorators():
         Finding("s.py", 212, 1, 212, 5, "PA999", "made-up", Severity.WARNING, "m"),
     )
     flagged = FlaggedFile("s.py", findings)
-    whole = build_prompt(flagged, source, FAST)
+    whole = build_prompt(flagged, source, FAST, "s.py")
     assert isinstance(whole, FilePrompt)
     assert whole.visible == ((1, 212),)
     assert whole.note is None
     settings = dataclasses.replace(FAST, max_input_tokens=whole.tokens - 1)
-    prompt = build_prompt(flagged, source, settings)
+    prompt = build_prompt(flagged, source, settings, "s.py")
     assert isinstance(prompt, FilePrompt)
     assert prompt.visible == ((1, 1), (204, 210), (212, 212))
     assert prompt.tokens < whole.tokens

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import ast
+import contextlib
 import textwrap
 import time
 
 import pytest
 
 from pyarch_lint.escalation.prompt import decode_source
-from pyarch_lint.escalation.redact import redact
+from pyarch_lint.escalation.redact import Untokenizable, redact, redact_text
 from pyarch_lint.files import split_lines
 
 # Fake values in each provider's format (none of them is a real credential).
@@ -68,7 +69,7 @@ def test_provider_formats_are_redacted(kind, line, secret):
 def test_literals_assigned_to_secret_names_are_redacted(line):
     result = redact(line)
     assert "hunter2" not in result.text
-    assert "<redacted:assigned-secret>" in result.text
+    assert "<redacted:secret>" in result.text
 
 
 @pytest.mark.parametrize(
@@ -100,9 +101,8 @@ def test_high_entropy_literals_are_redacted_and_ordinary_strings_are_not():
     result = redact(source)
     lines = result.text.splitlines()
     assert lines[0] == 'BLOB = "<redacted:high-entropy>"'
-    assert lines[1] == 'DIGEST = "<redacted:high-entropy>"'
-    assert lines[2:] == source.splitlines()[2:]
-    assert result.count == 2
+    assert lines[1:] == source.splitlines()[1:]  # hexadecimal alone is a digest
+    assert result.count == 1
 
 
 PRIVATE_KEY = """\
@@ -202,5 +202,7 @@ def test_decode_source_honours_the_coding_cookie_and_the_bom():
 def test_hostile_lines_cost_linear_time(line):
     # Quadratic patterns took seconds to minutes on these; linear ones take milliseconds.
     started = time.monotonic()
-    redact((line + "\n") * 5)
+    with contextlib.suppress(Untokenizable):  # an unterminated string is refused, quickly
+        redact((line + "\n") * 5)
+    redact_text((line + "\n") * 5)
     assert time.monotonic() - started < 2.0

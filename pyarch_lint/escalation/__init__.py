@@ -1,5 +1,5 @@
 """Escalation: the files the deterministic rules flagged go to a Claude model for an
-architectural critique. select -> read -> redact -> prompt -> (cache | model) -> validate.
+architectural critique. select -> read -> redact -> prompt -> (cache | budget | model) -> validate.
 
 `anthropic` is imported only when a request is about to be made, so a deterministic run, a dry
 run and a run served from the cache never load it. Nothing here changes a finding or the exit
@@ -12,12 +12,18 @@ import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from pathlib import Path
+from pathlib import Path, PurePath
 from typing import TYPE_CHECKING, TypeVar
 
 from pyarch_lint.config import LlmSettings
 from pyarch_lint.escalation import cache
-from pyarch_lint.escalation.prompt import FilePrompt, build_prompt, decode_source, request_params
+from pyarch_lint.escalation.prompt import (
+    FilePrompt,
+    build_prompt,
+    decode_source,
+    request_params,
+    request_tokens,
+)
 from pyarch_lint.escalation.select import FlaggedFile, select_files
 from pyarch_lint.findings import Critique, Finding, NotReviewed, Severity
 
@@ -54,8 +60,12 @@ def run_escalation(
     settings: LlmSettings,
     run: RunOptions,
     echo: Callable[[str], None],
+    *,
+    names: Mapping[str, str] | None = None,
 ) -> EscalationResult:
-    """Critique the flagged files. `files` maps each display path to the file to read."""
+    """Critique the flagged files. `files` maps each display path to the file to read; `names`
+    each display path to its path from the project root, which the model and the cache see
+    (so the folder pyarch-lint runs from changes neither)."""
     api_key, cache_dir, dry_run, required = run.api_key, run.cache_dir, run.dry_run, run.required
     if settings.enabled is False:
         return _nothing("escalation is turned off (llm.enabled = false or --no-llm)", required)
@@ -64,16 +74,23 @@ def run_escalation(
         return _nothing("ANTHROPIC_API_KEY is not set", required)
     started = time.monotonic()
     selection = select_files(findings, Severity.parse(settings.min_severity), settings.max_files)
-    prepared = [_prepare(flagged, files, settings) for flagged in selection.chosen]
+    prepared = [_prepare(flagged, files, names or {}, settings) for flagged in selection.chosen]
     prompts = [p for p in prepared if isinstance(p, FilePrompt)]
-    not_reviewed = [*selection.over_limit, *(p for p in prepared if isinstance(p, NotReviewed))]
+    not_reviewed = [*selection.skipped, *(p for p in prepared if isinstance(p, NotReviewed))]
     keys = {p.path: cache.cache_key(request_params(p, settings, None)) for p in prompts}
     hits = _from_cache(cache_dir, prompts, keys, settings.model, echo)
-    to_send = [p for p in prompts if p.path not in hits]
+    to_send, over_budget, spare = _within_budget(
+        [p for p in prompts if p.path not in hits], settings
+    )
+    not_reviewed.extend(over_budget)
     if dry_run or not api_key:  # no key here means a dry run (checked above)
-        _describe_dry_run(prompts, hits, not_reviewed, echo)
+        _describe_dry_run(prompts, hits, to_send, not_reviewed, echo)
         return EscalationResult((), _by_path(not_reviewed), 0, None)
-    batch = _ask(to_send, settings, api_key, run.progress, echo) if to_send else None
+    batch = (
+        _ask(to_send, settings, api_key, spare, progress=run.progress, echo=echo)
+        if to_send
+        else None
+    )
     results = batch.results if batch is not None else ()
     fresh = [r for r in results if isinstance(r, Critique)]
     not_reviewed.extend(r for r in results if isinstance(r, NotReviewed))
@@ -83,11 +100,34 @@ def run_escalation(
         _store(cache_dir, fresh, keys, echo)
     critiques = [*hits.values(), *fresh]
     if critiques or not_reviewed:
-        echo(_summary(to_send, len(hits), not_reviewed, batch, time.monotonic() - started))
+        seconds = time.monotonic() - started
+        echo(_summary(to_send, len(hits), not_reviewed, batch, settings=settings, seconds=seconds))
     unmet = None
     if required and not_reviewed:
         unmet = f"{len(not_reviewed)} flagged files not reviewed ({_reasons(not_reviewed)})"
     return EscalationResult(_by_path(critiques), _by_path(not_reviewed), len(critiques), unmet)
+
+
+def _within_budget(
+    prompts: Sequence[FilePrompt], settings: LlmSettings
+) -> tuple[list[FilePrompt], list[NotReviewed], int]:
+    """The prompts whose requests fit in llm.max-run-tokens, the most serious first (input and
+    output estimated before sending: the output at its limit); the others; what is left over,
+    for re-asks."""
+    left = settings.max_run_tokens
+    for index, prompt in enumerate(prompts):
+        cost = request_tokens(prompt, settings, None)
+        if cost > left:
+            reason = (
+                f"budget: llm.max-run-tokens = {settings.max_run_tokens:,} reached; less serious"
+            )
+            return (
+                list(prompts[:index]),
+                [NotReviewed(p.path, reason) for p in prompts[index:]],
+                left,
+            )
+        left -= cost
+    return list(prompts), [], left
 
 
 def _nothing(why: str, required: bool) -> EscalationResult:
@@ -108,7 +148,7 @@ def _from_cache(
 
 
 def _prepare(
-    flagged: FlaggedFile, files: Mapping[str, Path], settings: LlmSettings
+    flagged: FlaggedFile, files: Mapping[str, Path], names: Mapping[str, str], settings: LlmSettings
 ) -> FilePrompt | NotReviewed:
     location = files.get(flagged.path)
     if location is None:
@@ -117,13 +157,18 @@ def _prepare(
         data = location.read_bytes()
     except OSError as error:
         return NotReviewed(flagged.path, f"unreadable: {error.strerror or error}")
-    return build_prompt(flagged, decode_source(data), settings)
+    name = names.get(flagged.path, flagged.path)
+    if PurePath(name).is_absolute():  # outside the project: its name alone, never where it lies
+        name = PurePath(name).name
+    return build_prompt(flagged, decode_source(data), settings, name)
 
 
 def _ask(
     prompts: Sequence[FilePrompt],
     settings: LlmSettings,
     api_key: str,
+    spare: int,
+    *,
     progress: bool,
     echo: Callable[[str], None],
 ) -> Batch:
@@ -142,7 +187,7 @@ def _ask(
 
     if progress:
         echo(f"llm: asking {settings.model} about {len(prompts)} files")
-    return client.review(prompts, settings, api_key, report if progress else None)
+    return client.review(prompts, settings, api_key, spare, report if progress else None)
 
 
 def _store(
@@ -161,6 +206,7 @@ def _store(
 def _describe_dry_run(
     prompts: Sequence[FilePrompt],
     hits: Mapping[str, Critique],
+    to_send: Sequence[FilePrompt],
     not_reviewed: Sequence[NotReviewed],
     echo: Callable[[str], None],
 ) -> None:
@@ -169,14 +215,15 @@ def _describe_dry_run(
         if prompt.path in hits:
             echo(f"llm dry run: {prompt.path}: cached, no request")
             continue
+        if prompt not in to_send:
+            continue  # past the budget: listed with the files not sent
         total += prompt.tokens
         extra = f", {prompt.redactions} secrets redacted" if prompt.redactions else ""
         cut = ", cut to the flagged code" if prompt.note else ""
         echo(f"llm dry run: would send {prompt.path} (~{prompt.tokens:,} input tokens{extra}{cut})")
     for skipped in not_reviewed:
         echo(f"llm dry run: would not send {skipped.path}: {skipped.reason}")
-    sent = len(prompts) - len(hits)
-    echo(f"llm dry run: {sent} files, ~{total:,} input tokens estimated; nothing was sent")
+    echo(f"llm dry run: {len(to_send)} files, ~{total:,} input tokens estimated; nothing was sent")
 
 
 def _summary(
@@ -184,6 +231,8 @@ def _summary(
     cached: int,
     not_reviewed: Sequence[NotReviewed],
     batch: Batch | None,
+    *,
+    settings: LlmSettings,
     seconds: float,
 ) -> str:
     reasons = f" ({_reasons(not_reviewed)})" if not_reviewed else ""
@@ -193,8 +242,10 @@ def _summary(
         usage = batch.usage
         parts.append(
             f"tokens: {usage.input_tokens:,} input, {usage.output_tokens:,} output, "
-            f"{usage.cache_read_tokens:,} cache-read"
+            f"{usage.cache_creation_tokens:,} cache-write, {usage.cache_read_tokens:,} cache-read"
         )
+    estimated = batch.estimated if batch is not None else 0
+    parts.append(f"budget: ~{estimated:,} of {settings.max_run_tokens:,} tokens")
     redactions = sum(p.redactions for p in asked)
     if redactions:
         parts.append(f"{redactions} secrets redacted")

@@ -1,6 +1,8 @@
 """The only module that talks to the model, and the only one that imports `anthropic`.
 
-`AsyncAnthropic` with at most `llm.concurrency` requests in flight, `llm.timeout` per attempt,
+`AsyncAnthropic` with at most `llm.concurrency` requests in flight, the first one alone (its
+answer has written the prompt cache that every later request then reads), `llm.timeout` per
+attempt,
 the SDK's own retries (429, 529, 5xx, timeouts and connection errors, honouring retry-after; no
 second retry layer here), and `llm.deadline` for the whole batch. A 401 or 403 stops everything at
 once: every later request would be refused too. Endpoint and key: `ANTHROPIC_BASE_URL` is read by
@@ -19,7 +21,7 @@ from typing import Any
 import anthropic
 
 from pyarch_lint.config import LlmSettings
-from pyarch_lint.escalation.prompt import FilePrompt, request_params
+from pyarch_lint.escalation.prompt import FilePrompt, request_params, request_tokens
 from pyarch_lint.escalation.validate import Unusable, read_answer
 from pyarch_lint.findings import Critique, NotReviewed
 
@@ -54,6 +56,7 @@ class Batch:
     sent: int  # files a request was made for (the others waited for a slot until the end)
     usage: Usage
     stopped: str | None  # one line saying why escalation stopped early (401/403), else None
+    estimated: int  # tokens the requests made may spend, estimated before sending each
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +65,24 @@ class _Outcome:
     usage: Usage
 
 
+@dataclass(slots=True)
+class _Spend:
+    """Tokens estimated for the requests made, and those left for re-asks (each file's first
+    request was admitted within llm.max-run-tokens before the batch began)."""
+
+    estimated: int
+    spare: int
+
+
 @dataclass(frozen=True, slots=True)
 class _Shared:
     """What the requests of one batch share."""
 
     slots: asyncio.Semaphore  # at most llm.concurrency requests in flight
     refused: asyncio.Event  # set by the first 401/403, so no waiting request is sent
+    primed: asyncio.Event  # set once the first request is answered: the prompt cache is written
     sent: set[str]  # the files a request was made for
+    spend: _Spend
 
 
 class _Refused(Exception):
@@ -79,30 +93,41 @@ def review(
     prompts: Sequence[FilePrompt],
     settings: LlmSettings,
     api_key: str,
+    spare: int,
     on_result: Callable[[Critique | NotReviewed], None] | None,
 ) -> Batch:
-    """Ask the model about every prompt; `on_result`, if given, hears of each file as it
-    finishes."""
-    return asyncio.run(_review(prompts, settings, api_key, on_result))
+    """Ask the model about every prompt, re-asking only within `spare` tokens; `on_result`, if
+    given, hears of each file as it finishes."""
+    return asyncio.run(_review(prompts, settings, api_key, spare, on_result))
 
 
 async def _review(
     prompts: Sequence[FilePrompt],
     settings: LlmSettings,
     api_key: str,
+    spare: int,
     on_result: Callable[[Critique | NotReviewed], None] | None,
 ) -> Batch:
     client = anthropic.AsyncAnthropic(
         api_key=api_key, timeout=settings.timeout, max_retries=MAX_RETRIES
     )
-    shared = _Shared(asyncio.Semaphore(settings.concurrency), asyncio.Event(), set())
+    shared = _Shared(
+        asyncio.Semaphore(settings.concurrency),
+        asyncio.Event(),
+        asyncio.Event(),
+        set(),
+        _Spend(0, spare),
+    )
     loop = asyncio.get_running_loop()
     deadline = loop.time() + settings.deadline
     results: dict[str, Critique | NotReviewed] = {}
     usage = Usage()
     stopped: str | None = None
     async with client:
-        tasks = {asyncio.create_task(_review_one(client, shared, p, settings)): p for p in prompts}
+        tasks = {
+            asyncio.create_task(_review_one(client, shared, p, settings, first=n == 0)): p
+            for n, p in enumerate(prompts)
+        }
         pending = set(tasks)
         while pending and stopped is None and loop.time() < deadline:
             done, pending = await asyncio.wait(
@@ -126,7 +151,7 @@ async def _review(
     else:
         reason = f"deadline: llm.deadline = {settings.deadline:g}s passed"
     ordered = tuple(results.get(p.path, NotReviewed(p.path, reason)) for p in prompts)
-    return Batch(ordered, len(shared.sent), usage, stopped)
+    return Batch(ordered, len(shared.sent), usage, stopped, shared.spend.estimated)
 
 
 async def _review_one(
@@ -134,16 +159,27 @@ async def _review_one(
     shared: _Shared,
     prompt: FilePrompt,
     settings: LlmSettings,
+    *,
+    first: bool,
 ) -> _Outcome:
     """One file: a request, and one re-ask at most when the answer holds no critique."""
     usage = Usage()
     reask: str | None = None
+    if not first:
+        await shared.primed.wait()
     async with shared.slots:
         if shared.refused.is_set():
             return _Outcome(NotReviewed(prompt.path, _UNAUTHORISED), usage)
         shared.sent.add(prompt.path)
         for _ in range(2):
             params = request_params(prompt, settings, reask)
+            cost = request_tokens(prompt, settings, reask)
+            if reask is not None:
+                if cost > shared.spend.spare:
+                    why = f"invalid answer: {reask}; llm.max-run-tokens leaves no room to re-ask"
+                    return _Outcome(NotReviewed(prompt.path, why), usage)
+                shared.spend.spare -= cost
+            shared.spend.estimated += cost
             try:
                 message, spent = await _send(client, params)
             except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as error:
@@ -154,6 +190,8 @@ async def _review_one(
                 ) from error
             except anthropic.APIError as error:
                 return _Outcome(NotReviewed(prompt.path, _failure(error, settings)), usage)
+            finally:
+                shared.primed.set()  # answered (or failed): the others need not wait any more
             usage += spent
             answer = read_answer(message, prompt, settings.model)
             if not isinstance(answer, Unusable):

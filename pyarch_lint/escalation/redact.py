@@ -1,34 +1,76 @@
-"""Remove secrets from source before it leaves the machine, keeping every line where it was.
+"""Take secrets out of what is sent to the model, keeping every line where it was.
 
-Why our own pattern set rather than detect-secrets (1.5.0, May 2024): its private-key detector
-matches only the BEGIN line, so the key body would still be sent; it has no Anthropic, Google or
-current OpenAI key formats; it honours `# pragma: allowlist secret` comments, which would let the
-very file being sent opt its own secrets out of redaction; and it keeps its settings in global
-state. We would have needed most of these patterns anyway.
+Source is read with Python's own tokenizer, so every string literal is found whatever its
+quoting: single, triple, raw, bytes, parenthesised, implicitly concatenated over several lines,
+and the constant parts of f-strings (one token before Python 3.12, several after: both are read
+from the literal's source text, the same way). A literal is redacted when its place says it is a
+secret, whatever it looks like:
 
-What is redacted (each match becomes `<redacted:KIND>`; a match spanning lines keeps its line
-breaks, so line numbers in the prompt and in the model's answer stay true):
+- assigned to a secret-like name (`pw = ...`, `self.api_key: str = ...`, `env["TOKEN"] = ...`),
+  passed as a keyword so named, a default of a parameter so named, a dict value under such a
+  key, or compared with such a name (`if password == ...`);
+- the value that follows a secret-like name in the same call or tuple: `os.getenv("DB_PASSWORD",
+  ...)`, `environ.setdefault("TOKEN", ...)`, `("password", ...)`, and `default=` of a call whose
+  first argument is such a name (`add_argument("--token", default=...)`);
+- an element after the first of a tuple, list or call that a secret-like name owns:
+  `auth=("user", ...)`, `HTTPBasicAuth("user", ...)`.
 
-- private-key: PEM / OpenSSH / PGP private-key blocks, BEGIN to END.
-- provider key formats: AWS access key ids, GitHub, GitLab, Slack (tokens and webhooks), Stripe,
-  Google (API keys, OAuth client secrets), Anthropic, OpenAI, npm, PyPI, SendGrid, Twilio,
-  Azure storage account keys.
-- jwt: three base64url segments starting `eyJ`.
-- url-credentials: the password of `scheme://user:password@host`.
-- assigned-secret: a string literal assigned (`=`, `:`, keyword argument, dict key) to a name
-  that says password, passwd, secret, token, credential, or an api/access/private/signing key.
-- high-entropy: a quoted literal of 20+ characters, no spaces, of base64 or hex characters, whose
-  Shannon entropy per character is at least 4.5 (base64) or 3.0 (hex), the thresholds
-  detect-secrets uses.
+Secret-like names are judged by their words (`DB_PASSWORD`, `apiKey`, `X-Api-Key`, `pw`), and a
+last word that describes rather than holds a secret keeps the literal (`password_field`,
+`TOKEN_URL`, `token_type`, `auth_backend`). Benign values stay even under a secret-like name, so
+the model still sees the code's shape: empty strings, names (`"password"`, `"Authorization"`),
+placeholders (`"<token>"`, `"${TOKEN}"`, `"***"`), URLs and paths without credentials. A
+literal default password such as `"changeme"` is redacted: it is a password all the same.
+
+Anywhere, comments and docstrings included, the text of every literal and comment is searched
+for provider token formats (GitHub, GitLab, AWS, Slack, Stripe, Google, Anthropic, OpenAI, npm,
+PyPI, SendGrid, Twilio, Azure, JWTs), PEM private-key blocks, credentials in URLs and DSNs
+(`scheme://user:password@host`, `?api_key=`, `password=`), `Authorization`/`Bearer`/`Basic`
+values, and high-entropy words. Strings of hexadecimal digits alone are taken for digests
+(hashes, commit ids, test vectors) unless a secret-like name holds them.
+
+Each secret becomes `<redacted:KIND>`; its line breaks stay, so line numbers hold. Finding
+messages and other text sent with the file go through `redact_text`, which applies the same
+text patterns and removes every value the source's redaction took out.
 """
 
 from __future__ import annotations
 
+import io
+import itertools
 import math
 import re
+import tokenize
 from collections import Counter
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
+
+__all__ = ["Redacted", "Untokenizable", "redact", "redact_text"]
+
+
+@dataclass(frozen=True, slots=True)
+class Redacted:
+    """The text to send, how many secrets were taken out, and what they were (to take the same
+    values out of other text sent with it)."""
+
+    text: str
+    count: int
+    secrets: tuple[str, ...] = ()
+
+
+class Untokenizable(ValueError):
+    """Python's tokenizer rejects the source, so its literals cannot all be found."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Span:
+    start: int
+    end: int
+    kind: str
+    group: int  # spans of one secret (the parts of one literal) share a group and count once
+
+
+# --- text patterns: provider formats and credential shapes -------------------------------------
 
 _PRIVATE_KEY = (
     r"-----BEGIN[ A-Z0-9]*PRIVATE KEY(?: BLOCK)?-----"
@@ -62,78 +104,570 @@ _FORMATS: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
     )
 )
 
-# Only the password of `scheme://user:password@host`: the user name and host stay readable.
-# Every repetition here is bounded or anchored, so a hostile line (one 20,000-character word)
-# costs linear time, not quadratic.
-_URL_CREDENTIALS = re.compile(
-    r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s:/@'\"]*:(?P<secret>[^\s@/'\"]+)@"
+# (kind, pattern); the group `secret` is the secret, kept only when it looks like a value. Every
+# repetition is bounded or anchored, so a hostile line costs linear time, not quadratic.
+_SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
+    (kind, re.compile(pattern))
+    for kind, pattern in (
+        # Only the password of `scheme://user:password@host`: user name and host stay readable.
+        (
+            "url-credentials",
+            r"(?<![A-Za-z0-9+.-])[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s:/@'\"]*:"
+            r"(?P<secret>[^\s@/'\"]+)@",
+        ),
+        # `?api_key=...`, `&token=...`, `password=...;` in DSNs and connection strings.
+        (
+            "credential-parameter",
+            r"(?i)(?<![A-Za-z0-9_])(?:[a-z0-9]{0,20}[_-])?(?:password|passwd|pwd|pass|secret|"
+            r"token|api[_-]?key|apikey|access[_-]?key|account[_-]?key|auth|sig|signature)"
+            r"['\"]?\s{0,3}=\s{0,3}['\"]?(?P<secret>[^\s&;,'\"<>{}()\[\]]{1,500})",
+        ),
+        # `password: hunter2` in prose, comments and docstrings.
+        (
+            "credential-parameter",
+            r"(?i)(?<![A-Za-z0-9_])(?:password|passwd|pwd|secret|token|api[_ -]?key)"
+            r"['\"]?\s{0,3}:\s{0,3}['\"]?(?P<secret>[^\s'\"<>{}()\[\],]{1,500})",
+        ),
+        (
+            "authorization",
+            r"(?i)\bauthorization\b['\"]?\s{0,3}[:=]\s{0,3}['\"]?(?:(?:bearer|basic|token|digest)"
+            r"\s{1,3})?(?P<secret>[A-Za-z0-9._~+/=:-]{1,2000})",
+        ),
+        ("authorization", r"\b(?:Bearer|Basic|Token)\s{1,3}(?P<secret>[A-Za-z0-9._~+/-]{12,}=*)"),
+    )
 )
 
-_SECRET_NAME = re.compile(
-    r"password|passwd|secret|token|credential|(?:api|access|private|signing)_?key", re.IGNORECASE
-)
-# A name (or quoted dict key), an optional annotation, `=` `:` or `:=`, a one-line string literal.
-_ASSIGNED = re.compile(
+_PLACEHOLDER = re.compile(
     r"""(?x)
-    ["']?\b(?P<name>[A-Za-z_][A-Za-z0-9_]{0,80})["']?
-    (?:[ \t]*:[ \t]*[A-Za-z_][\w.\[\],| ]{0,60}?)?  # an annotation such as `: str | None`
-    [ \t]*(?::=|=|:)[ \t]*
-    [rRbBuU]{0,2}(?P<q>["'])(?P<secret>(?:\\.|(?!(?P=q))[^\\\n])+)(?P=q)
+    <[^<>]*> | \$\{[^}]*\} | \$[A-Za-z_][A-Za-z0-9_]* | \{\{.*\}\} | \{[A-Za-z0-9_.]*\}
+    | %\([A-Za-z0-9_]+\)[sd] | %s | [*xX.#_-]+ | None | null | True | False | none | nil
     """
 )
+_PYTHON_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
 
-_STRING = re.compile(r"""(?P<q>["'])(?P<secret>(?:\\.|(?!(?P=q))[^\\\n])*)(?P=q)""")
+
+def _value_like(value: str) -> bool:
+    """Text after `password=` or `Bearer` that is a value, not a placeholder or a variable."""
+    if not value or _PLACEHOLDER.fullmatch(value):
+        return False
+    if any(c.isdigit() for c in value) or any(c in "!@#$%^&*+/=~" for c in value):
+        return True
+    return len(value) >= 8 and not _PYTHON_NAME.fullmatch(value)
+
+
+# --- names ---------------------------------------------------------------------------------------
+
+_WORD = re.compile(r"[A-Z]+(?![a-z])|[A-Z]?[a-z]+|[0-9]+")
+
+
+def _word_set(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+_SECRET_WORDS = _word_set(
+    "password passwords passwd passphrase pass pw pwd secret secrets token tokens auth "
+    "authorization credential credentials creds apikey accesskey secretkey privatekey authtoken "
+    "accesstoken refreshtoken bearer"
+)
+# `<word> key` is a secret; `key` alone (`sort_key`, `cache_key`) is not.
+_KEY_KINDS = _word_set(
+    "api access private secret signing encryption master client auth app consumer account "
+    "storage sas"
+)
+# A last word that describes a secret rather than holds one.
+_DESCRIPTIVE = _word_set(
+    "url uri urls endpoint endpoints host field fields name names type types kind header label "
+    "labels prompt path file filename dir env var variable length len min max regex pattern "
+    "patterns format template message msg help hint placeholder param parameter attr attribute "
+    "column model backend backends class method scheme mode policy scope scopes algorithm alg "
+    "expiry expires expiration ttl timeout lifetime age validators validator prefix suffix "
+    "location cache encoding provider source widget form view handler error errors text title "
+    "description count id ids index required enabled version size limit hashers rules "
+    "strength display verbose_name"
+)
+# Names whose hexadecimal values are digests, not secrets.
+_DIGEST_WORDS = _word_set(
+    "hash hashes digest sha sha1 sha256 sha512 md5 checksum fingerprint commit rev revision etag "
+    "uuid guid id color colour version nonce salt expected"
+)
+
+
+def _words(name: str) -> list[str]:
+    return [word.lower() for word in _WORD.findall(name)]
+
+
+def _secret_name(name: str) -> bool:
+    words = _words(name)
+    if not words or words[-1] in _DESCRIPTIVE:
+        return False
+    if any(word in _SECRET_WORDS for word in words):
+        return True
+    return any(a in _KEY_KINDS and b in ("key", "keys") for a, b in itertools.pairwise(words))
+
+
+def _benign(value: str) -> bool:
+    """A literal that shows the code's shape and holds no secret, even under a secret name."""
+    value = value.strip()
+    if not value or _PLACEHOLDER.fullmatch(value):
+        return True
+    if re.fullmatch(r"[A-Za-z][A-Za-z_ .-]*", value) and _secret_name(value.replace(" ", "_")):
+        return True  # a name: "password", "DB_PASSWORD", "Authorization", "X-Api-Key"
+    if re.fullmatch(r"[A-Za-z][A-Za-z0-9+.-]{0,30}://[^\s@]*", value):
+        return True  # a URL without credentials (those in it are found by the text patterns)
+    return bool(re.fullmatch(r"(?:~|\.{1,2})?/[\w./-]*", value))  # a file path
+
+
+# --- entropy -------------------------------------------------------------------------------------
+
 _BASE64 = re.compile(r"[A-Za-z0-9+/_-]{20,}={0,2}")
-_HEX = re.compile(r"[0-9a-fA-F]{20,}")
-
-
-@dataclass(frozen=True, slots=True)
-class Redacted:
-    """The text to send and how many secrets were taken out of it."""
-
-    text: str
-    count: int
-
-
-def redact(text: str) -> Redacted:
-    """`text` with every secret replaced; overlapping matches count once."""
-    spans = sorted(_find(text), key=lambda s: (s[0], -s[1]))
-    out: list[str] = []
-    position = 0
-    count = 0
-    for start, end, kind in spans:
-        if start < position:  # inside a secret already taken out
-            continue
-        secret = text[start:end]
-        out.append(text[position:start])
-        out.append(f"<redacted:{kind}>" + "\n" * secret.count("\n"))
-        position = end
-        count += 1
-    out.append(text[position:])
-    return Redacted("".join(out), count)
-
-
-def _find(text: str) -> Iterator[tuple[int, int, str]]:
-    for kind, pattern in _FORMATS:
-        for match in pattern.finditer(text):
-            yield match.start(), match.end(), kind
-    for match in _URL_CREDENTIALS.finditer(text):
-        yield match.start("secret"), match.end("secret"), "url-credentials"
-    for match in _ASSIGNED.finditer(text):
-        if _SECRET_NAME.search(match["name"]):
-            yield match.start("secret"), match.end("secret"), "assigned-secret"
-    for match in _STRING.finditer(text):
-        if _high_entropy(match["secret"]):
-            yield match.start("secret"), match.end("secret"), "high-entropy"
-
-
-def _high_entropy(value: str) -> bool:
-    if _HEX.fullmatch(value):
-        return _entropy(value) >= 3.0
-    return _BASE64.fullmatch(value) is not None and _entropy(value) >= 4.5
+_HEX = re.compile(r"[0-9a-fA-F]+")
+_UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
 def _entropy(value: str) -> float:
     """Shannon entropy in bits per character."""
     counts = Counter(value)
     return -sum(n / len(value) * math.log2(n / len(value)) for n in counts.values())
+
+
+def _high_entropy(value: str) -> bool:
+    """A random-looking word: base64 characters with letters and digits mixed, and close to the
+    entropy a random string of its length would have (a 20-character string cannot reach the
+    4.5 bits of a long one, so the floor follows the length). Hex alone is a digest; an
+    alphabet or a counting run is a constant."""
+    if not _BASE64.fullmatch(value) or _HEX.fullmatch(value) or _UUID.fullmatch(value):
+        return False
+    letters = sum(c.isalpha() for c in value)
+    digits = sum(c.isdigit() for c in value)
+    if not digits or letters < 4 or value.isupper() or value.islower():
+        return False
+    steps = sum(ord(b) - ord(a) == 1 for a, b in itertools.pairwise(value))
+    if steps > len(value) // 3:
+        return False
+    return _entropy(value) >= min(4.5, math.log2(len(value)) - 0.7)
+
+
+# --- the tokenizer ------------------------------------------------------------------------------
+
+_OPEN = {"(": ")", "[": "]", "{": "}"}
+_CLOSE = frozenset(_OPEN.values())
+_FSTRING_START = {
+    getattr(tokenize, n) for n in ("FSTRING_START", "TSTRING_START") if hasattr(tokenize, n)
+}
+_FSTRING_END = {
+    getattr(tokenize, n) for n in ("FSTRING_END", "TSTRING_END") if hasattr(tokenize, n)
+}
+_SKIPPED = {tokenize.NL, tokenize.COMMENT, tokenize.ENCODING}
+_DEFAULT_KEYWORDS = frozenset({"default", "value", "initial", "fallback"})
+
+
+@dataclass(frozen=True, slots=True)
+class _Token:
+    kind: str  # "STR" for a whole literal, "NAME", "OP", or another token type's name
+    text: str
+    start: int
+    end: int
+
+
+@dataclass(frozen=True, slots=True)
+class _Literal:
+    """Adjacent string tokens: one value, made of the constant parts of each."""
+
+    first: int  # index in the token list
+    last: int
+    parts: tuple[tuple[int, int], ...]  # constant parts as (start, end) offsets of the source
+    formatted: bool  # an f-string with replacement fields among them
+
+    def value(self, source: str) -> str:
+        return "".join(source[a:b] for a, b in self.parts)
+
+
+def redact(source: str) -> Redacted:
+    """`source` (Python) with every secret replaced; raises Untokenizable."""
+    tokens, comments = _tokenize(source)
+    literals = _literals(tokens, source)
+    spans: list[_Span] = []
+    groups = iter(range(1 << 62))
+    for literal in literals:
+        spans.extend(_literal_spans(literal, tokens, literals, source, groups))
+    for start, end in comments:
+        spans.extend(_text_spans(source, start, end, groups))
+    return _apply(source, spans)
+
+
+def redact_text(text: str, secrets: Iterable[str] = ()) -> Redacted:
+    """Free text (a finding message, a path): the text patterns, high-entropy words, and every
+    occurrence of the values already taken out of the source."""
+    groups = iter(range(1 << 62))
+    spans = list(_text_spans(text, 0, len(text), groups))
+    for secret in sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True):
+        position = text.find(secret)
+        while position != -1:
+            spans.append(_Span(position, position + len(secret), "secret", next(groups)))
+            position = text.find(secret, position + len(secret))
+    return _apply(text, spans)
+
+
+def _tokenize(source: str) -> tuple[list[_Token], list[tuple[int, int]]]:
+    """Significant tokens, each literal one token `STR`, and the comments' spans."""
+    starts = [0]
+    for line in io.StringIO(source):
+        starts.append(starts[-1] + len(line))
+
+    def offset(row: int, column: int) -> int:
+        return starts[row - 1] + column if row - 1 < len(starts) else len(source)
+
+    tokens: list[_Token] = []
+    comments: list[tuple[int, int]] = []
+    depth = 0  # f-string nesting (3.12+: an f-string is many tokens)
+    literal_start = 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(source).readline):
+            start, end = offset(*token.start), offset(*token.end)
+            if token.type in _FSTRING_START:
+                depth += 1
+                if depth == 1:
+                    literal_start = start
+            elif token.type in _FSTRING_END:
+                depth -= 1
+                if depth == 0:
+                    tokens.append(_Token("STR", source[literal_start:end], literal_start, end))
+            elif depth:
+                continue
+            elif token.type == tokenize.COMMENT:
+                comments.append((start, end))
+            elif token.type == tokenize.STRING:
+                tokens.append(_Token("STR", token.string, start, end))
+            elif token.type == tokenize.ERRORTOKEN and not token.string.isspace():
+                # 3.11 and older go on past an unterminated string: what follows is no code.
+                raise tokenize.TokenError(f"unexpected {token.string!r}", token.start)
+            elif token.type not in _SKIPPED:
+                tokens.append(_Token(tokenize.tok_name[token.type], token.string, start, end))
+    except (tokenize.TokenError, SyntaxError) as error:
+        raise Untokenizable(f"Python's tokenizer rejects the file ({error})") from None
+    return tokens, comments
+
+
+def _literals(tokens: Sequence[_Token], source: str) -> list[_Literal]:
+    literals: list[_Literal] = []
+    index = 0
+    while index < len(tokens):
+        if tokens[index].kind != "STR":
+            index += 1
+            continue
+        first = index
+        parts: list[tuple[int, int]] = []
+        formatted = False
+        while index < len(tokens) and tokens[index].kind == "STR":
+            pieces, fields = _constant_parts(tokens[index])
+            parts.extend(pieces)
+            formatted = formatted or fields
+            index += 1
+        literals.append(_Literal(first, index - 1, tuple(parts), formatted))
+    return literals
+
+
+def _constant_parts(token: _Token) -> tuple[list[tuple[int, int]], bool]:
+    """The constant text of one string token (offsets in the source), and whether it had
+    replacement fields. Read from the literal's own text, so 3.10's single f-string token and
+    3.12's many read the same."""
+    text = token.text
+    prefix = len(text) - len(text.lstrip("rRbBuUfFtT"))
+    letters = text[:prefix].lower()
+    quote = (
+        text[prefix : prefix + 3] if text[prefix : prefix + 3] in ('"""', "'''") else text[prefix]
+    )
+    body_start, body_end = prefix + len(quote), len(text) - len(quote)
+    if "f" not in letters and "t" not in letters:
+        return [(token.start + body_start, token.start + body_end)], False
+    parts: list[tuple[int, int]] = []
+    piece = body_start
+    position = body_start
+    raw = "r" in letters
+    fields = False
+    while position < body_end:
+        char = text[position]
+        if char == "\\" and not raw:
+            if text.startswith("N{", position + 1):  # \N{NAME} is no field
+                closing = text.find("}", position)
+                position = body_end if closing == -1 else closing + 1
+            else:
+                position += 2
+        elif char in "{}" and text[position + 1 : position + 2] == char:
+            position += 2  # {{ and }} are literal braces
+        elif char == "{":
+            fields = True
+            if position > piece:
+                parts.append((token.start + piece, token.start + position))
+            position = _field_end(text, position, body_end)
+            piece = position
+        else:
+            position += 1
+    if body_end > piece:
+        parts.append((token.start + piece, token.start + body_end))
+    return parts, fields
+
+
+def _field_end(text: str, position: int, limit: int) -> int:
+    """Just past the `}` closing the replacement field that opens at `position`."""
+    depth = 0
+    while position < limit:
+        char = text[position]
+        if char in "{[(":
+            depth += 1
+        elif char in "}])":
+            depth -= 1
+            if depth == 0:
+                return position + 1
+        elif char in "'\"":  # a string inside the field: skip it whole
+            closing = text.find(char, position + 1)
+            position = limit if closing == -1 else closing
+        position += 1
+    return limit
+
+
+# --- where a literal stands ---------------------------------------------------------------------
+
+
+def _literal_spans(
+    literal: _Literal,
+    tokens: Sequence[_Token],
+    literals: Sequence[_Literal],
+    source: str,
+    groups: Iterator[int],
+) -> Iterator[_Span]:
+    value = literal.value(source)
+    by_first = {other.first: other for other in literals}
+    name = _owner(literal, tokens, by_first, source)
+    if "PRIVATE KEY-----" in value:
+        group = next(groups)
+        yield from (_Span(a, b, "private-key", group) for a, b in literal.parts)
+        return
+    if name is not None and _secret_name(name):
+        group = next(groups)
+        kind = next((k for k, pattern in _FORMATS if pattern.search(value)), "secret")
+        for a, b in literal.parts:
+            part = source[a:b]
+            if literal.formatted and not re.search(r"[A-Za-z0-9+/=_-]{4,}", _SCHEME.sub("", part)):
+                continue  # f"Bearer {token}": the constant text around a field is no secret
+            if not _benign(value if not literal.formatted else part):
+                yield _Span(a, b, kind, group)
+        return
+    digest = name is not None and any(word in _DIGEST_WORDS for word in _words(name))
+    for a, b in literal.parts:
+        yield from _text_spans(source, a, b, groups, entropy=not digest)
+
+
+_SCHEME = re.compile(r"^\s*(?:Bearer|Basic|Token|Digest)\s+")
+
+
+def _owner(
+    literal: _Literal, tokens: Sequence[_Token], literals: dict[int, _Literal], source: str
+) -> str | None:
+    """The name the literal's place ties it to (see the module's docstring), if any."""
+    before, after = literal.first - 1, literal.last + 1
+    while (  # ("a parenthesised" "literal")
+        before >= 0
+        and after < len(tokens)
+        and (tokens[before].text, tokens[after].text) == ("(", ")")
+        and not (before >= 1 and tokens[before - 1].kind == "NAME")  # not a call: f("x")
+    ):
+        before, after = before - 1, after + 1
+    previous = tokens[before].text if before >= 0 and tokens[before].kind == "OP" else ""
+    following = tokens[after].text if after < len(tokens) and tokens[after].kind == "OP" else ""
+    if previous in ("=", ":=", "+="):
+        name = _target_name(tokens, before, literals, source)
+        if name is not None and name.lower() in _DEFAULT_KEYWORDS:
+            return _first_argument(tokens, before, literals, source)
+        return name
+    if previous == ":" and before >= 1 and tokens[before - 1].kind == "STR":
+        key = literals.get(_literal_start(tokens, before - 1))
+        return key.value(source) if key is not None else None
+    if previous in ("==", "!="):
+        return _target_name(tokens, before, literals, source)
+    if following in ("==", "!=") and after + 1 < len(tokens) and tokens[after + 1].kind == "NAME":
+        return tokens[after + 1].text
+    if previous in (",", "(", "["):
+        return _in_brackets(literal, tokens, before, literals, source)
+    return None
+
+
+def _literal_start(tokens: Sequence[_Token], index: int) -> int:
+    while index > 0 and tokens[index - 1].kind == "STR":
+        index -= 1
+    return index
+
+
+def _target_name(
+    tokens: Sequence[_Token], operator: int, literals: dict[int, _Literal], source: str
+) -> str | None:
+    """The name assigned to (or compared with) by the operator at `operator`: the last name of
+    the target (`self.pw`), a subscript's string key (`env["TOKEN"]`), the annotated name
+    (`pw: str = `), the keyword (`f(pw=`)."""
+    depth = 0
+    index = operator - 1
+    target: list[int] = []
+    while index >= 0:
+        token = tokens[index]
+        if token.kind == "OP" and token.text in _CLOSE:
+            depth += 1
+        elif token.kind == "OP" and token.text in _OPEN:
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and (
+            token.kind in ("NEWLINE", "INDENT", "DEDENT")
+            or (token.kind == "OP" and token.text in (",", ";", "=", "->", "==", "!="))
+            or (
+                token.kind == "NAME"
+                and token.text in ("if", "elif", "while", "and", "or", "not", "return", "assert")
+            )
+        ):
+            break
+        target.insert(0, index)
+        index -= 1
+    # An annotation follows the first top-level `:` of the target.
+    depth = 0
+    for position, at in enumerate(target):
+        text = tokens[at].text
+        depth += text in _OPEN and tokens[at].kind == "OP"
+        depth -= text in _CLOSE and tokens[at].kind == "OP"
+        if depth == 0 and text == ":" and tokens[at].kind == "OP":
+            target = target[:position]
+            break
+    return _last_name(tokens, target, literals, source)
+
+
+def _last_name(
+    tokens: Sequence[_Token], target: list[int], literals: dict[int, _Literal], source: str
+) -> str | None:
+    if not target:
+        return None
+    last = tokens[target[-1]]
+    if last.kind == "NAME":
+        return last.text
+    if last.text == "]" and len(target) >= 3:
+        key = tokens[target[-2]]
+        if key.kind == "STR" and tokens[target[-3]].text == "[":
+            literal = literals.get(_literal_start(tokens, target[-2]))
+            return literal.value(source) if literal is not None else None
+    return None
+
+
+def _in_brackets(
+    literal: _Literal,
+    tokens: Sequence[_Token],
+    before: int,
+    literals: dict[int, _Literal],
+    source: str,
+) -> str | None:
+    """Inside a call, tuple or list: the secret-like name of the element before (a key and its
+    value side by side) or of the bracket's owner (for every element after the first)."""
+    depth = 0
+    index = literal.first - 1
+    commas: list[int] = []
+    while index >= 0:
+        token = tokens[index]
+        if token.kind == "OP" and token.text in _CLOSE:
+            depth += 1
+        elif token.kind == "OP" and token.text in _OPEN:
+            if depth == 0:
+                break
+            depth -= 1
+        elif depth == 0 and token.kind == "OP" and token.text == ",":
+            commas.append(index)
+        index -= 1
+    if index < 0 or tokens[index].text == "{":
+        return None
+    opener = index
+    if commas:  # the element just before: exactly one literal?
+        start = commas[1] + 1 if len(commas) > 1 else opener + 1
+        element = literals.get(start)
+        if element is not None and element.last == commas[0] - 1:
+            value = element.value(source)
+            if _secret_name(value) and re.fullmatch(r"[A-Za-z_.-][\w.-]{0,80}", value):
+                return value
+    if not commas:
+        return None
+    owner = opener - 1
+    if owner >= 0 and tokens[owner].kind == "NAME":
+        return tokens[owner].text  # HTTPBasicAuth("user", ...)
+    if owner >= 0 and tokens[owner].text in ("=", ":"):
+        return _owner_of_container(tokens, owner, literals, source)
+    return None
+
+
+def _owner_of_container(
+    tokens: Sequence[_Token], operator: int, literals: dict[int, _Literal], source: str
+) -> str | None:
+    if tokens[operator].text == ":":
+        key = literals.get(_literal_start(tokens, operator - 1)) if operator >= 1 else None
+        return key.value(source) if key is not None else None
+    return _target_name(tokens, operator, literals, source)
+
+
+def _first_argument(
+    tokens: Sequence[_Token], keyword: int, literals: dict[int, _Literal], source: str
+) -> str | None:
+    """For `default=` and the like: the call's first argument, when it is a literal name."""
+    depth = 0
+    index = keyword - 1
+    while index >= 0:
+        token = tokens[index]
+        if token.kind == "OP" and token.text in _CLOSE:
+            depth += 1
+        elif token.kind == "OP" and token.text in _OPEN:
+            if depth == 0:
+                break
+            depth -= 1
+        index -= 1
+    first = literals.get(index + 1)
+    if index < 0 or first is None:
+        return None
+    value = first.value(source).lstrip("-")
+    return value if re.fullmatch(r"[A-Za-z_][\w.-]{0,80}", value) else None
+
+
+# --- text ---------------------------------------------------------------------------------------
+
+_WORDS = re.compile(r"[A-Za-z0-9+/_-]{20,}={0,2}")
+
+
+def _text_spans(
+    text: str, start: int, end: int, groups: Iterator[int], *, entropy: bool = True
+) -> Iterator[_Span]:
+    """Provider formats, credential shapes and (unless `entropy` is off) high-entropy words in
+    text[start:end]."""
+    for kind, pattern in _FORMATS:
+        for match in pattern.finditer(text, start, end):
+            yield _Span(match.start(), match.end(), kind, next(groups))
+    for kind, pattern in _SHAPES:
+        for match in pattern.finditer(text, start, end):
+            if _value_like(match["secret"]):
+                yield _Span(match.start("secret"), match.end("secret"), kind, next(groups))
+    for match in _WORDS.finditer(text, start, end) if entropy else ():
+        if _high_entropy(match[0]):
+            yield _Span(match.start(), match.end(), "high-entropy", next(groups))
+
+
+def _apply(text: str, spans: Sequence[_Span]) -> Redacted:
+    """Replace the spans (an overlapped one is inside a secret already taken out), keeping
+    every line break, with the backslash that continues a one-line string across it."""
+    out: list[str] = []
+    secrets: list[str] = []
+    counted: set[int] = set()
+    position = 0
+    for span in sorted(spans, key=lambda s: (s.start, -s.end)):
+        if span.start < position or span.start == span.end:
+            continue
+        secret = text[span.start : span.end]
+        out.append(text[position : span.start])
+        out.append(f"<redacted:{span.kind}>" + "".join(_LINE_BREAK.findall(secret)))
+        secrets.append(secret.strip())
+        counted.add(span.group)
+        position = span.end
+    out.append(text[position:])
+    return Redacted("".join(out), len(counted), tuple(secrets))
+
+
+_LINE_BREAK = re.compile(r"\\?(?:\r\n|\r|\n)")

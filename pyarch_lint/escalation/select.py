@@ -1,4 +1,5 @@
-"""Which flagged files the model sees: the most serious first, at most `llm.max-files`."""
+"""Which flagged files the model sees: the most serious first, at most `llm.max-files`; never a
+file that does not parse (PA001), which the rules could not read either."""
 
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ class FlaggedFile:
 @dataclass(frozen=True, slots=True)
 class Selection:
     chosen: tuple[FlaggedFile, ...]  # in order of seriousness
-    over_limit: tuple[NotReviewed, ...]
+    skipped: tuple[NotReviewed, ...]  # unparsable, or past max-files
 
 
 def select_files(findings: Sequence[Finding], threshold: Severity, max_files: int) -> Selection:
@@ -39,8 +40,17 @@ def select_files(findings: Sequence[Finding], threshold: Severity, max_files: in
         if any(f.severity >= threshold for f in group)
     ]
     flagged.sort(key=lambda f: (-f.worst, -len(f.findings), f.path))
+    unparsed = [f for f in flagged if any(finding.code == _SYNTAX_ERROR for finding in f.findings)]
+    parsed = [f for f in flagged if f not in unparsed]
+    no_parse = "syntax error: the file does not parse (PA001); it is not sent"
     reason = f"max-files: more than llm.max-files = {max_files} flagged files; less serious"
     return Selection(
-        chosen=tuple(flagged[:max_files]),
-        over_limit=tuple(NotReviewed(f.path, reason) for f in flagged[max_files:]),
+        chosen=tuple(parsed[:max_files]),
+        skipped=(
+            *(NotReviewed(f.path, no_parse) for f in unparsed),
+            *(NotReviewed(f.path, reason) for f in parsed[max_files:]),
+        ),
     )
+
+
+_SYNTAX_ERROR = "PA001"

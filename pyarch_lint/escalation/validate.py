@@ -3,7 +3,9 @@
 The model's answer is untrusted text: its line numbers must fall inside what it was shown, its
 severity must be one we know, its texts are bounded, and every text is made inert for a terminal
 and for a CI log (no escape sequences, no workflow commands). Invalid items are dropped and
-counted; an answer with no usable tool call is `Unusable`, with the reason.
+counted. An answer with no usable tool call is `Unusable`, with the reason; so is an empty
+one, which says nothing a reader could use: every item it gave was invalid, or it gave no item
+and no summary worth the name. Either is worth the one re-ask, and never counts as a review.
 """
 
 from __future__ import annotations
@@ -28,6 +30,10 @@ from pyarch_lint.report import sanitize
 # GitHub Actions runs `::command::` at the start of any log line (after leading blanks) and the
 # older `##[command]` form anywhere in a line, whatever output format printed it.
 _WORKFLOW_COMMAND = re.compile(r"^(\s*):(?=:)|##\[", re.MULTILINE)
+
+
+# A summary shorter than this says nothing (`ok`, `n/a`, `LGTM`); with no item, no review.
+_SUMMARY_WORDS = 3
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,10 +85,15 @@ def critique_from_input(data: object, prompt: FilePrompt, model: str) -> Critiqu
     if not isinstance(raw_items, list):
         return Unusable("malformed answer: items is not a list")
     items = [item for raw in raw_items[:MAX_ITEMS] if (item := _item(raw, prompt)) is not None]
+    text = clean(summary[:MAX_SUMMARY]).strip()
+    if not items and raw_items:
+        return Unusable(f"empty answer: none of its {len(raw_items)} items was valid")
+    if not items and len(text.split()) < _SUMMARY_WORDS:
+        return Unusable("empty answer: no items and no summary")
     return Critique(
         path=prompt.path,
         model=model,
-        summary=clean(summary[:MAX_SUMMARY]).strip(),
+        summary=text,
         items=tuple(sorted(items, key=lambda i: (i.line, i.end_line))),
         note=prompt.note,
         dropped_items=len(raw_items) - len(items),
