@@ -138,6 +138,7 @@ class MessagesServer:
         self.requests: list[Recorded] = []
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests answered at once
+        self.answered = 0  # requests answered so far
         self.default: Responder = critique(items=[item(1)])
         self._queue: deque[Responder] = deque()
         self._lock = threading.Lock()
@@ -172,6 +173,7 @@ class MessagesServer:
     def leave(self) -> None:
         with self._lock:
             self.in_flight -= 1
+            self.answered += 1
 
     def __enter__(self) -> MessagesServer:
         self._thread.start()

@@ -177,8 +177,9 @@ def test_the_request_carries_model_tool_schema_cache_breakpoint_and_fenced_code(
     # The path and the findings by rule, outside the fence; no rule document.
     before = text[:start]
     assert before.startswith('Path: "loader.py"\n')
-    assert f'PA301 bare-except (warning)\n  {finding.line}:{finding.column} "{finding.message}"' in (
-        before
+    assert (
+        f'PA301 bare-except (warning)\n  {finding.line}:{finding.column} "{finding.message}"'
+        in (before)
     )
     assert "How to fix" not in text
     assert len(before) < 300
@@ -240,7 +241,9 @@ def test_language_asks_for_prose_in_that_language(server, tree):
     escalate([bare_except(tree, "loader.py")], tree, dataclasses.replace(FAST, language="zh"))
     request = server.requests[0]
     assert 'Language: "zh"' in request.user_text
-    assert "keep code, identifiers and technical terms in English" in request.body["system"][0]["text"]
+    assert (
+        "keep code, identifiers and technical terms in English" in request.body["system"][0]["text"]
+    )
 
 
 # --- the cache ----------------------------------------------------------------------------------

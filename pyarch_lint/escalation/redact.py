@@ -187,8 +187,7 @@ _DESCRIPTIVE = _word_set(
 )
 # Names whose hexadecimal values are digests, not secrets.
 _DIGEST_WORDS = _word_set(
-    "hash hashes digest sha sha1 sha256 sha512 md5 checksum fingerprint commit rev revision etag "
-    "uuid guid id color colour version nonce salt expected"
+    "hash hashes digest sha sha1 sha256 sha384 sha512 md5 checksum fingerprint integrity etag"
 )
 
 
@@ -244,6 +243,9 @@ def _high_entropy(value: str) -> bool:
     steps = sum(ord(b) - ord(a) == 1 for a, b in itertools.pairwise(value))
     if steps > len(value) // 3:
         return False
+    chunks = _WORD.findall(value)  # words of an identifier (`Argon2PasswordHasher`) run long
+    if sum(map(len, chunks)) / max(len(chunks), 1) >= 3.5:
+        return False
     return _entropy(value) >= min(4.5, math.log2(len(value)) - 0.7)
 
 
@@ -290,9 +292,24 @@ def redact(source: str) -> Redacted:
     groups = iter(range(1 << 62))
     for literal in literals:
         spans.extend(_literal_spans(literal, tokens, literals, source, groups))
-    for start, end in comments:
+    for start, end in _blocks(source, comments):
         spans.extend(_text_spans(source, start, end, groups))
     return _apply(source, spans)
+
+
+def _blocks(source: str, comments: Sequence[tuple[int, int]]) -> Iterator[tuple[int, int]]:
+    """Comments on consecutive lines as one text, so a key pasted over several comment lines is
+    found whole."""
+    block: tuple[int, int] | None = None
+    for start, end in comments:
+        if block is not None and source[block[1] : start].isspace():
+            block = (block[0], end)
+            continue
+        if block is not None:
+            yield block
+        block = (start, end)
+    if block is not None:
+        yield block
 
 
 def redact_text(text: str, secrets: Iterable[str] = ()) -> Redacted:
@@ -587,11 +604,12 @@ def _in_brackets(
             value = element.value(source)
             if _secret_name(value) and re.fullmatch(r"[A-Za-z_.-][\w.-]{0,80}", value):
                 return value
-    if not commas:
-        return None
     owner = opener - 1
+    if not commas:  # a secret type's only argument: SecretStr("..."), Password("...")
+        callee = tokens[owner].text if owner >= 0 and tokens[owner].kind == "NAME" else ""
+        return callee if callee[:1].isupper() else None
     if owner >= 0 and tokens[owner].kind == "NAME":
-        return tokens[owner].text  # HTTPBasicAuth("user", ...)
+        return tokens[owner].text  # HTTPBasicAuth("user", ...), set_password(user, ...)
     if owner >= 0 and tokens[owner].text in ("=", ":"):
         return _owner_of_container(tokens, owner, literals, source)
     return None
