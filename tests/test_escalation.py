@@ -165,7 +165,10 @@ def test_the_request_carries_model_tool_schema_cache_breakpoint_and_fenced_code(
     # The rule catalogue in brief is in the cached system prompt, not in the per-file message.
     fix = load_catalogue()["PA301"].sections["How to fix"].split(".")[0]
     assert fix.split()[-1] in system["text"]
-    assert "- PA301 bare-except. Principle: Errors should never pass silently." in system["text"]
+    assert (
+        "- PA301 bare-except: Flags `except:` with no exception type. Principle: Errors "
+        in (system["text"])
+    )
 
     text = request.user_text
     start = text.index("<<<UNTRUSTED-SOURCE-")

@@ -143,7 +143,7 @@ def estimate_tokens(text: str) -> int:
     return -(-len(text) // _CHARS_PER_TOKEN)
 
 
-_SENTENCE = re.compile(r"^(.+?[.!?:])(?=\s+[A-Z`*(\"]|$)", re.DOTALL)
+_SENTENCE = re.compile(r"^(.+?(?<!e\.g)(?<!i\.e)[.!?])(?=\s+[A-Z`*(\"]|$)", re.DOTALL)
 
 
 def system_prompt() -> str:
@@ -154,8 +154,8 @@ def system_prompt() -> str:
     entries = [_rule_in_brief(catalogue[code]) for code in sorted(catalogue)]
     return (
         STANCE
-        + "\n\nThe rules of pyarch-lint, each as code and name, the principle it upholds, what "
-        + "it flags, and the usual fix:\n"
+        + "\n\nThe rules of pyarch-lint, each as code and name, what it flags, the principle it "
+        + "upholds, and the usual fix:\n"
         + "\n".join(entries)
     )
 
@@ -165,7 +165,7 @@ def _rule_in_brief(doc: RuleDoc) -> str:
     principle = why.split("*")[1] if why.startswith("*") and why.count("*") >= 2 else ""
     flags = _first_sentence(doc.summary)
     fix = _first_sentence(doc.sections.get("How to fix", ""))
-    return f"- {doc.code} {doc.name}. Principle: {principle} Flags: {flags} Fix: {fix}"
+    return f"- {doc.code} {doc.name}: {flags} Principle: {principle} Fix: {fix}"
 
 
 def _first_sentence(text: str) -> str:
