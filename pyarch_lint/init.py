@@ -34,6 +34,9 @@ _LLM_COMMENTS = {
     "min-severity": 'Least severe finding that gets a file reviewed: "info", "warning" or "error".',
     "max-input-tokens": "Largest prompt; a bigger file is cut to its flagged functions.",
     "language": 'Language of the critique\'s prose as a tag, e.g. "zh"; "" for English.',
+    "max-run-tokens": "Most tokens one run may spend (input and output, estimated before"
+    " sending). Here, like max-files, max-output-tokens, concurrency and deadline, it can only"
+    " be lowered; --llm-max-run-tokens or PYARCH_LINT_MAX_RUN_TOKENS raises it.",
 }
 
 

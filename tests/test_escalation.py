@@ -125,6 +125,19 @@ def test_only_flagged_files_are_sent_and_without_secrets(server, tree):
     assert any("secrets redacted" in line for line in lines)
 
 
+def test_finding_messages_are_redacted_like_the_source(server, tree):
+    finding = bare_except(tree, "credentials.py")
+    quoting = finding._replace(
+        code="PA303",
+        name="silenced-exception",
+        message="`GITHUB_TOKEN = 'ghp_FAKEfakeFAKEfake0123456789abcdefABCD'` then `pass`",
+    )
+    escalate([finding, quoting], tree)
+    (request,) = server.requests
+    assert "ghp_FAKEfake" not in request.raw.decode()
+    assert "GITHUB_TOKEN = '<redacted:github-token>'" in request.user_text
+
+
 def test_the_request_carries_model_tool_schema_cache_breakpoint_and_fenced_code(server, tree):
     finding = bare_except(tree, "loader.py")
     escalate([finding], tree)

@@ -72,6 +72,85 @@ def test_literals_assigned_to_secret_names_are_redacted(line):
     assert "<redacted:secret>" in result.text
 
 
+# Each line holds the value "s3cr3tVal" in a place that makes it a secret.
+PLACES = [
+    'API_TOKEN = """s3cr3tVal"""',
+    'API_TOKEN = """\ns3cr3tVal\n"""',
+    'client_secret = ("s3cr3tVal")',
+    'client_secret = (\n    "s3cr3t"\n    "Val"\n)',
+    'pw = "s3cr3tVal"',
+    "PWD = b's3cr3tVal'",
+    'token = f"{prefix}s3cr3tVal"',
+    'token = rf"s3cr3tVal{n}"',
+    'password = prefix + "s3cr3tVal"',
+    'password = given or "s3cr3tVal"',
+    'env["API_TOKEN"] = "s3cr3tVal"',
+    'os.getenv("DB_PASSWORD", "s3cr3tVal")',
+    'os.environ.setdefault("SECRET_KEY", "s3cr3tVal")',
+    'environ.get("AUTH_TOKEN", default="s3cr3tVal")',
+    'parser.add_argument("--password", default="s3cr3tVal")',
+    'headers = {"Authorization": "s3cr3tVal"}',
+    'requests.get(url, auth=("user", "s3cr3tVal"))',
+    'HTTPBasicAuth("user", "s3cr3tVal")',
+    'Settings(password=SecretStr("s3cr3tVal"))',
+    'if password == "s3cr3tVal":\n    pass',
+    'if "s3cr3tVal" != token:\n    pass',
+    'def connect(host, password: str = "s3cr3tVal"):\n    pass',
+    'PAIRS = [("api_key", "s3cr3tVal")]',
+    "# password: s3cr3tVal",
+    '"""Connect with password=s3cr3tVal."""',
+    'DSN = "mysql://app:s3cr3tVal@db/app"',
+    'URL = "https://x.example.com/v1?api_key=s3cr3tVal&q=1"',
+    'H = "Authorization: Bearer s3cr3tVal0123456"',
+]
+
+
+@pytest.mark.parametrize("source", PLACES)
+def test_a_literal_in_a_secret_place_is_redacted_whatever_its_quoting(source):
+    result = redact(source + "\n")
+    assert "s3cr3tVal" not in result.text
+    assert "s3cr3t" not in result.text
+    assert result.count >= 1
+    assert result.text.count("\n") == source.count("\n") + 1  # the same lines
+    ast.parse(result.text)  # still Python: each secret stays inside its quotes
+
+
+BENIGN = [
+    'password_field = "password"',
+    'TOKEN_URL = "https://auth.example.com/token"',
+    'token_type = "bearer"',
+    'AUTH_HEADER = "Authorization"',
+    'password = "<your password here>"',
+    'api_key = "${API_KEY}"',
+    'token = "***"',
+    'headers = {"Authorization": f"Bearer {token}"}',
+    'raise ValueError("invalid password")',
+    'log.info("token refreshed for %s", user)',
+    'SHA = "9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08"',
+    'HASHER = "django.contrib.auth.hashers.Argon2PasswordHasher"',
+    'password_file = "/run/secrets/db_password"',
+]
+
+
+@pytest.mark.parametrize("line", BENIGN)
+def test_benign_look_alikes_keep_the_code_shape(line):
+    assert redact(line + "\n").text == line + "\n"
+
+
+def test_a_source_the_tokenizer_rejects_is_refused_not_guessed_at():
+    with pytest.raises(Untokenizable):
+        redact('password = "s3cr3tVal\nx = 1\n')
+
+
+def test_text_sent_with_the_file_loses_what_the_source_lost():
+    source = redact('token = "s3cr3tVal"\n')
+    message = redact_text("the value 's3cr3tVal' is never used", source.secrets)
+    assert message.text == "the value '<redacted:secret>' is never used"
+    assert redact_text("a plain message", source.secrets).text == "a plain message"
+    other = redact_text("found ghp_FAKEfakeFAKEfake0123456789abcdefABCD in a path")
+    assert "ghp_" not in other.text
+
+
 @pytest.mark.parametrize(
     "line",
     [

@@ -505,7 +505,31 @@ def _owner(
     if following in ("==", "!=") and after + 1 < len(tokens) and tokens[after + 1].kind == "NAME":
         return tokens[after + 1].text
     if previous in (",", "(", "["):
-        return _in_brackets(literal, tokens, before, literals, source)
+        return _in_brackets(literal, tokens, literals, source)
+    if previous in ("+", "%") or (before >= 0 and tokens[before].text in ("or", "else")):
+        return _assigned_by_expression(tokens, before, literals, source)
+    return None
+
+
+def _assigned_by_expression(
+    tokens: Sequence[_Token], index: int, literals: dict[int, _Literal], source: str
+) -> str | None:
+    """`pw = prefix + "..."`, `pw = given or "..."`, `pw = a if b else "..."`: the name the
+    whole expression is assigned to, found at the `=` before it."""
+    depth = 0
+    while index >= 0:
+        token = tokens[index]
+        if token.kind == "OP" and token.text in _CLOSE:
+            depth += 1
+        elif token.kind == "OP" and token.text in _OPEN:
+            if depth == 0:
+                return None
+            depth -= 1
+        elif depth == 0 and (token.kind in ("NEWLINE", "INDENT", "DEDENT") or token.text in ",;"):
+            return None
+        elif depth == 0 and token.kind == "OP" and token.text in ("=", ":="):
+            return _target_name(tokens, index, literals, source)
+        index -= 1
     return None
 
 
@@ -572,11 +596,7 @@ def _last_name(
 
 
 def _in_brackets(
-    literal: _Literal,
-    tokens: Sequence[_Token],
-    before: int,
-    literals: dict[int, _Literal],
-    source: str,
+    literal: _Literal, tokens: Sequence[_Token], literals: dict[int, _Literal], source: str
 ) -> str | None:
     """Inside a call, tuple or list: the secret-like name of the element before (a key and its
     value side by side) or of the bracket's owner (for every element after the first)."""
