@@ -211,11 +211,12 @@ def _describe_dry_run(
     echo: Callable[[str], None],
 ) -> None:
     total = 0
+    sending = {prompt.path for prompt in to_send}
     for prompt in prompts:
         if prompt.path in hits:
             echo(f"llm dry run: {prompt.path}: cached, no request")
             continue
-        if prompt not in to_send:
+        if prompt.path not in sending:
             continue  # past the budget: listed with the files not sent
         total += prompt.tokens
         extra = f", {prompt.redactions} secrets redacted" if prompt.redactions else ""

@@ -259,7 +259,7 @@ _FSTRING_START = {
 _FSTRING_END = {
     getattr(tokenize, n) for n in ("FSTRING_END", "TSTRING_END") if hasattr(tokenize, n)
 }
-_SKIPPED = {tokenize.NL, tokenize.COMMENT, tokenize.ENCODING}
+_SKIPPED = {tokenize.NL, tokenize.ENCODING}
 _DEFAULT_KEYWORDS = frozenset({"default", "value", "initial", "fallback"})
 
 
@@ -327,42 +327,50 @@ def redact_text(text: str, secrets: Iterable[str] = ()) -> Redacted:
 
 def _tokenize(source: str) -> tuple[list[_Token], list[tuple[int, int]]]:
     """Significant tokens, each literal one token `STR`, and the comments' spans."""
+    tokens: list[_Token] = []
+    comments: list[tuple[int, int]] = []
+    for token in _grouped(source):
+        if token.kind == "COMMENT":
+            comments.append((token.start, token.end))
+        else:
+            tokens.append(token)
+    return tokens, comments
+
+
+def _grouped(source: str) -> Iterator[_Token]:
+    """Python's tokens with offsets into the source; an f-string (many tokens from 3.12 on, and
+    any f-strings nested in it) as one `STR`."""
     starts = [0]
     for line in io.StringIO(source):
         starts.append(starts[-1] + len(line))
-
-    def offset(row: int, column: int) -> int:
-        return starts[row - 1] + column if row - 1 < len(starts) else len(source)
-
-    tokens: list[_Token] = []
-    comments: list[tuple[int, int]] = []
-    depth = 0  # f-string nesting (3.12+: an f-string is many tokens)
+    depth = 0
     literal_start = 0
+    for token in _python_tokens(source):
+        start = starts[token.start[0] - 1] + token.start[1]
+        end = (
+            starts[token.end[0] - 1] + token.end[1] if token.end[0] <= len(starts) else len(source)
+        )
+        if token.type in _FSTRING_START:
+            depth += 1
+            literal_start = start if depth == 1 else literal_start
+        elif token.type in _FSTRING_END:
+            depth -= 1
+            if depth == 0:
+                yield _Token("STR", source[literal_start:end], literal_start, end)
+        elif depth == 0 and token.type not in _SKIPPED:
+            kind = "STR" if token.type == tokenize.STRING else tokenize.tok_name[token.type]
+            yield _Token(kind, token.string, start, end)
+
+
+def _python_tokens(source: str) -> Iterator[tokenize.TokenInfo]:
     try:
         for token in tokenize.generate_tokens(io.StringIO(source).readline):
-            start, end = offset(*token.start), offset(*token.end)
-            if token.type in _FSTRING_START:
-                depth += 1
-                if depth == 1:
-                    literal_start = start
-            elif token.type in _FSTRING_END:
-                depth -= 1
-                if depth == 0:
-                    tokens.append(_Token("STR", source[literal_start:end], literal_start, end))
-            elif depth:
-                continue
-            elif token.type == tokenize.COMMENT:
-                comments.append((start, end))
-            elif token.type == tokenize.STRING:
-                tokens.append(_Token("STR", token.string, start, end))
-            elif token.type == tokenize.ERRORTOKEN and not token.string.isspace():
-                # 3.11 and older go on past an unterminated string: what follows is no code.
-                raise tokenize.TokenError(f"unexpected {token.string!r}", token.start)
-            elif token.type not in _SKIPPED:
-                tokens.append(_Token(tokenize.tok_name[token.type], token.string, start, end))
+            # 3.11 and older go on past an unterminated string: what follows is no code.
+            if token.type == tokenize.ERRORTOKEN and not token.string.isspace():
+                raise Untokenizable(f"Python's tokenizer rejects {token.string!r}")
+            yield token
     except (tokenize.TokenError, SyntaxError) as error:
         raise Untokenizable(f"Python's tokenizer rejects the file ({error})") from None
-    return tokens, comments
 
 
 def _literals(tokens: Sequence[_Token], source: str) -> list[_Literal]:
@@ -600,8 +608,30 @@ def _in_brackets(
 ) -> str | None:
     """Inside a call, tuple or list: the secret-like name of the element before (a key and its
     value side by side) or of the bracket's owner (for every element after the first)."""
+    opener, commas = _enclosing(tokens, literal.first - 1)
+    if opener < 0 or tokens[opener].text == "{":
+        return None
+    owner = opener - 1
+    callee = tokens[owner].text if owner >= 0 and tokens[owner].kind == "NAME" else ""
+    if not commas:  # a secret type's only argument: SecretStr("..."), Password("...")
+        return callee if callee[:1].isupper() else None
+    start = commas[1] + 1 if len(commas) > 1 else opener + 1
+    element = literals.get(start)
+    if element is not None and element.last == commas[0] - 1:  # the element before: a name?
+        value = element.value(source)
+        if _secret_name(value) and re.fullmatch(r"[A-Za-z_.-][\w.-]{0,80}", value):
+            return value
+    if callee:
+        return callee  # HTTPBasicAuth("user", ...), set_password(user, ...)
+    if owner >= 0 and tokens[owner].text in ("=", ":"):
+        return _owner_of_container(tokens, owner, literals, source)
+    return None
+
+
+def _enclosing(tokens: Sequence[_Token], index: int) -> tuple[int, list[int]]:
+    """Walking back from `index`: the bracket that encloses it (-1 if none) and the commas
+    between them, nearest first."""
     depth = 0
-    index = literal.first - 1
     commas: list[int] = []
     while index >= 0:
         token = tokens[index]
@@ -609,30 +639,12 @@ def _in_brackets(
             depth += 1
         elif token.kind == "OP" and token.text in _OPEN:
             if depth == 0:
-                break
+                return index, commas
             depth -= 1
         elif depth == 0 and token.kind == "OP" and token.text == ",":
             commas.append(index)
         index -= 1
-    if index < 0 or tokens[index].text == "{":
-        return None
-    opener = index
-    if commas:  # the element just before: exactly one literal?
-        start = commas[1] + 1 if len(commas) > 1 else opener + 1
-        element = literals.get(start)
-        if element is not None and element.last == commas[0] - 1:
-            value = element.value(source)
-            if _secret_name(value) and re.fullmatch(r"[A-Za-z_.-][\w.-]{0,80}", value):
-                return value
-    owner = opener - 1
-    if not commas:  # a secret type's only argument: SecretStr("..."), Password("...")
-        callee = tokens[owner].text if owner >= 0 and tokens[owner].kind == "NAME" else ""
-        return callee if callee[:1].isupper() else None
-    if owner >= 0 and tokens[owner].kind == "NAME":
-        return tokens[owner].text  # HTTPBasicAuth("user", ...), set_password(user, ...)
-    if owner >= 0 and tokens[owner].text in ("=", ":"):
-        return _owner_of_container(tokens, owner, literals, source)
-    return None
+    return -1, commas
 
 
 def _owner_of_container(
@@ -648,19 +660,9 @@ def _first_argument(
     tokens: Sequence[_Token], keyword: int, literals: dict[int, _Literal], source: str
 ) -> str | None:
     """For `default=` and the like: the call's first argument, when it is a literal name."""
-    depth = 0
-    index = keyword - 1
-    while index >= 0:
-        token = tokens[index]
-        if token.kind == "OP" and token.text in _CLOSE:
-            depth += 1
-        elif token.kind == "OP" and token.text in _OPEN:
-            if depth == 0:
-                break
-            depth -= 1
-        index -= 1
-    first = literals.get(index + 1)
-    if index < 0 or first is None:
+    opener, _ = _enclosing(tokens, keyword - 1)
+    first = literals.get(opener + 1) if opener >= 0 else None
+    if first is None:
         return None
     value = first.value(source).lstrip("-")
     return value if re.fullmatch(r"[A-Za-z_][\w.-]{0,80}", value) else None
