@@ -173,6 +173,9 @@ def test_the_per_file_message_is_little_more_than_the_numbered_source(server, tm
         assert source.count("\n") >= 38
         assert len(text) - len(source) <= 2000
         assert "How to fix" not in text
+        # Findings below llm.min-severity by position only; those above with their message.
+        assert "PA202 missing-return-annotation (info) at 7:1, " in text
+        assert '\nPA301 bare-except (warning)\n  11:5 "Bare `except:`' in text
     # The shared prefix (tools, then the system prompt with the rule catalogue) is the same for
     # every file and long enough to be cached: over 2,048 tokens even at 4 characters a token.
     prefixes = {json.dumps(r.body["tools"]) + json.dumps(r.body["system"]) for r in server.requests}
