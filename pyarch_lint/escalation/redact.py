@@ -140,15 +140,17 @@ _SHAPES: tuple[tuple[str, re.Pattern[str]], ...] = tuple(
 _PLACEHOLDER = re.compile(
     r"""(?x)
     <[^<>]*> | \$\{[^}]*\} | \$[A-Za-z_][A-Za-z0-9_]* | \{\{.*\}\} | \{[A-Za-z0-9_.]*\}
-    | %\([A-Za-z0-9_]+\)[sd] | %s | [*xX.#_-]+ | None | null | True | False | none | nil
+    | %\([A-Za-z0-9_]+\)[sdr] | %[sdr] | [*xX.#_-]+ | None | null | True | False | none | nil
+    | true | false
     """
 )
 _PYTHON_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+_FORMATTING = re.compile(r"%[sdr(]|[{}]")  # a template to fill in, not a value
 
 
 def _value_like(value: str) -> bool:
     """Text after `password=` or `Bearer` that is a value, not a placeholder or a variable."""
-    if not value or _PLACEHOLDER.fullmatch(value):
+    if not value or _PLACEHOLDER.fullmatch(value) or _FORMATTING.search(value):
         return False
     if any(c.isdigit() for c in value) or any(c in "!@#$%^&*+/=~" for c in value):
         return True
@@ -223,6 +225,12 @@ _HEX = re.compile(r"[0-9a-fA-F]+")
 _UUID = re.compile(r"[0-9a-fA-F]{8}(?:-[0-9a-fA-F]{4}){3}-[0-9a-fA-F]{12}")
 
 
+def _is_word(chunk: str) -> bool:
+    """Three letters or more, a fifth of them vowels, as words have and random runs lack."""
+    vowels = sum(c in "aeiouyAEIOUY" for c in chunk)
+    return len(chunk) >= 3 and chunk.isalpha() and vowels >= max(1, len(chunk) / 5)
+
+
 def _entropy(value: str) -> float:
     """Shannon entropy in bits per character."""
     counts = Counter(value)
@@ -243,8 +251,11 @@ def _high_entropy(value: str) -> bool:
     steps = sum(ord(b) - ord(a) == 1 for a, b in itertools.pairwise(value))
     if steps > len(value) // 3:
         return False
-    chunks = _WORD.findall(value)  # words of an identifier (`Argon2PasswordHasher`) run long
-    if sum(map(len, chunks)) / max(len(chunks), 1) >= 3.5:
+    # An identifier (`Argon2PasswordHasher`, `LocalBookWithM2MThrough`) is mostly words, which
+    # about 1 % of random strings of 24 characters are (3 % of 20); a path is short segments.
+    if sum(len(chunk) for chunk in _WORD.findall(value) if _is_word(chunk)) >= 0.6 * len(value):
+        return False
+    if value.count("/") >= 2 and all(len(segment) <= 8 for segment in value.split("/")):
         return False
     return _entropy(value) >= min(4.5, math.log2(len(value)) - 0.7)
 
@@ -619,13 +630,19 @@ def _in_brackets(
     element = literals.get(start)
     if element is not None and element.last == commas[0] - 1:  # the element before: a name?
         value = element.value(source)
-        if _secret_name(value) and re.fullmatch(r"[A-Za-z_.-][\w.-]{0,80}", value):
+        # `auth` alone names an app or a scheme (`("auth", "0001_initial")`) as often as not.
+        if _secret_name(value) and _KEY.fullmatch(value) and value.lower() != "auth":
             return value
     if callee:
         return callee  # HTTPBasicAuth("user", ...), set_password(user, ...)
     if owner >= 0 and tokens[owner].text in ("=", ":"):
         return _owner_of_container(tokens, owner, literals, source)
     return None
+
+
+# A key standing for a value beside it: `"DB_PASSWORD"`, `"X-Api-Key"`, `"--token"`; not a dotted
+# path such as `"django.contrib.auth"`.
+_KEY = re.compile(r"-{0,2}[A-Za-z_][\w-]{0,60}")
 
 
 def _enclosing(tokens: Sequence[_Token], index: int) -> tuple[int, list[int]]:
@@ -664,8 +681,8 @@ def _first_argument(
     first = literals.get(opener + 1) if opener >= 0 else None
     if first is None:
         return None
-    value = first.value(source).lstrip("-")
-    return value if re.fullmatch(r"[A-Za-z_][\w.-]{0,80}", value) else None
+    value = first.value(source)
+    return value if _KEY.fullmatch(value) else None
 
 
 # --- text ---------------------------------------------------------------------------------------
