@@ -66,14 +66,9 @@ def lint(server: MessagesServer, *args: str, env: dict[str, str] | None = None) 
 
 
 def estimated(server: MessagesServer) -> int:
-    """The tokens the received requests may spend, estimated as pyarch-lint does before it
-    sends: 3 characters a token of system, tools and user text, plus the output limit."""
-    total = 0
-    for request in server.requests:
-        body = request.body
-        text = body["system"][0]["text"] + json.dumps(body["tools"][0]) + request.user_text
-        total += -(-len(text) // 3) + body["max_tokens"]
-    return total
+    """The tokens the received requests may spend: 3 characters a token of each request body
+    as it arrived (JSON and all), plus its output limit."""
+    return sum(-(-len(r.raw) // 3) + r.body["max_tokens"] for r in server.requests)
 
 
 def numbered_source(text: str) -> str:

@@ -185,7 +185,7 @@ class FilePrompt:
     visible: tuple[tuple[int, int], ...]  # the line ranges the model is shown
     note: str | None  # set when the file had to be cut
     redactions: int
-    tokens: int  # estimated input tokens of the whole request
+    tokens: int  # estimated input tokens of the whole request, from its JSON
 
 
 def decode_source(data: bytes) -> str:
@@ -289,7 +289,7 @@ def _compose(
         visible=visible,
         note=note,
         redactions=context.redactions,
-        tokens=estimate_tokens(system_prompt() + json.dumps(TOOL) + text),
+        tokens=estimate_tokens(json.dumps(_params(text, context.settings, None))),
     )
 
 
@@ -350,10 +350,14 @@ def reask_text(reason: str) -> str:
 
 
 def request_tokens(prompt: FilePrompt, settings: LlmSettings, reask: str | None) -> int:
-    """What one request may spend, estimated before sending: its input, and its output at
-    llm.max-output-tokens."""
-    extra = estimate_tokens(reask_text(reask)) if reask is not None else 0
-    return prompt.tokens + extra + settings.max_output_tokens
+    """What one request may spend, estimated before sending: its input (the request's JSON, as
+    long as what goes over the wire or longer), and its output at llm.max-output-tokens."""
+    sent = (
+        prompt.tokens
+        if reask is None
+        else estimate_tokens(json.dumps(request_params(prompt, settings, reask)))
+    )
+    return sent + settings.max_output_tokens
 
 
 def request_params(prompt: FilePrompt, settings: LlmSettings, reask: str | None) -> dict[str, Any]:
@@ -362,7 +366,11 @@ def request_params(prompt: FilePrompt, settings: LlmSettings, reask: str | None)
     The system block carries the cache breakpoint: the tools and the system prompt before it are
     the same for every file, so every request after the first reads them from the prompt cache.
     """
-    content: list[dict[str, Any]] = [{"type": "text", "text": prompt.text}]
+    return _params(prompt.text, settings, reask)
+
+
+def _params(text: str, settings: LlmSettings, reask: str | None) -> dict[str, Any]:
+    content: list[dict[str, Any]] = [{"type": "text", "text": text}]
     if reask is not None:
         content.append({"type": "text", "text": reask_text(reask)})
     system = {"type": "text", "text": system_prompt(), "cache_control": {"type": "ephemeral"}}
