@@ -73,12 +73,12 @@ def _hinted(hint: object) -> Iterable[type]:
 
 def _source_order(kind: type[cst.CSTNode]) -> list[str]:
     """A node's fields in the order its source text has them (the dataclass order differs:
-    `Call` declares `func` before `lpar`). LibCST's own child visit reads them in that order,
-    so the attribute names its code refers to, in order of first use, give it; a test compares
-    the walk with LibCST's own visit."""
+    `Call` declares `func` before `lpar`). LibCST's own child visit passes each field's name
+    to its `visit_*` helpers in that order, so the names among its code's constants give it
+    (a test compares the walk with LibCST's own visit); fields it does not visit come last."""
     names = [f.name for f in dataclasses.fields(kind)]
-    code = kind._visit_and_replace_children.__code__
-    ordered = [name for name in code.co_names if name in names]
+    constants = kind._visit_and_replace_children.__code__.co_consts
+    ordered = [c for c in constants if isinstance(c, str) and c in names]
     return ordered + [name for name in names if name not in ordered]
 
 

@@ -137,10 +137,6 @@ class BlockingCallInAsync(Rule):
     OPTIONS = AsyncOptions
     REQUIRES_ANY = _ASYNC
 
-
-class BlockingCallInAsync(Rule):
-    REQUIRES_ANY = _ASYNC
-
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
         self._catalogue = blocking_calls(context.options(AsyncOptions))
