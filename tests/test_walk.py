@@ -7,6 +7,7 @@ from __future__ import annotations
 import ast
 import dataclasses
 import textwrap
+import typing
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -14,6 +15,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import PositionProvider
 
+from pyarch_lint import walk
 from pyarch_lint.checks.base import NODE_TYPES, InvalidRuleError, Rule, is_concrete, rule_hooks
 from pyarch_lint.checks.registry import BUILTIN_RULES, load_rule_class
 from pyarch_lint.walk import Walker
@@ -154,6 +156,24 @@ def test_the_walk_meets_every_node_in_libcsts_own_order(path: Path) -> None:
     libcst_visit = _Everything()
     module.visit(libcst_visit)
     assert [id(n) for n in rule.seen] == [id(n) for n in libcst_visit.seen]  # type: ignore[attr-defined]
+
+
+def test_field_types_are_read_as_the_evaluated_annotations_give_them() -> None:
+    for kind, fields in walk._fields().items():
+        hints = typing.get_type_hints(kind)
+        for name, held in fields:
+            evaluated = {
+                node_type
+                for node_type in walk._CONCRETE
+                if any(base in node_type.__mro__ for base in _classes(hints[name]))
+            }
+            assert held == evaluated, (kind, name)
+
+
+def _classes(hint: object) -> list[type]:
+    if isinstance(hint, type):
+        return [hint]
+    return [found for argument in typing.get_args(hint) for found in _classes(argument)]
 
 
 def test_a_statement_hook_receives_the_statements_of_every_body() -> None:
