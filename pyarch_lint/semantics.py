@@ -30,7 +30,7 @@ from __future__ import annotations
 
 import enum
 import typing
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from types import MappingProxyType
 
@@ -677,7 +677,7 @@ class SemanticModel:
         return [node]
 
 
-def _one(kinds: Iterator[str] | Sequence[str]) -> str | None:
+def _one(kinds: Iterable[str]) -> str | None:
     """The one distinct value, or None when there are none or several."""
     distinct = set(kinds)
     return distinct.pop() if len(distinct) == 1 else None
