@@ -1,4 +1,4 @@
-"""One file's bytes -> its findings: decode, parse once, one pruned walk for all rules, place.
+"""One file's bytes -> its findings: decode, parse once, one walk for all rules, place.
 
 This is the side of the engine that runs in the worker processes and the only one that imports
 LibCST (a run whose files are all cached never does). It never dies on one file: a file that
@@ -226,8 +226,8 @@ def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settin
     ]
     if not applicable:
         return Analysis(key, [])
-    walker = Walker(applicable, dict(settings.rule_options), b"async" in source)
-    walker.walk(module)
+    walker = Walker(module, applicable, dict(settings.rule_options))
+    walker.walk()
     crashes = [
         f"rule {crash.code} ({crash.rule}) crashed: {type(crash.error).__name__}: {crash.error}"
         for crash in walker.crashes

@@ -19,11 +19,14 @@ import dataclasses
 import importlib.metadata
 import inspect
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pyarch_lint.checks.registry import BUILTIN, CODE, RuleInfo, RuleSet, letters
 from pyarch_lint.config import ConfigError, Settings
 from pyarch_lint.findings import Severity
+
+if TYPE_CHECKING:
+    from pyarch_lint.checks.base import Rule
 
 GROUP = "pyarch_lint.rules"
 RESERVED_PREFIX = "PA"
@@ -83,15 +86,26 @@ def _distribution(entry_point: importlib.metadata.EntryPoint) -> str:
     return f"{dist.name} {dist.version}" if dist is not None else "(unnamed distribution)"
 
 
-def _rule_info(entry_point: importlib.metadata.EntryPoint, plugin: str, where: str) -> RuleInfo:
+def _rule_class(entry_point: importlib.metadata.EntryPoint, where: str) -> type[Rule]:
+    """The entry point's class, a `Rule` whose hooks the walker honours."""
     try:
         rule = entry_point.load()
     except Exception as error:  # whatever importing third-party code raises
         raise PluginError(f"{where}: cannot load: {type(error).__name__}: {error}") from None
-    from pyarch_lint.checks.base import Rule  # LibCST: only once a plugin is installed
+    # LibCST: only once a plugin is installed.
+    from pyarch_lint.checks.base import InvalidRuleError, Rule, rule_hooks
 
     if not (inspect.isclass(rule) and issubclass(rule, Rule)):
         raise PluginError(f"{where}: not a subclass of pyarch_lint.checks.base.Rule")
+    try:
+        rule_hooks(rule)  # a hook the walker would not honour is refused now, not mid-run
+    except InvalidRuleError as error:
+        raise PluginError(f"{where}: {error}") from None
+    return rule
+
+
+def _rule_info(entry_point: importlib.metadata.EntryPoint, plugin: str, where: str) -> RuleInfo:
+    rule = _rule_class(entry_point, where)
     code = getattr(rule, "CODE", None)
     name = getattr(rule, "NAME", None)
     severity = getattr(rule, "SEVERITY", None)

@@ -463,3 +463,24 @@ def test_loop_with_and_except_targets_hide_imports() -> None:
         requests.get(url)
     """
     assert _lines("PA401", source) == [22]
+
+
+def test_self_attributes_assigned_a_path_or_a_loop_in_another_method() -> None:
+    source = """\
+    import asyncio
+    from pathlib import Path
+
+
+    class Store:
+        def __init__(self, root, settings):
+            self.root = Path(root)
+            self.settings = settings
+            self.runner = asyncio.new_event_loop()
+
+        async def load(self):
+            self.root.read_text()
+            self.settings.read_text()
+            self.runner.run_forever()
+    """
+    assert _lines("PA402", source) == [12]
+    assert _lines("PA404", source) == [14]

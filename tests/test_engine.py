@@ -14,7 +14,7 @@ from click.testing import CliRunner, Result
 from conftest import with_rule_class
 
 import pyarch_lint.api
-from pyarch_lint.checks.base import Rule
+from pyarch_lint.checks.base import Rule, rule_hooks
 from pyarch_lint.checks.errors import BareExcept
 from pyarch_lint.checks.registry import BUILTIN_RULES, RuleInfo, load_rule_class
 from pyarch_lint.cli import main
@@ -204,16 +204,10 @@ class _CrashingBareExcept(BareExcept):
 
 
 @pytest.mark.parametrize("info", BUILTIN_RULES, ids=lambda info: info.code)
-def test_every_registered_visitor_is_a_rule_with_visits(info: RuleInfo) -> None:
-    visitor = load_rule_class(info)
-    assert issubclass(visitor, Rule)
-    own = [
-        name
-        for name in dir(visitor)
-        if name.startswith(("visit_", "leave_"))
-        and getattr(visitor, name) is not getattr(Rule, name)
-    ]
-    assert own, f"{info.rule_class} visits nothing"
+def test_every_registered_rule_class_is_a_rule_with_hooks(info: RuleInfo) -> None:
+    rule = load_rule_class(info)
+    assert issubclass(rule, Rule)
+    assert rule_hooks(rule), f"{info.rule_class} hooks nothing"
 
 
 def test_a_crashing_rule_is_named_and_everything_else_still_reported(

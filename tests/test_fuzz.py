@@ -230,8 +230,8 @@ def fast_and_slow_spans(text: str) -> list[tuple[str, Span | None, Span]]:
     """(node kind, fast span or None where the fast path declines, PositionProvider span)."""
     module = cst.parse_module(text)
     options: dict[type[Any], Any] = {}
-    walker = Walker([("PA999", ReportEverything)], options, with_async_expressions=False)
-    walker.walk(module)
+    walker = Walker(module, [("PA999", ReportEverything)], options)
+    walker.walk()
     assert not walker.crashes
     lines = split_lines(text)
     with warnings.catch_warnings():

@@ -199,6 +199,11 @@ class LongerLetters(Acme):
     NAME = "acmex-rule"
 
 
+class AttributeHook(Acme):
+    def visit_Call_func(self, node: cst.Call) -> None:
+        pass
+
+
 def _installed(
     monkeypatch: pytest.MonkeyPatch, *classes: type | str
 ) -> list[importlib.metadata.EntryPoint]:
@@ -239,6 +244,7 @@ def test_a_plugin_rule_is_selected_by_its_code_and_prefix(monkeypatch: pytest.Mo
         ((Acme, SameCode), "takes the code of ACME101"),
         ((Acme, SameName), "takes the name of ACME101"),
         ((Lowercase,), "CODE must be letters then digits"),
+        ((AttributeHook,), "AttributeHook: visit_Call_func is an attribute hook"),
         ((Acme, LongerLetters), "the letters of ACMEX1 and of ACME101"),
         ((ConfigError,), "not a subclass of pyarch_lint.checks.base.Rule"),
         (("no_such_module:Rule",), "cannot load: ModuleNotFoundError"),

@@ -1,9 +1,9 @@
 """PA2xx: type hints. Explicit is better than implicit.
 
 Everything these rules need is in a `def` statement's own header: its parameters, return
-annotation, decorators, and where it sits (directly in a class body, inside another function).
-They never look into a function's body. PA203 also follows the module's import statements, as
-the walk meets them, to know which names mean `typing.Any`.
+annotation, decorators, and where it sits (directly in a class body, inside another function,
+which the semantic model's scope tells). They never look into a function's body. PA203 asks the
+semantic model which names mean `typing.Any` where the header is evaluated.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import libcst as cst
 from pyarch_lint.checks.base import Rule, RuleContext, all_params
 from pyarch_lint.checks.options import AnnotationOptions
 from pyarch_lint.findings import Severity
+from pyarch_lint.semantics import ScopeKind, string_annotation
 
 # ruff's default `dummy-variable-rgx`: `_`, `__`, `_unused`, but not `__dunder__` or `_x_`.
 _DUMMY = re.compile(r"^(_+|(_+[a-zA-Z0-9_]*[a-zA-Z0-9]+?))$")
@@ -80,28 +81,13 @@ class FunctionRule(Rule):
     `nested` (inside another function, at any depth, including via a class defined there).
     """
 
-    def __init__(self, context: RuleContext) -> None:
-        super().__init__(context)
-        self._in_class: list[bool] = []  # one entry per enclosing def or class, innermost last
-        self._functions = 0
-
     def check(self, node: cst.FunctionDef, in_class: bool, nested: bool) -> None:
         raise NotImplementedError
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._in_class.append(True)
-
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self._in_class.pop()
-
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.check(node, bool(self._in_class) and self._in_class[-1], self._functions > 0)
-        self._in_class.append(False)
-        self._functions += 1
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self._in_class.pop()
-        self._functions -= 1
+        # The def's own scope opens at its body: here the scope is the one it sits in.
+        semantic = self.semantic
+        self.check(node, semantic.scope.kind is ScopeKind.CLASS, semantic.in_function())
 
 
 class _MissingAnnotationRule(FunctionRule):
@@ -170,17 +156,14 @@ class MissingReturnAnnotation(_MissingAnnotationRule):
         self.report(node, f"`{function}` has no return annotation: {hint}")
 
 
-# What an imported name can stand for, as far as PA203 cares.
 _TYPING_MODULES = frozenset({"typing", "typing_extensions"})
-_ANY, _MODULE, _OPTIONAL, _UNION, _ANNOTATED = "Any", "module", "Optional", "Union", "Annotated"
-_TYPING_NAMES = frozenset({_ANY, _OPTIONAL, _UNION, _ANNOTATED})
-_SHADOWED = ""  # bound to something else: a local class, assignment or unrelated import
+_ANY, _OPTIONAL, _UNION, _ANNOTATED = "Any", "Optional", "Union", "Annotated"
 
 
 class AnyAnnotation(FunctionRule):
-    """PA203. Imports are resolved from the module's own import statements as the walk meets
-    them, in a stack of scopes, so that `from typing import Any as A`, `import typing as t` and
-    `typing_extensions.Any` are recognised and a local `Any = ...` or `class Any` is not."""
+    """PA203. Names are resolved by the semantic model, so that `from typing import Any as A`,
+    `import typing as t` and `typing_extensions.Any` are recognised and a local `class Any` is
+    not."""
 
     CODE = "PA203"
     NAME = "any-annotation"
@@ -190,124 +173,7 @@ class AnyAnnotation(FunctionRule):
 
     REQUIRES_ANY = (b"Any",)
 
-    def __init__(self, context: RuleContext) -> None:
-        super().__init__(context)
-        # Per scope (module, then each class or def, innermost last): name -> what it means
-        # (_ANY, _MODULE, _OPTIONAL, ...), or _SHADOWED once rebound to something else.
-        self._scopes: list[dict[str, str]] = [{}]
-        self._kinds: list[bool] = [False]  # True for a class scope
-        self._tracked: set[str] = set()  # every name ever bound to something typing-related
-
-    # -- scopes --------------------------------------------------------------------------
-
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._bind(node.name.value, _SHADOWED)
-        self._scopes.append({})
-        self._kinds.append(True)
-        super().visit_ClassDef(node)
-
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
-        self._scopes.pop()
-        self._kinds.pop()
-        super().leave_ClassDef(original_node)
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        super().visit_FunctionDef(node)  # the header is read in the enclosing scope
-        self._bind(node.name.value, _SHADOWED)
-        scope: dict[str, str] = {}
-        if self._tracked:
-            for param in all_params(node.params):
-                if param.name.value in self._tracked:
-                    scope[param.name.value] = _SHADOWED
-        self._scopes.append(scope)
-        self._kinds.append(False)
-
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        self._scopes.pop()
-        self._kinds.pop()
-        super().leave_FunctionDef(original_node)
-
-    def _bind(self, name: str, meaning: str) -> None:
-        if meaning != _SHADOWED:
-            self._tracked.add(name)
-        elif name not in self._tracked:
-            return  # shadowing a name that never meant anything here changes nothing
-        self._scopes[-1][name] = meaning
-
-    def _lookup(self, name: str) -> str:
-        """What `name` means where the current def's header is evaluated: its own scope, then
-        enclosing functions (class bodies are skipped, as Python does), then the module."""
-        scopes = self._scopes
-        for index in range(len(scopes) - 1, -1, -1):
-            if index != len(scopes) - 1 and self._kinds[index]:
-                continue
-            meaning = scopes[index].get(name)
-            if meaning is not None:
-                return meaning
-        return _SHADOWED
-
-    # -- bindings ------------------------------------------------------------------------
-
-    def visit_Import(self, node: cst.Import) -> None:
-        for alias in node.names:
-            module = _dotted(alias.name)
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                meaning = _MODULE if module in _TYPING_MODULES else _SHADOWED
-                self._bind(alias.asname.name.value, meaning)
-            else:  # `import typing.x` binds `typing` itself
-                top = module.partition(".")[0]
-                self._bind(top, _MODULE if top in _TYPING_MODULES else _SHADOWED)
-
-    def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
-        from_typing = (
-            not node.relative
-            and node.module is not None
-            and _dotted(node.module) in _TYPING_MODULES
-        )
-        if isinstance(node.names, cst.ImportStar):
-            if from_typing:
-                for name in _TYPING_NAMES:
-                    self._bind(name, name)
-            return
-        for alias in node.names:
-            imported = _dotted(alias.name)
-            bound = imported
-            if alias.asname is not None and isinstance(alias.asname.name, cst.Name):
-                bound = alias.asname.name.value
-            meaning = imported if from_typing and imported in _TYPING_NAMES else _SHADOWED
-            self._bind(bound, meaning)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if self._tracked:
-            for target in node.targets:
-                self._shadow_target(target.target)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if self._tracked and node.value is not None:
-            self._shadow_target(node.target)
-
-    def visit_For(self, node: cst.For) -> None:
-        if self._tracked:
-            self._shadow_target(node.target)
-
-    def visit_With(self, node: cst.With) -> None:
-        if self._tracked:
-            for item in node.items:
-                if item.asname is not None:
-                    self._shadow_target(item.asname.name)
-
-    def _shadow_target(self, target: cst.BaseExpression) -> None:
-        if isinstance(target, cst.Name):
-            self._bind(target.value, _SHADOWED)
-        elif isinstance(target, cst.Tuple | cst.List):
-            for element in target.elements:
-                self._shadow_target(element.value)
-
-    # -- the check -----------------------------------------------------------------------
-
     def check(self, node: cst.FunctionDef, in_class: bool, nested: bool) -> None:
-        if not self._tracked:
-            return
         decorators = decorator_names(node)
         if "override" in decorators:
             return  # the signature is the base class's to choose (ruff ANN401 agrees)
@@ -335,7 +201,7 @@ class AnyAnnotation(FunctionRule):
 
     def _resolves_to_any(self, expression: cst.BaseExpression, quoted: int) -> bool:
         meaning = self._meaning(expression)
-        if meaning == _ANY:
+        if _ANY in meaning:
             return True
         if isinstance(expression, cst.BinaryOperation) and isinstance(
             expression.operator, cst.BitOr
@@ -350,46 +216,22 @@ class AnyAnnotation(FunctionRule):
                 for element in expression.slice
                 if isinstance(element.slice, cst.Index)
             ]
-            if wrapper in (_OPTIONAL, _ANNOTATED) and arguments:
+            if wrapper & {_OPTIONAL, _ANNOTATED} and arguments:
                 return self._resolves_to_any(arguments[0], quoted)
-            if wrapper == _UNION:
+            if _UNION in wrapper:
                 return any(self._resolves_to_any(a, quoted) for a in arguments)
             return False
         if isinstance(expression, cst.SimpleString | cst.ConcatenatedString) and quoted == 0:
-            return self._string_is_any(expression)
+            # A forward reference such as `"Any"` or `"Optional[t.Any]"`, parsed once only.
+            parsed = string_annotation(expression)
+            return parsed is not None and self._resolves_to_any(parsed, 1)
         return False
 
-    def _string_is_any(self, expression: cst.SimpleString | cst.ConcatenatedString) -> bool:
-        """A forward reference such as `"Any"` or `"Optional[t.Any]"`."""
-        text = expression.evaluated_value
-        if not isinstance(text, str):
-            return False
-        text = text.strip()
-        if text.isidentifier():
-            return self._lookup(text) == _ANY
-        try:
-            parsed = cst.parse_expression(text)
-        except cst.ParserSyntaxError:
-            return False
-        return self._resolves_to_any(parsed, 1)
-
-    def _meaning(self, expression: cst.BaseExpression) -> str:
-        """What a name or `module.attribute` stands for: _ANY, _OPTIONAL, ... or _SHADOWED."""
-        if isinstance(expression, cst.Name):
-            return self._lookup(expression.value)
-        if (
-            isinstance(expression, cst.Attribute)
-            and isinstance(expression.value, cst.Name)
-            and expression.attr.value in _TYPING_NAMES
-            and self._lookup(expression.value.value) == _MODULE
-        ):
-            return expression.attr.value
-        return _SHADOWED
-
-
-def _dotted(node: cst.BaseExpression) -> str:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, cst.Attribute):
-        return f"{_dotted(node.value)}.{node.attr.value}"
-    return ""
+    def _meaning(self, expression: cst.BaseExpression) -> set[str]:
+        """The `typing` names (`Any`, `Optional`, ...) an expression may stand for."""
+        meanings = set()
+        for name in self.semantic.qualified_names(expression):
+            module, _, member = name.rpartition(".")
+            if module in _TYPING_MODULES:
+                meanings.add(member)
+        return meanings

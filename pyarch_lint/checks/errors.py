@@ -182,13 +182,13 @@ class SilencedException(Rule):
     def visit_Try(self, node: cst.Try) -> None:
         self._suppressible.append(len(node.handlers) == 1 and node.orelse is None)
 
-    def leave_Try(self, original_node: cst.Try) -> None:
+    def leave_Try(self, node: cst.Try) -> None:
         self._suppressible.pop()
 
     def visit_TryStar(self, node: cst.TryStar) -> None:
         self._suppressible.append(False)
 
-    def leave_TryStar(self, original_node: cst.TryStar) -> None:
+    def leave_TryStar(self, node: cst.TryStar) -> None:
         self._suppressible.pop()
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:

@@ -57,10 +57,15 @@ class RuleInfo:
 
 
 def load_rule_class(info: RuleInfo) -> type[Rule]:
+    """The rule class, checked against the walker's contract (`InvalidRuleError` if it asks
+    for something the walker does not give)."""
+    from pyarch_lint.checks.base import rule_hooks  # imports LibCST: only when analysing
+
     if info.rule_class is None:
         raise ValueError(f"{info.code} is reported by the engine, not by a rule class")
     module, _, name = info.rule_class.partition(":")
     rule: type[Rule] = getattr(importlib.import_module(module), name)
+    rule_hooks(rule)
     return rule
 
 

@@ -77,56 +77,56 @@ class TooDeepNesting(Rule):
     def visit_If(self, node: cst.If) -> None:
         self._open(node)
 
-    def leave_If(self, original_node: cst.If) -> None:
-        self._close(original_node)
+    def leave_If(self, node: cst.If) -> None:
+        self._close(node)
 
     def visit_For(self, node: cst.For) -> None:
         self._open(node)
 
-    def leave_For(self, original_node: cst.For) -> None:
-        self._close(original_node)
+    def leave_For(self, node: cst.For) -> None:
+        self._close(node)
 
     def visit_While(self, node: cst.While) -> None:
         self._open(node)
 
-    def leave_While(self, original_node: cst.While) -> None:
-        self._close(original_node)
+    def leave_While(self, node: cst.While) -> None:
+        self._close(node)
 
     def visit_With(self, node: cst.With) -> None:
         self._open(node)
 
-    def leave_With(self, original_node: cst.With) -> None:
-        self._close(original_node)
+    def leave_With(self, node: cst.With) -> None:
+        self._close(node)
 
     def visit_Try(self, node: cst.Try) -> None:
         self._open(node)
 
-    def leave_Try(self, original_node: cst.Try) -> None:
-        self._close(original_node)
+    def leave_Try(self, node: cst.Try) -> None:
+        self._close(node)
 
     def visit_TryStar(self, node: cst.TryStar) -> None:
         self._open(node)
 
-    def leave_TryStar(self, original_node: cst.TryStar) -> None:
-        self._close(original_node)
+    def leave_TryStar(self, node: cst.TryStar) -> None:
+        self._close(node)
 
     def visit_Match(self, node: cst.Match) -> None:
         self._open(node)
 
-    def leave_Match(self, original_node: cst.Match) -> None:
-        self._close(original_node)
+    def leave_Match(self, node: cst.Match) -> None:
+        self._close(node)
 
     # A def or class starts its own count: its body runs elsewhere, later.
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._scopes.append(_Scope())
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._scopes.pop()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._scopes.append(_Scope())
 
-    def leave_ClassDef(self, original_node: cst.ClassDef) -> None:
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
         self._scopes.pop()
 
 
@@ -168,14 +168,14 @@ class TooComplex(Rule):
         else:
             self._score += 1  # mccabe: a closure is one more path through its outer function
 
-    def leave_FunctionDef(self, original_node: cst.FunctionDef) -> None:
-        if original_node is not self._owner:
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if node is not self._owner:
             return
         self._owner = None
         if self._score > self._limit:
             self.report(
-                original_node,
-                f"`{original_node.name.value}` is too complex: McCabe complexity "
+                node,
+                f"`{node.name.value}` is too complex: McCabe complexity "
                 f"{self._score} (max-complexity is {self._limit}); split it into smaller "
                 "functions or replace branches with a lookup table",
             )
