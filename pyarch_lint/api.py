@@ -42,6 +42,7 @@ from pyarch_lint.gitdiff import Changes, changed_since, on_changed_lines, reposi
 from pyarch_lint.plugins import load_rule_set
 from pyarch_lint.report import Outcome
 from pyarch_lint.report.text import source_lines
+from pyarch_lint.storage import KEY_ENV, Store, user_key
 
 __all__ = [
     "Checked",
@@ -147,6 +148,7 @@ class Checked:
     crashes: tuple[str, ...]  # analyses that failed unexpectedly: the findings are incomplete
     root_paths: Mapping[str, str]  # display path -> path from the repository root
     sources: Mapping[str, Path]  # display path -> the file
+    store: Store | None  # where critiques are cached: the project root's; None: no cache
 
 
 @dataclass(frozen=True, slots=True)
@@ -266,9 +268,10 @@ def _nearer(group: Group, other: Group, path: Path) -> bool:
     return not path.is_relative_to(other_root) or len(root.parts) > len(other_root.parts)
 
 
-def check(plan: Plan, *, progress: Progress | None = None) -> Checked:
+def check(plan: Plan, *, progress: Progress | None = None, note: Note | None = None) -> Checked:
     """The findings of every planned file, through the changed-lines filter and the baseline.
-    `progress(done, total)`: files analysed so far (cache hits count at once)."""
+    `progress(done, total)`: files analysed so far (cache hits count at once). `note(text)`:
+    a cache entry not signed with the user's cache key, ignored (what `-v` prints)."""
     options = plan.options
     jobs = options.jobs or default_jobs()
     total = sum(len(group.files) for group in plan.groups)
@@ -278,11 +281,13 @@ def check(plan: Plan, *, progress: Progress | None = None) -> Checked:
     root_paths: dict[str, str] = {}
     sources: dict[str, Path] = {}
     analysed = 0
+    key = _cache_key(warnings) if options.cache else None
+    heard = note or _silent
     for group in plan.groups:
         cache = None
-        if options.cache:
-            fingerprint = settings_fingerprint(group.settings)
-            cache = Cache(group.settings.root / CACHE_DIR_NAME, fingerprint)
+        if key is not None:
+            store = Store(group.settings.root / CACHE_DIR_NAME, key, heard)
+            cache = Cache(store, settings_fingerprint(group.settings))
         result = run(group.files, group.settings, jobs, cache, _offset(progress, analysed, total))
         analysed += len(group.files)
         paths = {file.display: file.path for file in group.files}
@@ -300,9 +305,27 @@ def check(plan: Plan, *, progress: Progress | None = None) -> Checked:
     if plan.recorded is not None:
         keys = baseline.keys(findings, source_lines, root_paths)
         findings = baseline.new_findings(findings, keys, plan.recorded)
+    critiques = None if key is None else Store(plan.settings.root / CACHE_DIR_NAME, key, heard)
     return Checked(
-        plan, tuple(findings), total, tuple(warnings), tuple(crashes), root_paths, sources
+        plan,
+        tuple(findings),
+        total,
+        tuple(warnings),
+        tuple(crashes),
+        root_paths,
+        sources,
+        critiques,
     )
+
+
+def _cache_key(warnings: list[str]) -> bytes | None:
+    """The user's cache key, or None (and a warning) where none can be had: no cache then."""
+    try:
+        return user_key()
+    except OSError as error:
+        reason = f"{error.strerror or error}: {error.filename}" if error.filename else str(error)
+        warnings.append(f"running without the cache: no cache key ({reason}); set {KEY_ENV}")
+        return None
 
 
 def _offset(progress: Progress | None, done_before: int, total: int) -> Progress | None:
@@ -375,7 +398,7 @@ def _escalate(checked: Checked, llm: LlmSettings, status: Note, each_file: bool)
 
     run_options = RunOptions(
         api_key=os.environ.get("ANTHROPIC_API_KEY") or None,
-        cache_dir=checked.plan.settings.root / CACHE_DIR_NAME if options.cache else None,
+        cache=checked.store,
         dry_run=options.llm_dry_run,
         required=options.llm_required,
         progress=each_file,
@@ -399,7 +422,7 @@ def lint(
     status: Note | None = None,
 ) -> LintResult:
     """A whole run: `plan`, `check`, `review`, with their callbacks."""
-    return review(check(plan(options, note=note), progress=progress), status=status)
+    return review(check(plan(options, note=note), progress=progress, note=note), status=status)
 
 
 def record_baseline(
@@ -415,7 +438,7 @@ def record_baseline(
             "--write-baseline records every finding; it cannot be combined with --baseline "
             "or --changed-since"
         )
-    checked = check(plan(options, note=note), progress=progress)
+    checked = check(plan(options, note=note), progress=progress, note=note)
     text = baseline.dumps(baseline.keys(checked.findings, source_lines, checked.root_paths))
     try:
         target.write_text(text, encoding="utf-8")

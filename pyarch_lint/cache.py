@@ -6,39 +6,31 @@ file's current bytes hash the same. A run over a whole tree reads one shard per 
 than one entry per file, and a run over one file reads one small shard. A shard is rewritten
 only when one of its files was analysed, and then forgets the files that no longer exist.
 
-Shards are JSON data, validated when read: never pickled, never executed. A corrupt, truncated
-or crafted shard or entry is treated as a miss with a warning, and an entry can only ever apply
-to the exact bytes it was written for. Validation is against what analysing those bytes could
-give: codes the run can report, positions inside the file. The folder sits in the linted
-repository, so it is treated as hostile too: only regular files are read, none bigger than
-`SHARD_LIMIT`, and nothing is written through a symlink.
-
-What it cannot stop: an entry crafted for a file's exact bytes (by someone who can write the
-folder) decides that file's findings. Don't restore a cache folder you did not write.
-Two runs writing the same shard at once: the last one wins, and the other's entries are
-simply computed again next time.
+Shards are kept by `storage`, which signs each one with the user's cache key and reads it
+safely from a folder the linted repository controls: a shard copied from elsewhere, planted or
+altered does not verify and is a miss (a note under -v). What verifies is JSON data, still
+validated: never pickled, never executed; a malformed shard or entry is a miss with a warning,
+and an entry can only ever apply to the exact bytes it was written for, with codes the run can
+report and positions inside the file. Two runs writing the same shard at once: the last one
+wins, and the other's entries are simply computed again next time.
 """
 
 from __future__ import annotations
 
-import contextlib
-import errno
 import hashlib
 import json
 import os
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pyarch_lint import __version__
-from pyarch_lint.files import read_regular
 from pyarch_lint.findings import RawFinding
+from pyarch_lint.storage import Store, UnusableEntry
 
 CACHE_DIR_NAME = ".pyarch_lint_cache"
 _FORMAT = 2
 _SHARDS = "findings"
-_TAG = "Signature: 8a477f597d28d172789f06886806bc55\n# pyarch-lint cache; see https://bford.info/cachedir/\n"
 
 SHARD_LIMIT = 64 * 1024 * 1024  # bytes: ten times all of django's findings; no memory problem
 
@@ -58,9 +50,9 @@ _Entries = dict[str, Any]
 
 @dataclass
 class Cache:
-    """The shards under one folder. `warnings` collects problems to show once, never raised."""
+    """The shards in one store. `warnings` collects problems to show once, never raised."""
 
-    folder: Path
+    store: Store
     namespace: str  # what besides the bytes decides the findings: settings fingerprint
     warnings: list[str] = field(default_factory=list)
     _shards: dict[str, _Entries] = field(default_factory=dict)  # by source folder, as read
@@ -93,29 +85,32 @@ class Cache:
 
     def save(self) -> None:
         """Write the shards that changed, without the files that no longer exist. Paths are
-        relative to the project root, the folder this cache folder is in."""
+        relative to the project root, the folder the store's folder is in."""
         if not self._changed:
             return
         try:
-            self._prepare()
             for folder in sorted(self._changed):
                 entries = self._shards[folder]
-                base = self.folder.parent / folder
+                base = self.store.folder.parent / folder
                 kept = {name: e for name, e in entries.items() if os.path.lexists(base / name)}
                 document = {"format": _FORMAT, "key": self._key(folder), "files": kept}
-                _write(self._path(folder), json.dumps(document, separators=(",", ":")))
+                payload = json.dumps(document, separators=(",", ":")).encode("utf-8")
+                self.store.write(self._name(folder), payload)
         except OSError as error:
             reason = error.strerror or str(error)
             self._warn_once(
-                f"cache not written ({reason}) in {self.folder}; results are unaffected"
+                f"cache not written ({reason}) in {self.store.folder}; results are unaffected"
             )
         self._changed.clear()
 
     def _key(self, folder: str) -> str:
         return digest(__version__, self.namespace, folder)
 
+    def _name(self, folder: str) -> str:
+        return f"{_SHARDS}/{self._key(folder)}.json"
+
     def _path(self, folder: str) -> Path:
-        return self.folder / _SHARDS / f"{self._key(folder)}.json"
+        return self.store.path(self._name(folder))
 
     def _entries(self, folder: str) -> _Entries:
         entries = self._shards.get(folder)
@@ -126,15 +121,17 @@ class Cache:
     def _read(self, folder: str) -> _Entries:
         path = self._path(folder)
         try:
-            data = json.loads(read_regular(path, SHARD_LIMIT))
-        except FileNotFoundError:
+            payload = self.store.read(self._name(folder), SHARD_LIMIT)
+        except UnusableEntry as error:  # a FIFO, a device, a symlink, a huge file
+            self._warn_once(f"ignoring cache shard {path}: {error.strerror}")
             return {}
-        except OSError as error:
-            if error.errno in (errno.EINVAL, errno.EFBIG):  # a FIFO, a device, a huge file
-                self._warn_once(f"ignoring cache shard {path}: {error.strerror}")
-            else:  # the folder itself is unusable (a file, no permission): once, not per shard
-                self._warn_once(f"cache not read ({error.strerror or error}) in {self.folder}")
+        except OSError as error:  # the folder itself is unusable (a file, no permission): once
+            self._warn_once(f"cache not read ({error.strerror or error}) in {self.store.folder}")
             return {}
+        if payload is None:
+            return {}
+        try:
+            data = json.loads(payload)
         except (ValueError, RecursionError) as error:  # RecursionError: [[[[...]]]] nesting
             self._warn_once(f"ignoring unreadable cache shard {path}: {error}")
             return {}
@@ -152,37 +149,6 @@ class Cache:
     def _warn_once(self, message: str) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
-
-    def _prepare(self) -> None:
-        self.folder.parent.mkdir(parents=True, exist_ok=True)
-        _make_folder(self.folder)
-        for name, text in ((".gitignore", "# Created by pyarch-lint\n*\n"), ("CACHEDIR.TAG", _TAG)):
-            if not os.path.lexists(self.folder / name):
-                _write(self.folder / name, text)
-        _make_folder(self.folder / _SHARDS)
-
-
-def _make_folder(folder: Path) -> None:
-    """Create `folder` if need be; refuse it if it is a symlink (a repository could point one
-    anywhere, and shards would be written there)."""
-    with contextlib.suppress(FileExistsError):
-        folder.mkdir()
-    if folder.is_symlink() or not folder.is_dir():
-        raise OSError(errno.ENOTDIR, "a file or a symlink where a folder should be", str(folder))
-
-
-def _write(path: Path, text: str) -> None:
-    """Written aside and renamed: a reader never sees half a shard, and a symlink in the way
-    is replaced, never followed."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        os.replace(temporary, path)
-    except OSError:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise
 
 
 @dataclass(frozen=True, slots=True)

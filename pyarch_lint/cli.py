@@ -326,7 +326,7 @@ def _check(options: LintOptions, command: _Command) -> ExitStatus:
         if command.write_baseline is not None:
             return _write_baseline(options, command.write_baseline, command.quiet, note)
         with _progress(command.quiet) as progress:
-            checked = api.check(api.plan(options, note=note), progress=progress)
+            checked = api.check(api.plan(options, note=note), progress=progress, note=note)
         _complain(checked.warnings, checked.crashes)
         result = api.review(
             checked,

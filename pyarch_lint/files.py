@@ -13,14 +13,18 @@ import re
 import stat
 from pathlib import Path
 
-_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
-_FLAGS |= getattr(os, "O_BINARY", 0)
+READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+READ_FLAGS |= getattr(os, "O_BINARY", 0)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 def read_regular(path: Path, limit: int | None = None) -> bytes:
     """The bytes of a regular file of at most `limit` bytes; OSError for anything else."""
-    descriptor = os.open(path, _FLAGS)
+    return read_opened(os.open(path, READ_FLAGS), limit, path)
+
+
+def read_opened(descriptor: int, limit: int | None, path: Path) -> bytes:
+    """`read_regular` for a file already opened (with O_NONBLOCK), which this closes."""
     try:
         info = os.fstat(descriptor)
         if not stat.S_ISREG(info.st_mode):

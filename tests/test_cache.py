@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import cache_payload, sign_cache_entry
 
 import pyarch_lint.analysis
 import pyarch_lint.cache
@@ -224,7 +225,7 @@ def test_a_new_tool_version_misses(
 def _shards(project: Path) -> dict[str, int]:
     """Each shard's files and when it was last written."""
     return {
-        ",".join(sorted(json.loads(shard.read_bytes())["files"])): shard.stat().st_mtime_ns
+        ",".join(sorted(json.loads(cache_payload(shard))["files"])): shard.stat().st_mtime_ns
         for shard in (project / CACHE / "findings").iterdir()
     }
 
@@ -297,8 +298,8 @@ def test_a_corrupt_entry_warns_and_is_recomputed(
     project: Path, analysed: Analysed, damage: bytes
 ) -> None:
     cold = lint()
-    for entry in _entries(project):
-        entry.write_bytes(damage.replace(b"%KEY%", entry.stem.encode()))
+    for entry in _entries(project):  # signed: as if a bug of ours had written it
+        sign_cache_entry(entry, damage.replace(b"%KEY%", entry.stem.encode()))
     analysed.clear()
     again = lint()
     assert again.exit_code == cold.exit_code
@@ -308,6 +309,28 @@ def test_a_corrupt_entry_warns_and_is_recomputed(
     healed = lint()  # the recomputed entries replaced the damaged ones
     assert healed.stderr == cold.stderr
     assert healed.stdout == cold.stdout
+
+
+def test_an_entry_not_signed_with_the_users_key_is_a_quiet_miss_noted_under_v(
+    project: Path, analysed: Analysed
+) -> None:
+    cold = lint()
+    for entry in _entries(project):
+        entry.write_bytes(b"0" * 64 + b"\n" + cache_payload(entry))
+    analysed.clear()
+    again = lint()
+    assert (again.stdout, again.stderr, again.exit_code) == (cold.stdout, cold.stderr, 1)
+    assert len(analysed) == 3
+    for entry in _entries(project):
+        entry.write_bytes(cache_payload(entry))  # no signature line at all
+    verbose = lint("-v")
+    assert verbose.stdout == cold.stdout
+    notes = [line for line in verbose.stderr.splitlines() if line.startswith("note: ")]
+    assert notes == [
+        f"note: ignoring cache entry {entry}: not written with this user's cache key "
+        "(copied from elsewhere, or altered)"
+        for entry in _entries(project)
+    ]
 
 
 def test_an_unusable_cache_folder_warns_once_and_never_fails(project: Path) -> None:

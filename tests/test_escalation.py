@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import cache_payload, sign_cache_entry
 from llm_server import (
     TOOL_NAME,
     Answer,
@@ -30,6 +31,7 @@ from pyarch_lint.escalation import EscalationResult, RunOptions, run_escalation
 from pyarch_lint.escalation.prompt import FilePrompt, build_prompt
 from pyarch_lint.escalation.select import FlaggedFile
 from pyarch_lint.findings import Critique, Finding, Severity
+from pyarch_lint.storage import open_store
 
 TREE = Path(__file__).parent / "fixtures" / "escalation" / "tree"
 KEY = "sk-ant-api03-TESTKEY-never-to-be-seen-0000000000000000"
@@ -87,7 +89,10 @@ def escalate(
     progress: bool = False,
 ) -> tuple[EscalationResult, list[str]]:
     lines: list[str] = []
-    run = RunOptions(key, cache_dir, dry_run=dry_run, required=required, progress=progress)
+    store = None
+    if cache_dir is not None:
+        store = open_store(cache_dir, lambda text: lines.append(f"note: {text}"))
+    run = RunOptions(key, store, dry_run=dry_run, required=required, progress=progress)
     result = run_escalation(findings, files_of(tree), settings, run, lines.append)
     return result, lines
 
@@ -316,13 +321,30 @@ def test_a_corrupt_cache_entry_is_ignored_with_a_warning(server, tree, tmp_path)
     findings = [bare_except(tree, "loader.py")]
     escalate(findings, tree, cache_dir=cache)
     (entry,) = (cache / "critiques").glob("*.json")
-    entry.write_text('{"format": 1, "key": "not this one", "summary": "forged", "items": []}')
+    corrupt = b'{"format": 1, "key": "not this one", "summary": "forged", "items": []}'
+    sign_cache_entry(entry, corrupt)  # signed: as if a bug of ours had written it
 
     result, lines = escalate(findings, tree, cache_dir=cache)
     assert len(server.requests) == 2
     assert [c.cached for c in result.critiques] == [False]
     assert any("ignoring invalid cache entry" in line for line in lines)
-    assert json.loads(entry.read_text())["summary"] != "forged"  # rewritten by the fresh answer
+    assert json.loads(cache_payload(entry))["summary"] != "forged"  # rewritten by the answer
+
+
+def test_an_unsigned_cache_entry_is_a_quiet_miss_with_a_note(server, tree, tmp_path):
+    cache = tmp_path / "cache"
+    findings = [bare_except(tree, "loader.py")]
+    escalate(findings, tree, cache_dir=cache)
+    (entry,) = (cache / "critiques").glob("*.json")
+    entry.write_bytes(cache_payload(entry))  # what was stored, without its signature
+
+    result, lines = escalate(findings, tree, cache_dir=cache)
+    assert len(server.requests) == 2
+    assert [c.cached for c in result.critiques] == [False]
+    assert [line for line in lines if "ignoring" in line] == [
+        f"note: ignoring cache entry {entry}: not written with this user's cache key "
+        "(copied from elsewhere, or altered)"
+    ]
 
 
 def test_a_cache_entry_with_out_of_range_lines_is_not_trusted(server, tree, tmp_path):
@@ -330,9 +352,9 @@ def test_a_cache_entry_with_out_of_range_lines_is_not_trusted(server, tree, tmp_
     findings = [bare_except(tree, "loader.py")]
     escalate(findings, tree, cache_dir=cache)
     (entry,) = (cache / "critiques").glob("*.json")
-    data = json.loads(entry.read_text())
+    data = json.loads(cache_payload(entry))
     data["items"][0]["line"] = data["items"][0]["end_line"] = 999
-    entry.write_text(json.dumps(data))
+    sign_cache_entry(entry, json.dumps(data).encode())
 
     escalate(findings, tree, cache_dir=cache)
     assert len(server.requests) == 2
@@ -731,10 +753,11 @@ from pathlib import Path
 from pyarch_lint.config import LlmSettings
 from pyarch_lint.escalation import RunOptions, run_escalation
 from pyarch_lint.findings import Finding, Severity
+from pyarch_lint.storage import open_store
 finding = Finding("loader.py", 10, 5, 10, 12, "PA301", "bare-except", Severity.WARNING, "m")
 files = {{"loader.py": Path({str(tree / "loader.py")!r})}}
 for key, dry in ((None, False), (None, True), ("sk-unused", False)):
-    run = RunOptions(key, Path({str(cache)!r}), dry_run=dry)
+    run = RunOptions(key, open_store(Path({str(cache)!r}), print), dry_run=dry)
     result = run_escalation([finding], files, LlmSettings(), run, lambda line: None)
 print([c.cached for c in result.critiques], "anthropic" in sys.modules)
 """

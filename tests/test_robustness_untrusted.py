@@ -15,6 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import cache_payload, sign_cache_entry
 
 from pyarch_lint.cache import CACHE_DIR_NAME
 from pyarch_lint.cli import main
@@ -52,7 +53,7 @@ def shard(root: Path) -> Path:
 
 
 def _document(path: Path) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads(path.read_text("utf-8"))
+    data: dict[str, Any] = json.loads(cache_payload(path))
     return data
 
 
@@ -82,7 +83,7 @@ def _entry(entry: object) -> Callable[[Path], bytes]:
 
 TAMPERED: dict[str, Callable[[Path], bytes]] = {
     "garbage": lambda _path: b"\x00\xff\xfe not json",
-    "truncated": lambda path: path.read_bytes()[: len(path.read_bytes()) // 2],
+    "truncated": lambda path: cache_payload(path)[: len(cache_payload(path)) // 2],
     "empty": lambda _path: b"",
     "not an object": lambda _path: b"[1, 2, 3]",
     "wrong format": _changed(format=1),
@@ -107,7 +108,7 @@ TAMPERED: dict[str, Callable[[Path], bytes]] = {
     "negative column": _crafted([[3, -5, 3, 8, "PA301", "forged"]]),
     "end before start": _crafted([[3, 1, 2, 8, "PA301", "forged"]]),
     "deeply nested json": lambda _path: b"[" * 100_000 + b"]" * 100_000,
-    "giant number": lambda path: path.read_bytes()[:-1] + b', "x": ' + b"9" * 10_000 + b"}",
+    "giant number": lambda path: cache_payload(path)[:-1] + b', "x": ' + b"9" * 10_000 + b"}",
 }
 
 
@@ -118,7 +119,12 @@ def test_a_bad_cache_shard_or_entry_is_ignored_with_a_warning_and_changes_nothin
     cold = lint("--no-cache")
     lint()  # fills the cache
     path = shard(project)
-    path.write_bytes(tamper(path))
+    tampered = tamper(path)
+    path.write_bytes(b"0" * 64 + b"\n" + tampered)  # as a repository could: unsigned
+    again = lint()
+    assert found(again) == found(cold)
+    assert again.stderr == ""  # not signed with the user's key: a quiet miss
+    sign_cache_entry(path, tampered)  # as a bug of ours could: signed, and still checked
     again = lint()
     assert found(again) == found(cold)
     assert "pyarch-lint: warning: ignoring" in again.stderr
@@ -162,7 +168,7 @@ def test_an_entry_for_other_bytes_never_applies(project: Path) -> None:
     stale = _document(path)
     (project / "a.py").write_bytes(SWALLOWING.replace(b"except:", b"except ValueError:"))
     lint()
-    path.write_text(json.dumps(stale), encoding="utf-8")  # the old findings, for the old bytes
+    sign_cache_entry(path, json.dumps(stale).encode())  # the old findings, for the old bytes
     again = lint()
     assert [f[:3] for f in found(again)] == [("a.py", 3, "PA303")]
     assert again.stderr == ""  # an ordinary miss: the file changed since

@@ -26,6 +26,7 @@ from pyarch_lint.escalation.prompt import (
 )
 from pyarch_lint.escalation.select import FlaggedFile, select_files
 from pyarch_lint.findings import Critique, Finding, NotReviewed, Severity
+from pyarch_lint.storage import Store
 
 if TYPE_CHECKING:
     from pyarch_lint.escalation.client import Batch
@@ -48,7 +49,7 @@ class RunOptions:
     """How this run may escalate: from the environment and the command line, never the repo."""
 
     api_key: str | None  # from ANTHROPIC_API_KEY
-    cache_dir: Path | None  # None: --no-cache
+    cache: Store | None  # None: --no-cache
     dry_run: bool = False  # --llm-dry-run: say what would be sent, send and write nothing
     required: bool = False  # --llm-required
     progress: bool = False  # a line per file as it finishes (stderr is a terminal)
@@ -66,7 +67,7 @@ def run_escalation(
     """Critique the flagged files. `files` maps each display path to the file to read; `names`
     each display path to its path from the project root, which the model and the cache see
     (so the folder pyarch-lint runs from changes neither)."""
-    api_key, cache_dir, dry_run, required = run.api_key, run.cache_dir, run.dry_run, run.required
+    api_key, store, dry_run, required = run.api_key, run.cache, run.dry_run, run.required
     if settings.enabled is False:
         return _nothing("escalation is turned off (llm.enabled = false or --no-llm)", required)
     if not api_key and not dry_run:
@@ -78,7 +79,7 @@ def run_escalation(
     prompts = [p for p in prepared if isinstance(p, FilePrompt)]
     not_reviewed = [*selection.skipped, *(p for p in prepared if isinstance(p, NotReviewed))]
     keys = {p.path: cache.cache_key(request_params(p, settings, None)) for p in prompts}
-    hits = _from_cache(cache_dir, prompts, keys, settings.model, echo)
+    hits = _from_cache(store, prompts, keys, settings.model, echo)
     to_send, over_budget, spare = _within_budget(
         [p for p in prompts if p.path not in hits], settings
     )
@@ -96,8 +97,8 @@ def run_escalation(
     not_reviewed.extend(r for r in results if isinstance(r, NotReviewed))
     if batch is not None and batch.stopped is not None:
         echo(batch.stopped)
-    if cache_dir is not None:
-        _store(cache_dir, fresh, keys, echo)
+    if store is not None:
+        _store(store, fresh, keys, echo)
     critiques = [*hits.values(), *fresh]
     if critiques or not_reviewed:
         seconds = time.monotonic() - started
@@ -135,15 +136,15 @@ def _nothing(why: str, required: bool) -> EscalationResult:
 
 
 def _from_cache(
-    folder: Path | None,
+    store: Store | None,
     prompts: Sequence[FilePrompt],
     keys: Mapping[str, str],
     model: str,
     echo: Callable[[str], None],
 ) -> dict[str, Critique]:
-    if folder is None:
+    if store is None:
         return {}
-    found = {p.path: cache.load(folder, keys[p.path], p, model, echo) for p in prompts}
+    found = {p.path: cache.load(store, keys[p.path], p, model, echo) for p in prompts}
     return {path: critique for path, critique in found.items() if critique is not None}
 
 
@@ -191,14 +192,14 @@ def _ask(
 
 
 def _store(
-    folder: Path,
+    store: Store,
     critiques: Sequence[Critique],
     keys: Mapping[str, str],
     echo: Callable[[str], None],
 ) -> None:
     try:
         for critique in critiques:
-            cache.store(folder, keys[critique.path], critique)
+            cache.store(store, keys[critique.path], critique)
     except OSError as error:
         echo(f"llm: critique cache not written ({error}); results are unaffected")
 

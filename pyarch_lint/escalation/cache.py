@@ -3,18 +3,17 @@
 The key is a digest of the tool version and the exact request: model, output limit, system
 prompt, tool schema, and the user message (path, redacted source, findings, rule documents,
 language). So an unchanged file costs no request, and any change to the file, the findings, a
-rule's text, the model or a setting asks again. Entries are data, validated on reading like a
-fresh answer; a corrupt one is ignored with a warning and never trusted.
+rule's text, the model or a setting asks again. Entries are kept by `storage`, signed with the
+user's cache key: one planted in the repository under a key a run would compute does not verify
+and is a miss (a note under -v). What verifies is data, validated on reading like a fresh
+answer; a corrupt one is ignored with a warning and never trusted.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import os
-import tempfile
 from collections.abc import Callable, Mapping
-from pathlib import Path
 from typing import Any
 
 from pyarch_lint import __version__
@@ -22,27 +21,33 @@ from pyarch_lint.cache import digest
 from pyarch_lint.escalation.prompt import FilePrompt
 from pyarch_lint.escalation.validate import critique_from_input
 from pyarch_lint.findings import Critique
+from pyarch_lint.storage import Store
 
 _FORMAT = 1
+_ENTRY_LIMIT = 4 * 1024 * 1024  # bytes: a critique is bounded by max-output-tokens and validation
 
 
 def cache_key(params: Mapping[str, Any]) -> str:
     return digest(__version__, json.dumps(params, sort_keys=True, separators=(",", ":")))
 
 
-def _entry(folder: Path, key: str) -> Path:
-    return folder / "critiques" / f"{key}.json"
+def _entry(key: str) -> str:
+    return f"critiques/{key}.json"
 
 
 def load(
-    folder: Path, key: str, prompt: FilePrompt, model: str, warn: Callable[[str], None]
+    storage: Store, key: str, prompt: FilePrompt, model: str, warn: Callable[[str], None]
 ) -> Critique | None:
-    path = _entry(folder, key)
+    path = storage.path(_entry(key))
     try:
-        data = json.loads(path.read_bytes())
-    except FileNotFoundError:
+        payload = storage.read(_entry(key), _ENTRY_LIMIT)
+        if payload is None:
+            return None
+        data = json.loads(payload)
+    except OSError as error:
+        warn(f"llm: ignoring cache entry {path}: {error.strerror or error}")
         return None
-    except (OSError, ValueError) as error:
+    except (ValueError, RecursionError) as error:
         warn(f"llm: ignoring unreadable cache entry {path}: {error}")
         return None
     critique = _parse(data, key, prompt, model)
@@ -64,9 +69,7 @@ def _parse(data: object, key: str, prompt: FilePrompt, model: str) -> Critique |
     return dataclasses.replace(critique, cached=True, dropped_items=dropped)
 
 
-def store(folder: Path, key: str, critique: Critique) -> None:
-    """Write the entry aside and rename it into place, so a reader never sees half of one."""
-    path = _entry(folder, key)
+def store(storage: Store, key: str, critique: Critique) -> None:
     items = [
         {
             "line": i.line,
@@ -86,12 +89,4 @@ def store(folder: Path, key: str, critique: Critique) -> None:
         "items": items,
         "dropped_items": critique.dropped_items,
     }
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(dir=path.parent, suffix=".tmp")
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8") as stream:
-            json.dump(entry, stream)
-        os.replace(temporary, path)
-    except BaseException:
-        Path(temporary).unlink(missing_ok=True)
-        raise
+    storage.write(_entry(key), json.dumps(entry).encode("utf-8"))
