@@ -1,16 +1,33 @@
+"""What several test modules share: the user's cache folder (autouse), the loopback Messages
+API server, isolated git, the CLI in-process, the SARIF schema, and cache-entry helpers."""
+
 from __future__ import annotations
 
 import dataclasses
+import os
+import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner, Result
+from hypothesis import settings
+from llm_server import MessagesServer
 
 from pyarch_lint.checks.registry import RuleSet
+from pyarch_lint.cli import main
 from pyarch_lint.config import Settings
 from pyarch_lint.storage import open_store
 
 REPO = Path(__file__).resolve().parent.parent
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
+# The official OASIS SARIF 2.1.0 schema, shipped with the tests so that a fresh clone has it.
+SARIF_SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
+FIXED_DATE = "2024-01-01T00:00:00+00:00"  # a snapshot of the same tree gets the same commit id
+
+# Hypothesis keeps no example database in the checkout (.hypothesis/): runs stay independent.
+settings.register_profile("pyarch-lint", database=None)
+settings.load_profile("pyarch-lint")
 
 
 @pytest.fixture
@@ -49,3 +66,55 @@ def sign_cache_entry(path: Path, payload: bytes) -> None:
     this session's cache key: what pyarch-lint itself could have written."""
     store = open_store(path.parent.parent, lambda _note: None)
     store.write(f"{path.parent.name}/{path.name}", payload)
+
+
+@pytest.fixture
+def server() -> Iterator[MessagesServer]:
+    """The loopback Messages API server (tests/llm_server.py)."""
+    with MessagesServer() as running:
+        yield running
+
+
+def llm_env(server: MessagesServer, api_key: str | None) -> dict[str, str | None]:
+    """The environment of an in-process CLI run that escalates to `server` with `api_key`."""
+    env = {"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": api_key}
+    env.update(dict.fromkeys(("ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_CUSTOM_HEADERS", "NO_COLOR")))
+    return env
+
+
+def invoke(*args: str) -> Result:
+    """The CLI, in-process."""
+    return CliRunner().invoke(main, list(args))
+
+
+def git_env() -> dict[str, str]:
+    """git and pre-commit without the machine's own git configuration, key or colour."""
+    env = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "GIT_DIR")}
+    env.update(
+        GIT_CONFIG_GLOBAL=os.devnull,
+        GIT_CONFIG_NOSYSTEM="1",
+        GIT_AUTHOR_NAME="test",
+        GIT_AUTHOR_EMAIL="test@example.com",
+        GIT_COMMITTER_NAME="test",
+        GIT_COMMITTER_EMAIL="test@example.com",
+        GIT_AUTHOR_DATE=FIXED_DATE,
+        GIT_COMMITTER_DATE=FIXED_DATE,
+        NO_COLOR="1",
+    )
+    return env
+
+
+def git(folder: Path, *args: str) -> str:
+    done = subprocess.run(
+        ["git", *args], cwd=folder, env=git_env(), capture_output=True, text=True, check=True
+    )
+    return done.stdout.strip()
+
+
+def make_fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def make_huge(path: Path) -> None:
+    with path.open("wb") as stream:  # sparse: 200 MB that cost no disk
+        stream.truncate(200 * 1024 * 1024)

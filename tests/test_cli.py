@@ -13,12 +13,12 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from click.testing import Result
+from conftest import invoke
 
 import pyarch_lint.api
 from pyarch_lint import __version__
 from pyarch_lint.checks.registry import BUILTIN_RULES, ENGINE_CODES
-from pyarch_lint.cli import main
 
 CLI_FIXTURES = Path(__file__).parent / "fixtures" / "cli"
 BIN = Path(sys.executable).parent
@@ -34,10 +34,6 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(root)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     return root
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
 
 
 def lint(*args: str) -> Result:

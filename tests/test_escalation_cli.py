@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import llm_env
 from llm_server import MessagesServer, critique, error, item, overloaded
 
 from pyarch_lint.cli import main
@@ -25,12 +26,6 @@ PYPROJECT = '[project]\nname = "shop"\n\n[tool.pyarch-lint.llm]\ntimeout = 10\nc
 
 
 @pytest.fixture
-def server():
-    with MessagesServer() as running:
-        yield running
-
-
-@pytest.fixture
 def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """One clean file, one flagged file, one flagged file holding fake credentials."""
     for name in ("clean.py", "loader.py", "credentials.py"):
@@ -41,8 +36,7 @@ def project(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def lint(server: MessagesServer, *args: str, key: str | None = KEY) -> Result:
-    env = {"ANTHROPIC_BASE_URL": server.url, "ANTHROPIC_API_KEY": key}
-    env.update(dict.fromkeys(("ANTHROPIC_AUTH_TOKEN", "ANTHROPIC_CUSTOM_HEADERS", "NO_COLOR")))
+    env = llm_env(server, key)
     return CliRunner().invoke(main, ["--jobs", "1", *args], env=env, catch_exceptions=False)
 
 

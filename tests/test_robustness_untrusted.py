@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
-from conftest import cache_payload, sign_cache_entry
+from conftest import cache_payload, make_fifo, make_huge, sign_cache_entry
 
 from pyarch_lint.cache import CACHE_DIR_NAME
 from pyarch_lint.cli import main
@@ -131,10 +131,6 @@ def test_a_bad_cache_shard_or_entry_is_ignored_with_a_warning_and_changes_nothin
     assert "forged" not in again.stdout
 
 
-def _fifo(path: Path) -> None:
-    os.mkfifo(path)
-
-
 def _to_dev_zero(path: Path) -> None:
     path.symlink_to("/dev/zero")
 
@@ -143,12 +139,7 @@ def _to_dev_urandom(path: Path) -> None:
     path.symlink_to("/dev/urandom")
 
 
-def _huge(path: Path) -> None:
-    with path.open("wb") as stream:  # sparse: 200 MB that cost no disk
-        stream.truncate(200 * 1024 * 1024)
-
-
-@pytest.mark.parametrize("make", [_fifo, _to_dev_zero, _to_dev_urandom, _huge])
+@pytest.mark.parametrize("make", [make_fifo, _to_dev_zero, _to_dev_urandom, make_huge])
 def test_a_cache_shard_that_is_no_regular_file_or_too_big_is_never_read(
     project: Path, make: Callable[[Path], None]
 ) -> None:

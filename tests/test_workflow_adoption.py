@@ -9,11 +9,11 @@ from pathlib import Path
 
 import pytest
 import tomlkit
-from click.testing import CliRunner, Result
+from click.testing import Result
+from conftest import git, invoke
 
 from pyarch_lint import baseline
 from pyarch_lint.checks.registry import BUILTIN
-from pyarch_lint.cli import main
 from pyarch_lint.config import Settings, settings_from_table
 from pyarch_lint.findings import Finding, Severity
 from pyarch_lint.gitdiff import parse_diff
@@ -41,10 +41,6 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     return tmp_path
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
 
 
 def lint(*args: str) -> Result:
@@ -342,19 +338,6 @@ def test_baseline_of_a_file_named_with_undecodable_bytes(folder: Path) -> None:
 
 
 # -- --changed-since --------------------------------------------------------------------------
-
-
-def git(folder: Path, *args: str) -> None:
-    env = {
-        **os.environ,
-        "GIT_CONFIG_GLOBAL": os.devnull,
-        "GIT_CONFIG_NOSYSTEM": "1",
-        "GIT_AUTHOR_NAME": "t",
-        "GIT_AUTHOR_EMAIL": "t@example.com",
-        "GIT_COMMITTER_NAME": "t",
-        "GIT_COMMITTER_EMAIL": "t@example.com",
-    }
-    subprocess.run(["git", *args], cwd=folder, env=env, check=True, capture_output=True)
 
 
 @pytest.fixture

@@ -12,10 +12,9 @@ from typing import Any
 import jsonschema
 import pytest
 from click.testing import CliRunner, Result
+from conftest import SARIF_SCHEMA
 
 from pyarch_lint.cli import main
-
-SCHEMA = Path(__file__).resolve().parents[2] / "shared" / "schemas" / "sarif-schema-2.1.0.json"
 
 BAD = """\
 def load(path: str) -> str | None:
@@ -73,12 +72,11 @@ def test_sarif_without_git_is_relative_to_the_project_root(
     assert uris(sarif(result)) == {"pkg/odd%20name.py"}  # a URI: the space is escaped
 
 
-@pytest.mark.skipif(not SCHEMA.is_file(), reason="the SARIF schema lives in ../shared/schemas")
 def test_sarif_is_valid_against_the_official_schema(
     repo: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     document = sarif(lint(repo / "service", monkeypatch, "--format", "sarif", "."))
-    jsonschema.validate(document, json.loads(SCHEMA.read_text(encoding="utf-8")))
+    jsonschema.validate(document, json.loads(SARIF_SCHEMA.read_text(encoding="utf-8")))
     run = document["runs"][0]
     rule_ids = [rule["id"] for rule in run["tool"]["driver"]["rules"]]
     for result in run["results"]:

@@ -10,10 +10,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner, Result
+from conftest import git, invoke
 
 from pyarch_lint.checks.registry import BUILTIN, BUILTIN_RULES
-from pyarch_lint.cli import main
 
 RUFF = Path(sys.executable).parent / "ruff"
 LONG = "a long message " * 6
@@ -33,10 +32,6 @@ def folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     monkeypatch.chdir(tmp_path)
     monkeypatch.delenv("ANTHROPIC_API_KEY", raising=False)
     return tmp_path
-
-
-def invoke(*args: str) -> Result:
-    return CliRunner().invoke(main, list(args))
 
 
 def test_show_settings_names_the_config_file_and_resolved_values(folder: Path) -> None:
@@ -82,13 +77,8 @@ def test_show_files_applies_excludes_gitignore_and_changed_since(folder: Path) -
     named = invoke("--show-files", "--force-exclude", "gen/g.py", "app/a.py")
     assert named.stdout.splitlines() == ["app/a.py"]
 
-    env = {**os.environ, "GIT_CONFIG_GLOBAL": os.devnull, "GIT_CONFIG_NOSYSTEM": "1"}
-    for command in (
-        ["init", "-q"],
-        ["add", "."],
-        ["-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "start"],
-    ):
-        subprocess.run(["git", *command], cwd=folder, env=env, check=True)
+    for command in (["init", "-q"], ["add", "."], ["commit", "-qm", "start"]):
+        git(folder, *command)
     (folder / "app" / "a.py").write_text("x = 2\n")
     changed = invoke("--show-files", "--changed-since", "HEAD", ".")
     assert changed.stdout.splitlines() == ["app/a.py"]

@@ -9,7 +9,6 @@ the whole session and the install happens once.
 
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import subprocess
@@ -18,11 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
+from conftest import git, git_env
 from llm_server import MessagesServer
 
+# Slow (pre-commit installs the hook once per process), and run in one process under xdist.
+pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pre-commit")]
 REPO = Path(__file__).resolve().parent.parent
 PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
-FIXED_DATE = "2024-01-01T00:00:00+00:00"  # a snapshot of the same tree gets the same commit id
 
 BAD = """\
 def load(path: str) -> str | None:
@@ -36,30 +37,6 @@ def load(path: str) -> str:
     with open(path) as stream:
         return stream.read()
 """
-
-
-def _git_env() -> dict[str, str]:
-    """git and pre-commit without the machine's own git configuration, key or colour."""
-    env = {k: v for k, v in os.environ.items() if k not in ("ANTHROPIC_API_KEY", "GIT_DIR")}
-    env.update(
-        GIT_CONFIG_GLOBAL=os.devnull,
-        GIT_CONFIG_NOSYSTEM="1",
-        GIT_AUTHOR_NAME="test",
-        GIT_AUTHOR_EMAIL="test@example.com",
-        GIT_COMMITTER_NAME="test",
-        GIT_COMMITTER_EMAIL="test@example.com",
-        GIT_AUTHOR_DATE=FIXED_DATE,
-        GIT_COMMITTER_DATE=FIXED_DATE,
-        NO_COLOR="1",
-    )
-    return env
-
-
-def git(folder: Path, *args: str) -> str:
-    done = subprocess.run(
-        ["git", *args], cwd=folder, env=_git_env(), capture_output=True, text=True, check=True
-    )
-    return done.stdout.strip()
 
 
 @dataclass(frozen=True)
@@ -130,7 +107,7 @@ class UserRepo:
 
     def pre_commit(self, *args: str, **env: str) -> Run:
         git(self.path, "add", "--all")
-        environment = {**_git_env(), "PRE_COMMIT_HOME": str(self.home), **env}
+        environment = {**git_env(), "PRE_COMMIT_HOME": str(self.home), **env}
         done = subprocess.run(
             [str(PRE_COMMIT), *args, "--color", "never"],
             cwd=self.path,
