@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import shutil
 import subprocess
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
-from hypothesis import settings
+from hypothesis import settings as hypothesis_settings
+from hypothesis.configuration import set_hypothesis_home_dir
 from llm_server import MessagesServer
 
 from pyarch_lint.checks.registry import RuleSet
@@ -25,9 +28,9 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 SARIF_SCHEMA = Path(__file__).resolve().parent / "data" / "sarif-schema-2.1.0.json"
 FIXED_DATE = "2024-01-01T00:00:00+00:00"  # a snapshot of the same tree gets the same commit id
 
-# Hypothesis keeps no example database in the checkout (.hypothesis/): runs stay independent.
-settings.register_profile("pyarch-lint", database=None)
-settings.load_profile("pyarch-lint")
+# Hypothesis keeps no example database: runs stay independent of earlier ones.
+hypothesis_settings.register_profile("pyarch-lint", database=None)
+hypothesis_settings.load_profile("pyarch-lint")
 
 
 @pytest.fixture
@@ -42,6 +45,14 @@ def with_rule_class(settings: Settings, code: str, rule: type) -> Settings:
     info = dataclasses.replace(settings.rules.by_code[code], rule_class=path)
     rules = RuleSet({**settings.rules.by_code, code: info}, settings.rules.plugins)
     return dataclasses.replace(settings, rules=rules)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Hypothesis's own files (its caches of constants and Unicode data, written as test
+    modules are imported) go to a temporary folder, never to `.hypothesis/` in the checkout."""
+    home = tempfile.mkdtemp(prefix="pyarch-lint-hypothesis-")
+    set_hypothesis_home_dir(home)
+    config.add_cleanup(lambda: shutil.rmtree(home, ignore_errors=True))
 
 
 @pytest.fixture(autouse=True)
