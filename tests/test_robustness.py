@@ -28,6 +28,7 @@ from pyarch_lint.cli import main
 from pyarch_lint.config import settings_from_toml
 from pyarch_lint.engine import SourceFile, check_source, run, settings_fingerprint
 from pyarch_lint.findings import Finding
+from pyarch_lint.storage import open_store
 
 PA3 = settings_from_toml('select = ["PA3"]')
 SWALLOWING = b"try:\n    pass\nexcept:\n    pass\n"  # PA301 and PA302 on line 3
@@ -201,7 +202,8 @@ def test_a_crash_or_a_timeout_is_not_cached(tmp_path: Path) -> None:
     files = [SourceFile(name, tmp_path / name) for name in ("crash.py", "hang.py")]
     settings = dataclasses.replace(HOSTILE, file_timeout=1.0, root=tmp_path)
     for _ in range(2):  # the second run analyses both again, and still reports them
-        cache = Cache(tmp_path / CACHE_DIR_NAME, settings_fingerprint(settings))
+        store = open_store(tmp_path / CACHE_DIR_NAME, lambda _note: None)
+        cache = Cache(store, settings_fingerprint(settings))
         result = run(files, settings, 1, cache)
         codes = [(f.path, f.code) for f in result.findings]
         assert codes == [("crash.py", "PA003"), ("hang.py", "PA003")]
