@@ -20,8 +20,7 @@ import pytest
 from conftest import git, git_env
 from llm_server import MessagesServer
 
-# Slow (pre-commit installs the hook once per process), and run in one process under xdist.
-pytestmark = [pytest.mark.slow, pytest.mark.xdist_group("pre-commit")]
+pytestmark = pytest.mark.slow  # most of a minute: pre-commit builds the hook's environment
 REPO = Path(__file__).resolve().parent.parent
 PRE_COMMIT = Path(sys.executable).parent / "pre-commit"
 
