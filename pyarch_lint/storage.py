@@ -70,7 +70,7 @@ class Store:
         UnusableEntry for an entry that is no regular file of at most `limit` bytes."""
         folder, file = _split(name)
         try:
-            with _opened(self.folder) as root, _opened(folder, root) as parent:
+            with _opened(self.folder) as root, _opened(folder, root, self.folder) as parent:
                 data = _read_at(parent, file, limit + _MAC_LENGTH + 1, self.path(name))
         except FileNotFoundError:
             return None
@@ -97,7 +97,7 @@ class Store:
                     _write_at(root, tag, text.encode("utf-8"))
             with contextlib.suppress(FileExistsError):
                 os.mkdir(folder, dir_fd=root)
-            with _opened(folder, root) as parent:
+            with _opened(folder, root, self.folder) as parent:
                 signed = self._mac(name, payload).encode("ascii") + b"\n" + payload
                 _write_at(parent, file, signed)
 
@@ -178,15 +178,18 @@ def _split(name: str) -> tuple[str, str]:
 
 
 @contextlib.contextmanager
-def _opened(name: Path | str, parent: int | None = None) -> Iterator[int]:
-    """A descriptor of the folder `name` (inside `parent`'s), never reached through a symlink."""
+def _opened(
+    name: Path | str, parent: int | None = None, within: Path | None = None
+) -> Iterator[int]:
+    """A descriptor of the folder `name` (inside `parent`'s, the folder `within`), never
+    reached through a symlink."""
     try:
         descriptor = os.open(name, _FOLDER, dir_fd=parent)
     except OSError as error:
         if error.errno in (errno.ELOOP, errno.ENOTDIR):
-            where = name if parent is None else f"{name}/"
+            shown = name if within is None else within / name
             raise OSError(
-                errno.ENOTDIR, "a file or a symlink where a folder should be", str(where)
+                errno.ENOTDIR, "a file or a symlink where a folder should be", str(shown)
             ) from None
         raise
     try:
