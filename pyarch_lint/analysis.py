@@ -23,13 +23,21 @@ import libcst as cst
 
 from pyarch_lint.cache import digest
 from pyarch_lint.checks.base import Rule
+from pyarch_lint.checks.options import NoqaOptions
 from pyarch_lint.checks.registry import load_rule_class
 from pyarch_lint.config import Settings
 from pyarch_lint.files import read_regular, split_lines
 from pyarch_lint.findings import Analysis, RawFinding
 from pyarch_lint.locate import Locator, Span
 from pyarch_lint.memory import without_cyclic_gc
-from pyarch_lint.suppress import file_suppressions, is_suppressed
+from pyarch_lint.suppress import (
+    UNUSED_NOQA,
+    Comments,
+    file_suppressions,
+    scan,
+    suppressing_line,
+    unused,
+)
 from pyarch_lint.walk import Walker
 
 # A rule as the walker runs it: the code it reports under, and its visitor class.
@@ -224,7 +232,8 @@ def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settin
         for code, rule in rules
         if rule.REQUIRES_ANY is None or any(t in source for t in rule.REQUIRES_ANY)
     ]
-    if not applicable:
+    comments = scan(text)
+    if not applicable and not comments.directives:
         return Analysis(key, [])
     walker = Walker(module, applicable, dict(settings.rule_options))
     walker.walk()
@@ -237,21 +246,43 @@ def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settin
         (1, 1, 1, 1, "PA003", f"analysis incomplete: {crash}; its other findings are reported")
         for crash in crashes
     ]
-    if not walker.reports:
-        return Analysis(key, findings, crashes)
     lines = split_lines(text)
-    tree = verdict if isinstance(verdict, ast.Module) else None
-    locator = Locator(tree, lines, module, walker.statements, walker.handlers)
     file_codes = file_suppressions(text)
-    for report in walker.reports:
-        span: Span = locator.span(report)
-        line_text = lines[span.line - 1] if span.line <= len(lines) else ""
-        if is_suppressed(report.code, line_text, file_codes):
-            continue
-        findings.append(
-            (span.line, span.column, span.end_line, span.end_column, report.code, report.message)
-        )
+    suppressed: set[tuple[int, str]] = set()  # (line of the comment, or 0 for the file's; code)
+    if walker.reports:
+        tree = verdict if isinstance(verdict, ast.Module) else None
+        locator = Locator(tree, lines, module, walker.statements, walker.handlers)
+        for report in walker.reports:
+            span: Span = locator.span(report)
+            if any(report.code.startswith(prefix) for prefix in file_codes):
+                suppressed.add((0, report.code))
+                continue
+            line = suppressing_line(report.code, span.line, lines, comments)
+            if line:
+                suppressed.add((line, report.code))
+                continue
+            place = (span.line, span.column, span.end_line, span.end_column)
+            findings.append((*place, report.code, report.message))
+    if comments.directives:
+        findings.extend(_unused_noqa(comments, suppressed, file_codes, walker, settings))
     return Analysis(key, sorted(set(findings)), crashes)
+
+
+def _unused_noqa(
+    comments: Comments,
+    suppressed: set[tuple[int, str]],
+    file_codes: tuple[str, ...],
+    walker: Walker,
+    settings: Settings,
+) -> list[RawFinding]:
+    """PA004, when it is on and the file does not suppress it. Only the codes that ran in full
+    in this run are judged: enabled, and their rule did not crash."""
+    enabled = settings.enabled_codes()
+    if UNUSED_NOQA not in enabled or any(UNUSED_NOQA.startswith(c) for c in file_codes):
+        return []
+    judged = enabled - {crash.code for crash in walker.crashes}
+    options = settings.rule_options.get(NoqaOptions, NoqaOptions())
+    return unused(comments, suppressed, settings.rules.by_code, judged, options.check_bare)
 
 
 def _analyse_path(path: Path, settings: Settings, rules: Sequence[Visitor]) -> Analysis:

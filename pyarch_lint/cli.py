@@ -10,7 +10,7 @@ import sys
 import textwrap
 import traceback
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import NoReturn
 
@@ -23,6 +23,7 @@ from pyarch_lint.checks.options import option_help
 from pyarch_lint.checks.registry import RuleSet
 from pyarch_lint.config import ConfigError, Settings, load_settings, top_level_keys
 from pyarch_lint.errors import LintError
+from pyarch_lint.findings import Finding
 from pyarch_lint.init import InitError, init_pyproject, render_table
 from pyarch_lint.plugins import PluginError, load_rule_set
 from pyarch_lint.progress import ProgressLine, progress_line
@@ -169,6 +170,11 @@ def main() -> None:
     metavar="REF",
     help="Only findings on lines changed since this git revision; only those files escalated.",
 )
+@click.option(
+    "--add-noqa",
+    is_flag=True,
+    help="Add a `# noqa: CODE` comment for every finding to its file, and exit.",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--statistics", is_flag=True, help="Show counts per rule instead of each finding.")
 @click.option(
@@ -211,6 +217,7 @@ def check(  # noqa: PA103 -- click passes each option as a parameter
     baseline_file: Path | None,
     write_baseline: Path | None,
     changed_since: str | None,
+    add_noqa: bool,
     exit_zero: bool,
     statistics: bool,
     jobs: int | None,
@@ -257,6 +264,7 @@ def check(  # noqa: PA103 -- click passes each option as a parameter
         show_settings,
         show_files,
         write_baseline,
+        add_noqa,
     )
     try:
         status = _check(options, command)
@@ -287,6 +295,7 @@ class _Command:
     show_settings: bool
     show_files: bool
     write_baseline: Path | None
+    add_noqa: bool
 
 
 def _note(text: str) -> None:
@@ -313,6 +322,8 @@ def _check(options: LintOptions, command: _Command) -> ExitStatus:
         _fail(
             f"--explain prints prose; it cannot be combined with --format {command.output_format}"
         )
+    if command.add_noqa and command.write_baseline is not None:
+        _fail("--add-noqa and --write-baseline are two ways to accept findings: choose one")
     note = _note if command.verbose else None
     try:
         if command.show_settings or command.show_files:
@@ -328,6 +339,9 @@ def _check(options: LintOptions, command: _Command) -> ExitStatus:
         with _progress(command.quiet) as progress:
             checked = api.check(api.plan(options, note=note), progress=progress, note=note)
         _complain(checked.warnings, checked.crashes)
+        if command.add_noqa:
+            left = _add_noqa(checked.findings, checked.sources, command.quiet)
+            return ExitStatus.FINDINGS if left and not command.exit_zero else ExitStatus.SUCCESS
         result = api.review(
             checked,
             status=None if command.quiet else _status,
@@ -364,6 +378,20 @@ def _write_baseline(
         plural = "finding" if count == 1 else "findings"
         click.echo(f"Recorded {count} {plural} in {target}.", err=True)
     return ExitStatus.SUCCESS
+
+
+def _add_noqa(findings: Sequence[Finding], paths: Mapping[str, Path], quiet: bool) -> bool:
+    """`--add-noqa`; whether some finding is left without its comment (each is named)."""
+    from pyarch_lint.add_noqa import add_noqa
+
+    added = add_noqa(findings, paths)
+    for line in added.left:
+        click.echo(f"pyarch-lint: {one_line(line)}", err=True)
+    if not quiet:
+        comments = "comment" if added.comments == 1 else "comments"
+        files = "file" if added.files == 1 else "files"
+        click.echo(f"Added {added.comments} noqa {comments} in {added.files} {files}.", err=True)
+    return bool(added.left)
 
 
 def _report(outcome: Outcome, command: _Command) -> None:

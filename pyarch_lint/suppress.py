@@ -4,23 +4,37 @@
 may share the comment); a bare `# noqa` suppresses everything on the line; a comment line
 `# pyarch-lint: noqa` anywhere suppresses the whole file, or only the listed codes with
 `# pyarch-lint: noqa: PA4`. Codes are matched by prefix, like `--ignore`.
+
+A line that cannot end in a comment - inside a multi-line string, or continued by a backslash -
+takes its `# noqa` where its logical line first can: at the end of the string, or of the last
+continued line (ruff's rule too). `scan` finds those lines and the comments that are `# noqa`
+directives, from the tokenizer, so `#` inside a string is never taken for one; `unused` then
+says which directives suppressed nothing (PA004).
 """
 
 from __future__ import annotations
 
+import io
 import re
-from collections.abc import Sequence
+import tokenize
+from collections.abc import Collection, Mapping, Sequence
+from dataclasses import dataclass
 
-_LINE = re.compile(
-    r"#\s*noqa(?::[\s]*(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?", re.IGNORECASE
-)
+from pyarch_lint.checks.registry import letters
+from pyarch_lint.files import split_lines
+from pyarch_lint.findings import RawFinding
+
+_CODE_LIST = r"(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*)"
+_LINE = re.compile(r"#\s*noqa(?::[\s]*" + _CODE_LIST + ")?", re.IGNORECASE)
 _FILE = re.compile(
-    r"^\s*#\s*pyarch-lint:\s*noqa(?::\s*(?P<codes>[A-Z]+[0-9]*(?:[,\s]+[A-Z]+[0-9]*)*))?\s*$",
+    r"^\s*#\s*pyarch-lint:\s*noqa(?::\s*" + _CODE_LIST + r")?\s*$",
     re.IGNORECASE | re.MULTILINE,
 )
 _SPLIT = re.compile(r"[,\s]+")
+_ANY_NOQA = re.compile("noqa", re.IGNORECASE)
 
 ALL = ("",)  # the empty prefix matches every code
+UNUSED_NOQA = "PA004"
 
 
 def _codes(text: str | None) -> tuple[str, ...]:
@@ -51,5 +65,156 @@ def _matches(code: str, prefixes: Sequence[str]) -> bool:
     return any(code.startswith(prefix) for prefix in prefixes)
 
 
-def is_suppressed(code: str, line: str, file_codes: Sequence[str]) -> bool:
-    return _matches(code, file_codes) or line_suppresses(line, code)
+@dataclass(frozen=True, slots=True)
+class Directive:
+    """A `# noqa` in a comment: where it is (1-based; the end column exclusive, after its
+    codes) and what it covers (ALL when bare)."""
+
+    line: int
+    column: int
+    end_column: int
+    codes: tuple[str, ...]
+    file_level: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class Comments:
+    """What the tokenizer tells about one file's `# noqa` comments."""
+
+    directives: tuple[Directive, ...] = ()
+    # A line that cannot end in a comment -> the line where its logical line first can.
+    continued: Mapping[int, int] | None = None
+
+    def noqa_line(self, line: int) -> int:
+        """Where a `# noqa` for a finding reported on `line` goes (and is read)."""
+        return line if self.continued is None else self.continued.get(line, line)
+
+
+NO_COMMENTS = Comments()
+
+
+def scan(text: str) -> Comments:
+    """The `# noqa` directives and the continued lines of a file that parses. Tokenizing costs
+    a few milliseconds a file, so a file without the word is not tokenized: no comment in it
+    can suppress anything. None of it when the tokenizer refuses the file."""
+    if _ANY_NOQA.search(text) is None:
+        return NO_COMMENTS
+    return scan_always(text)
+
+
+def scan_always(text: str) -> Comments:
+    """`scan` for every file (`--add-noqa` places comments in files that have none yet)."""
+    directives: list[Directive] = []
+    ended: set[int] = set()  # lines whose end the tokenizer saw outside any token
+    open_lines: set[int] = set()  # lines inside an f-string, which may hold NL tokens
+    depth, start = 0, 0
+    try:
+        for token in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
+            kind = tokenize.tok_name[token.type]
+            if kind in ("NEWLINE", "NL"):
+                ended.add(token.start[0])
+            elif kind == "COMMENT":
+                directives.extend(_directives(token))
+            elif kind in ("FSTRING_START", "TSTRING_START"):  # Python 3.12 and later
+                depth, start = depth + 1, start if depth else token.start[0]
+            elif kind in ("FSTRING_END", "TSTRING_END"):
+                depth -= 1
+                if depth == 0:
+                    open_lines.update(range(start, token.end[0]))
+    except (tokenize.TokenError, SyntaxError):
+        return NO_COMMENTS
+    continued: dict[int, int] = {}
+    target = 0
+    for line in range(len(split_lines(text)), 0, -1):
+        if line in ended and line not in open_lines:
+            target = line
+        elif target:
+            continued[line] = target
+    return Comments(tuple(directives), continued)
+
+
+def _directives(token: tokenize.TokenInfo) -> list[Directive]:
+    line, column = token.start
+    whole_line = _FILE.match(token.line)
+    if whole_line is not None:
+        end = column + len(token.string.rstrip()) + 1
+        return [Directive(line, column + 1, end, _codes(whole_line["codes"]), file_level=True)]
+    return [
+        Directive(line, column + m.start() + 1, column + m.end() + 1, _codes(m["codes"]))
+        for m in _LINE.finditer(token.string)
+    ]
+
+
+def suppressing_line(code: str, line: int, lines: Sequence[str], comments: Comments) -> int:
+    """The line whose `# noqa` suppresses `code` reported on `line`, or 0 when none does."""
+    for candidate in dict.fromkeys((line, comments.noqa_line(line))):
+        if candidate <= len(lines) and line_suppresses(lines[candidate - 1], code):
+            return candidate
+    return 0
+
+
+def unused(
+    comments: Comments,
+    suppressed: Collection[tuple[int, str]],
+    known: Collection[str],
+    judged: Collection[str],
+    bare: bool,
+) -> list[RawFinding]:
+    """PA004 for each directive that suppressed nothing. `suppressed`: (line of the comment that
+    suppressed it, or 0 for the file-level comment; code) of every report a comment hid.
+    Only our codes are judged, and only codes that ran in full (`judged`): a rule that did not
+    run cannot show that a comment is unused. A code no rule has is always unused. A bare
+    `# noqa` is judged only when `bare` is set: other tools read it too. A line whose comment
+    names PA004 (or a prefix of it) is not judged, as the user asked."""
+    keep = {d.line for d in comments.directives if _names_unused_noqa(d.codes)}
+    findings: list[RawFinding] = []
+    for directive in comments.directives:
+        if directive.line in keep and not directive.file_level:
+            continue
+        where = 0 if directive.file_level else directive.line
+        used = {code for line, code in suppressed if line == where}
+        if directive.codes == ALL:
+            if bare and not used and not directive.file_level:
+                message = "unused `# noqa`: no finding on this line to suppress"
+                findings.append(_at(directive, message))
+            continue
+        message = _unused_codes(directive, used, known, judged)
+        if message:
+            findings.append(_at(directive, message))
+    return findings
+
+
+def _names_unused_noqa(codes: tuple[str, ...]) -> bool:
+    return codes != ALL and any(UNUSED_NOQA.startswith(code) for code in codes)
+
+
+def _unused_codes(
+    directive: Directive, used: set[str], known: Collection[str], judged: Collection[str]
+) -> str:
+    not_reported, unknown = [], []
+    ours = {letters(k) for k in known}  # PA, and the letters of plugins' rules
+    for code in dict.fromkeys(directive.codes):
+        if letters(code) not in ours:
+            continue  # another tool's code
+        covered = [k for k in known if k.startswith(code)]
+        if not covered:
+            unknown.append(code)
+        elif all(k in judged for k in covered) and not any(u.startswith(code) for u in used):
+            not_reported.append(code)
+    parts = []
+    if not_reported:
+        where = "in this file" if directive.file_level else "on this line"
+        verb = "is" if len(not_reported) == 1 else "are"
+        parts.append(f"{', '.join(not_reported)} {verb} not reported {where}")
+    if unknown:
+        verb = "is not a pyarch-lint code" if len(unknown) == 1 else "are not pyarch-lint codes"
+        parts.append(f"{', '.join(unknown)} {verb}")
+    if not parts:
+        return ""
+    comment = "# pyarch-lint: noqa" if directive.file_level else "# noqa"
+    return f"unused `{comment}`: " + "; ".join(parts)
+
+
+def _at(directive: Directive, message: str) -> RawFinding:
+    line = directive.line
+    return (line, directive.column, line, directive.end_column, UNUSED_NOQA, message)

@@ -111,6 +111,20 @@ class AsyncOptions:
                 )
 
 
+@dataclass(frozen=True, slots=True)
+class NoqaOptions:
+    """`[tool.pyarch-lint.noqa]`: what PA004 judges."""
+
+    SECTION: ClassVar[str] = "noqa"
+    check_bare: bool = field(
+        default=False,
+        metadata={
+            "help": "PA004: also report a bare noqa comment that hides none of our findings "
+            "(other tools read it too)."
+        },
+    )
+
+
 def option_help(option: Field[Any]) -> str:
     """What a key does, in one line ("" when an options class does not say)."""
     text: str = option.metadata.get("help", "")

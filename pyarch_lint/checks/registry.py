@@ -18,7 +18,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from pyarch_lint.checks.options import AnnotationOptions, AsyncOptions, StructureOptions
+from pyarch_lint.checks.options import (
+    AnnotationOptions,
+    AsyncOptions,
+    NoqaOptions,
+    StructureOptions,
+)
 from pyarch_lint.findings import Severity
 
 if TYPE_CHECKING:
@@ -31,7 +36,8 @@ class RuleInfo:
     name: str
     severity: Severity
     # "package.module:Class", imported only when a file is analysed; None for the codes the
-    # engine itself reports (a file that does not parse, decode or finish).
+    # engine itself reports (a file that does not parse, decode or finish; a noqa comment that
+    # suppresses nothing).
     rule_class: str | None
     # Off-by-default rules run only when selected by their code or prefix (or by "ALL").
     default_enabled: bool = True
@@ -74,6 +80,7 @@ ENGINE_CODES: tuple[RuleInfo, ...] = (
     RuleInfo("PA001", "syntax-error", Severity.ERROR, None),
     RuleInfo("PA002", "unreadable-file", Severity.ERROR, None),
     RuleInfo("PA003", "analysis-failed", Severity.ERROR, None),
+    RuleInfo("PA004", "unused-noqa", Severity.INFO, None, options_type=NoqaOptions),
 )
 
 _CHECKS = "pyarch_lint.checks."
