@@ -28,7 +28,7 @@ from pathlib import Path
 
 from pyarch_lint.files import read_regular
 from pyarch_lint.findings import Finding
-from pyarch_lint.suppress import ALL, scan_always
+from pyarch_lint.suppress import ALL, scan
 
 # What a comment cannot suppress, and why.
 UNSUPPRESSIBLE = {
@@ -107,7 +107,7 @@ def _decode(source: bytes) -> tuple[str, str]:
 
 def with_comments(text: str, findings: Sequence[Finding]) -> tuple[str, int]:
     """`text` with a `# noqa` for each finding, and how many lines got one."""
-    comments = scan_always(text)
+    comments = scan(text)
     if comments.continued is None:
         raise _LeftAlone("Python's tokenizer refuses it")
     codes: dict[int, set[str]] = defaultdict(set)

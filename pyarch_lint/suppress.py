@@ -31,7 +31,6 @@ _FILE = re.compile(
     re.IGNORECASE | re.MULTILINE,
 )
 _SPLIT = re.compile(r"[,\s]+")
-_ANY_NOQA = re.compile("noqa", re.IGNORECASE)
 
 ALL = ("",)  # the empty prefix matches every code
 UNUSED_NOQA = "PA004"
@@ -94,16 +93,8 @@ NO_COMMENTS = Comments()
 
 
 def scan(text: str) -> Comments:
-    """The `# noqa` directives and the continued lines of a file that parses. Tokenizing costs
-    a few milliseconds a file, so a file without the word is not tokenized: no comment in it
-    can suppress anything. None of it when the tokenizer refuses the file."""
-    if _ANY_NOQA.search(text) is None:
-        return NO_COMMENTS
-    return scan_always(text)
-
-
-def scan_always(text: str) -> Comments:
-    """`scan` for every file (`--add-noqa` places comments in files that have none yet)."""
+    """The `# noqa` directives and the continued lines of a file that parses; none of it when
+    the tokenizer refuses the file."""
     directives: list[Directive] = []
     ended: set[int] = set()  # lines whose end the tokenizer saw outside any token
     open_lines: set[int] = set()  # lines inside an f-string, which may hold NL tokens
