@@ -3,11 +3,18 @@ reported line, a bare `# noqa`, and a file-level `# pyarch-lint: noqa` with or w
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from pathlib import Path
 
+import libcst as cst
 import pytest
+from click.testing import CliRunner
 
+import pyarch_lint.config
+from pyarch_lint.checks.errors import BareExcept
+from pyarch_lint.checks.registry import RULES
+from pyarch_lint.cli import main
 from pyarch_lint.config import Settings, settings_from_toml
 from pyarch_lint.engine import check_source
 
@@ -124,3 +131,110 @@ def test_noqa_works_in_crlf_files() -> None:
 
 def test_noqa_on_a_one_line_handler() -> None:
     assert found("try: pass\nexcept: pass  # noqa: PA302\n") == [(2, "PA301")]
+
+
+# -- PA004 unused-noqa -------------------------------------------------------------------------
+
+UNUSED = (SUPPRESS / "unused.py").read_bytes()
+
+
+def unused_noqa(
+    source: bytes | str, body: str = "", path: str = "x.py"
+) -> list[tuple[int, int, int, str]]:
+    data = source.encode("utf-8") if isinstance(source, str) else source
+    findings = check_source(data, path, settings_from_toml(body))
+    return [(f.line, f.column, f.end_column, f.message) for f in findings if f.code == "PA004"]
+
+
+FIXTURE_UNUSED = [
+    (15, 20, 33, "unused `# noqa`: PA401 is not reported on this line"),
+    (17, 17, 36, "unused `# noqa`: PA999 is not a pyarch-lint code"),
+    (20, 40, 51, "unused `# noqa`: PA4 is not reported on this line"),
+    (26, 14, 41, "unused `# noqa`: PA303 is not reported on this line"),
+]
+
+
+def test_unused_noqa_names_the_codes_that_suppress_nothing() -> None:
+    # Not reported: E501 (another tool's), the bare noqa, PA203 (not enabled), the string on
+    # line 11, the comment naming PA004, and the comment at the end of the multi-line string,
+    # which suppresses the call on the string's first line.
+    assert unused_noqa(UNUSED) == FIXTURE_UNUSED
+
+
+def test_without_its_comments_the_fixture_has_what_they_suppress() -> None:
+    text = without_suppressions(UNUSED.decode("utf-8"))
+    assert [(line, code) for line, code in found(text, ALL) if code[:3] in ("PA3", "PA4")] == [
+        (8, "PA401"),
+        (9, "PA401"),
+        (26, "PA301"),
+        (26, "PA302"),
+        (33, "PA301"),
+        (33, "PA302"),
+    ]
+
+
+def test_a_bare_noqa_is_judged_only_when_asked() -> None:
+    bare = (18, 16, 22, "unused `# noqa`: no finding on this line to suppress")
+    assert unused_noqa(UNUSED, "[noqa]\ncheck-bare = true") == sorted([*FIXTURE_UNUSED, bare])
+
+
+@pytest.mark.parametrize(
+    ("body", "expected"),
+    [
+        # Codes of rules that did not run are not judged; unknown codes always are.
+        ('select = ["PA3", "PA004"]', [FIXTURE_UNUSED[1], FIXTURE_UNUSED[3]]),
+        ('select = ["PA3"]', []),  # PA004 itself not selected
+        ('ignore = ["PA004"]', []),
+        # The rules still run on a file they are ignored for: a comment is judged by what it hid.
+        ('[per-file-ignores]\n"x.py" = ["PA401"]', FIXTURE_UNUSED),
+        ('[per-file-ignores]\n"x.py" = ["PA004"]', []),
+    ],
+)
+def test_unused_noqa_and_the_selection(
+    body: str, expected: list[tuple[int, int, int, str]]
+) -> None:
+    assert unused_noqa(UNUSED, body) == expected
+
+
+def test_unused_noqa_and_the_file_level_comment() -> None:
+    source = "# pyarch-lint: noqa: PA302, PA403\n" + HANDLER.format(comment="  # noqa: PA302")
+    assert unused_noqa(source) == [
+        (1, 1, 34, "unused `# pyarch-lint: noqa`: PA403 is not reported in this file"),
+        (4, 10, 23, "unused `# noqa`: PA302 is not reported on this line"),  # the file's hid it
+    ]
+    bare = "# pyarch-lint: noqa\n" + HANDLER.format(comment="  # noqa: PA401")
+    assert unused_noqa(bare) == []
+    named = "# pyarch-lint: noqa: PA004\n" + HANDLER.format(comment="  # noqa: PA401")
+    assert unused_noqa(named) == []
+
+
+class _CrashingBareExcept(BareExcept):
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        raise ValueError("boom")
+
+
+def test_the_codes_of_a_crashed_rule_are_not_judged(monkeypatch: pytest.MonkeyPatch) -> None:
+    crashing = f"{__name__}:{_CrashingBareExcept.__name__}"
+    rules = tuple(
+        dataclasses.replace(r, visitor=crashing) if r.code == "PA301" else r for r in RULES
+    )
+    monkeypatch.setattr(pyarch_lint.config, "RULES", rules)
+    source = HANDLER.format(comment="  # noqa: PA301, PA302, PA401")
+    assert unused_noqa(source) == [
+        (3, 10, 37, "unused `# noqa`: PA401 is not reported on this line")
+    ]
+
+
+def test_unused_noqa_is_cached_like_any_finding(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.pyarch-lint]\n", encoding="utf-8")
+    (tmp_path / "x.py").write_bytes(UNUSED)
+    monkeypatch.chdir(tmp_path)
+    runs = [
+        CliRunner().invoke(main, ["--no-llm", "--format", "concise", "--select", "PA004", "x.py"])
+        for _ in range(2)
+    ]
+    assert runs[0].stdout == runs[1].stdout
+    assert runs[0].stdout.count("PA004") == 1  # only PA999: PA004 alone judges no other rule
+    assert (tmp_path / ".pyarch_lint_cache").is_dir()
