@@ -17,6 +17,7 @@ from pyarch_lint.checks.registry import RULES
 from pyarch_lint.cli import main
 from pyarch_lint.config import Settings, settings_from_toml
 from pyarch_lint.engine import check_source
+from pyarch_lint.suppress import scan
 
 SUPPRESS = Path(__file__).parent / "fixtures" / "suppress"
 PA3 = settings_from_toml('select = ["PA3"]')
@@ -238,3 +239,21 @@ def test_unused_noqa_is_cached_like_any_finding(
     assert runs[0].stdout == runs[1].stdout
     assert runs[0].stdout.count("PA004") == 1  # only PA999: PA004 alone judges no other rule
     assert (tmp_path / ".pyarch_lint_cache").is_dir()
+
+
+@pytest.mark.parametrize(
+    ("source", "expected"),
+    [
+        ("x = 1\ny = 2\n", {}),
+        ("x = \\\n    1 + \\\n    2\ny = 3\n", {1: 3, 2: 3}),
+        ('x = f(1, """a\nb\n""")\n', {1: 3, 2: 3}),
+        ("x = f(\n    1,\n)\n", {}),  # inside brackets every line can end in a comment
+        ('x = """a\nb""" + \\\n    """c\nd"""\n', {1: 4, 2: 4, 3: 4}),
+        # Python 3.12 tokenizes an f-string in parts, with NL tokens in a replacement field.
+        ('x = f"""a {\n    1\n} b"""\n', {1: 3, 2: 3}),
+        ("x = 1  # a comment ending in \\\ny = 2\n", {}),
+        ("x = 1\r\ny = \\\r\n    2\r\n", {2: 3}),
+    ],
+)
+def test_where_a_lines_comment_goes(source: str, expected: dict[int, int]) -> None:
+    assert scan(source).continued == expected
