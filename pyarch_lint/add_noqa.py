@@ -88,7 +88,7 @@ def _edit(path: Path, findings: Sequence[Finding]) -> int:
         raise _LeftAlone("it is a symlink, which is never followed")
     source = read_regular(path)
     text, encoding = _decode(source)
-    new_text, count = with_comments(text, findings)
+    new_text, count = _with_comments(text, findings)
     if count:
         _replace(path, new_text.encode(encoding), before)
     return count
@@ -105,7 +105,7 @@ def _decode(source: bytes) -> tuple[str, str]:
     return text, encoding
 
 
-def with_comments(text: str, findings: Sequence[Finding]) -> tuple[str, int]:
+def _with_comments(text: str, findings: Sequence[Finding]) -> tuple[str, int]:
     """`text` with a `# noqa` for each finding, and how many lines got one."""
     comments = scan(text)
     if comments.continued is None:

@@ -95,33 +95,38 @@ NO_COMMENTS = Comments()
 def scan(text: str) -> Comments:
     """The `# noqa` directives and the continued lines of a file that parses; none of it when
     the tokenizer refuses the file."""
-    directives: list[Directive] = []
-    ended: set[int] = set()  # lines whose end the tokenizer saw outside any token
-    open_lines: set[int] = set()  # lines inside an f-string, which may hold NL tokens
-    depth, start = 0, 0
     try:
-        for token in tokenize.generate_tokens(io.StringIO(text, newline=None).readline):
-            kind = tokenize.tok_name[token.type]
-            if kind in ("NEWLINE", "NL"):
-                ended.add(token.start[0])
-            elif kind == "COMMENT":
-                directives.extend(_directives(token))
-            elif kind in ("FSTRING_START", "TSTRING_START"):  # Python 3.12 and later
-                depth, start = depth + 1, start if depth else token.start[0]
-            elif kind in ("FSTRING_END", "TSTRING_END"):
-                depth -= 1
-                if depth == 0:
-                    open_lines.update(range(start, token.end[0]))
+        tokens = list(tokenize.generate_tokens(io.StringIO(text, newline=None).readline))
     except (tokenize.TokenError, SyntaxError):
         return NO_COMMENTS
+    directives = [d for t in tokens if t.type == tokenize.COMMENT for d in _directives(t)]
+    # A line can end in a comment where the tokenizer sees its end outside any token.
+    ended = {t.start[0] for t in tokens if t.type in (tokenize.NEWLINE, tokenize.NL)}
+    ended -= _in_fstrings(tokens)
     continued: dict[int, int] = {}
     target = 0
     for line in range(len(split_lines(text)), 0, -1):
-        if line in ended and line not in open_lines:
+        if line in ended:
             target = line
         elif target:
             continued[line] = target
     return Comments(tuple(directives), continued)
+
+
+def _in_fstrings(tokens: Sequence[tokenize.TokenInfo]) -> set[int]:
+    """Lines that end inside an f-string or t-string (Python 3.12 and later tokenize them
+    in parts, with NL tokens inside a replacement field): their comment goes after it too."""
+    lines: set[int] = set()
+    depth, start = 0, 0
+    for token in tokens:
+        kind = tokenize.tok_name[token.type]
+        if kind in ("FSTRING_START", "TSTRING_START"):
+            depth, start = depth + 1, start if depth else token.start[0]
+        elif kind in ("FSTRING_END", "TSTRING_END"):
+            depth -= 1
+            if depth == 0:
+                lines.update(range(start, token.end[0]))
+    return lines
 
 
 def _directives(token: tokenize.TokenInfo) -> list[Directive]:

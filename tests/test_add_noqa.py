@@ -117,3 +117,14 @@ def test_add_noqa_and_write_baseline_refuse_each_other(tree: Path) -> None:
     result = run("--add-noqa", "--write-baseline", "b.json", ".")
     assert result.exit_code == 2
     assert "--add-noqa and --write-baseline" in result.stderr
+
+
+def test_an_unused_noqa_gets_pa004_added_and_then_counts_as_kept(tree: Path) -> None:
+    unused = (Path(__file__).parent / "fixtures" / "suppress" / "unused.py").read_bytes()
+    (tree / "unused.py").write_bytes(unused)
+    assert "PA004" in run("--format", "concise", "unused.py").stdout
+    assert run("--add-noqa", "unused.py").exit_code == 0
+    assert run("unused.py").exit_code == 0
+    lines = (tree / "unused.py").read_text(encoding="utf-8").splitlines()
+    assert lines[14] == "    time.sleep(1)  # noqa: PA401, PA004"
+    assert lines[16] == "    height = 2  # noqa: PA999, E501, PA004"
