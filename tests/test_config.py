@@ -185,7 +185,7 @@ def test_no_configuration_means_the_defaults(project: Path) -> None:
         ('extend-select = ["PA203"]', ENGINE | DEFAULT_ON | {"PA203"}),  # off by default
         ('select = ["ALL"]', ENGINE | ALL_RULES),
         ('select = ["ALL"]\nignore = ["PA0"]', ALL_RULES),  # engine codes only by ignore
-        ('select = ["PA301"]\nignore = ["PA001"]', {"PA002", "PA003", "PA301"}),
+        ('select = ["PA301"]\nignore = ["PA001"]', {"PA002", "PA003", "PA004", "PA301"}),
     ],
 )
 def test_select_ignore_extend_select_with_codes_and_prefixes(

@@ -3,17 +3,16 @@ reported line, a bare `# noqa`, and a file-level `# pyarch-lint: noqa` with or w
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from pathlib import Path
 
 import libcst as cst
 import pytest
 from click.testing import CliRunner
+from conftest import with_rule_class
 
-import pyarch_lint.config
+from pyarch_lint.catalogue import load_catalogue
 from pyarch_lint.checks.errors import BareExcept
-from pyarch_lint.checks.registry import RULES
 from pyarch_lint.cli import main
 from pyarch_lint.config import Settings, settings_from_toml
 from pyarch_lint.engine import check_source
@@ -38,7 +37,9 @@ def test_the_fixture_reports_only_what_no_comment_covers() -> None:
     assert found((SUPPRESS / "handlers.py").read_bytes()) == [
         (12, "PA301"),  # the comment names PA302 only
         (40, "PA302"),  # the comment names only E501, a ruff code
-        (54, "PA302"),  # comments on other lines of the try statement do not count
+        (52, "PA004"),  # comments on other lines of the try statement do not count,
+        (54, "PA302"),
+        (55, "PA004"),  # and are reported as suppressing nothing
     ]
 
 
@@ -174,6 +175,14 @@ def test_without_its_comments_the_fixture_has_what_they_suppress() -> None:
     ]
 
 
+def test_the_documents_examples() -> None:
+    # PA004 judges the other rules' findings: its examples run with the default rules.
+    doc = load_catalogue()["PA004"]
+    (bad,), (good,) = doc.examples("Example"), doc.examples("Use instead")
+    assert unused_noqa(bad) == [(9, 20, 33, "unused `# noqa`: PA401 is not reported on this line")]
+    assert unused_noqa(good) == []
+
+
 def test_a_bare_noqa_is_judged_only_when_asked() -> None:
     bare = (18, 16, 22, "unused `# noqa`: no finding on this line to suppress")
     assert unused_noqa(UNUSED, "[noqa]\ncheck-bare = true") == sorted([*FIXTURE_UNUSED, bare])
@@ -183,8 +192,7 @@ def test_a_bare_noqa_is_judged_only_when_asked() -> None:
     ("body", "expected"),
     [
         # Codes of rules that did not run are not judged; unknown codes always are.
-        ('select = ["PA3", "PA004"]', [FIXTURE_UNUSED[1], FIXTURE_UNUSED[3]]),
-        ('select = ["PA3"]', []),  # PA004 itself not selected
+        ('select = ["PA3"]', [FIXTURE_UNUSED[1], FIXTURE_UNUSED[3]]),
         ('ignore = ["PA004"]', []),
         # The rules still run on a file they are ignored for: a comment is judged by what it hid.
         ('[per-file-ignores]\n"x.py" = ["PA401"]', FIXTURE_UNUSED),
@@ -214,14 +222,11 @@ class _CrashingBareExcept(BareExcept):
         raise ValueError("boom")
 
 
-def test_the_codes_of_a_crashed_rule_are_not_judged(monkeypatch: pytest.MonkeyPatch) -> None:
-    crashing = f"{__name__}:{_CrashingBareExcept.__name__}"
-    rules = tuple(
-        dataclasses.replace(r, visitor=crashing) if r.code == "PA301" else r for r in RULES
-    )
-    monkeypatch.setattr(pyarch_lint.config, "RULES", rules)
-    source = HANDLER.format(comment="  # noqa: PA301, PA302, PA401")
-    assert unused_noqa(source) == [
+def test_the_codes_of_a_crashed_rule_are_not_judged() -> None:
+    settings = with_rule_class(Settings.default(), "PA301", _CrashingBareExcept)
+    source = HANDLER.format(comment="  # noqa: PA301, PA302, PA401").encode()
+    findings = [f for f in check_source(source, "x.py", settings) if f.code == "PA004"]
+    assert [(f.line, f.column, f.end_column, f.message) for f in findings] == [
         (3, 10, 37, "unused `# noqa`: PA401 is not reported on this line")
     ]
 
