@@ -203,7 +203,7 @@ def _unused_codes(
         verb = "is" if len(not_reported) == 1 else "are"
         parts.append(f"{', '.join(not_reported)} {verb} not reported {where}")
     if unknown:
-        verb = "is not a pyarch-lint code" if len(unknown) == 1 else "are not pyarch-lint codes"
+        verb = "is not a known code" if len(unknown) == 1 else "are not known codes"
         parts.append(f"{', '.join(unknown)} {verb}")
     if not parts:
         return ""

@@ -265,3 +265,15 @@ def test_a_plugin_rule_reports_like_ours(monkeypatch: pytest.MonkeyPatch) -> Non
     source = b"def f():\n    pass\n\n\ndef g():\n    pass  # noqa: ACME101\n"
     [finding] = check_source(source, "x.py", settings)
     assert finding == Finding("x.py", 2, 5, 2, 9, "ACME101", "acme-rule", Severity.INFO, "a pass")
+
+
+def test_a_plugins_codes_in_noqa_comments_are_judged_like_ours(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    _installed(monkeypatch, Acme)
+    settings = settings_from_toml('extend-select = ["ACME"]', rules=load_rule_set())
+    source = b"x = 1  # noqa: ACME101, ACME9, XYZ1\nif x:\n    pass  # noqa: ACME101\n"
+    findings = [f for f in check_source(source, "x.py", settings) if f.code == "PA004"]
+    assert [(f.line, f.message) for f in findings] == [
+        (1, "unused `# noqa`: ACME101 is not reported on this line; ACME9 is not a known code"),
+    ]  # XYZ1 has letters no rule has: another tool's

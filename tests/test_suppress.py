@@ -150,7 +150,7 @@ def unused_noqa(
 
 FIXTURE_UNUSED = [
     (15, 20, 33, "unused `# noqa`: PA401 is not reported on this line"),
-    (17, 17, 36, "unused `# noqa`: PA999 is not a pyarch-lint code"),
+    (17, 17, 36, "unused `# noqa`: PA999 is not a known code"),
     (20, 40, 51, "unused `# noqa`: PA4 is not reported on this line"),
     (26, 14, 41, "unused `# noqa`: PA303 is not reported on this line"),
 ]
