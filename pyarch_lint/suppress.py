@@ -158,8 +158,9 @@ def unused(
 ) -> list[RawFinding]:
     """PA004 for each directive that suppressed nothing. `suppressed`: (line of the comment that
     suppressed it, or 0 for the file-level comment; code) of every report a comment hid.
-    Only our codes are judged, and only codes that ran in full (`judged`): a rule that did not
-    run cannot show that a comment is unused. A code no rule has is always unused. A bare
+    Only codes with the letters of a known rule (ours, a plugin's) are judged, and only those
+    that ran in full (`judged`): a rule that did not run cannot show that a comment is unused.
+    A code no rule has is always unused. A bare
     `# noqa` is judged only when `bare` is set: other tools read it too. A line whose comment
     names PA004 (or a prefix of it) is not judged, as the user asked."""
     keep = {d.line for d in comments.directives if _names_unused_noqa(d.codes)}
