@@ -317,13 +317,17 @@ def _progress(quiet: bool) -> Iterator[ProgressLine | None]:
             line.finish()
 
 
-def _check(options: LintOptions, command: _Command) -> ExitStatus:
+def _check_usage(command: _Command) -> None:
     if command.explain and command.output_format not in ("text", "concise"):
         _fail(
             f"--explain prints prose; it cannot be combined with --format {command.output_format}"
         )
     if command.add_noqa and command.write_baseline is not None:
         _fail("--add-noqa and --write-baseline are two ways to accept findings: choose one")
+
+
+def _check(options: LintOptions, command: _Command) -> ExitStatus:
+    _check_usage(command)
     note = _note if command.verbose else None
     try:
         if command.show_settings or command.show_files:
