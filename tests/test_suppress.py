@@ -19,7 +19,7 @@ from pyarch_lint.engine import check_source
 from pyarch_lint.suppress import scan
 
 SUPPRESS = Path(__file__).parent / "fixtures" / "suppress"
-PA3 = settings_from_toml('select = ["PA3"]')
+PA3 = settings_from_toml('select = ["PA3", "PA004"]')  # the handler rules, comments judged
 ALL = settings_from_toml('select = ["ALL"]')
 
 
@@ -192,7 +192,8 @@ def test_a_bare_noqa_is_judged_only_when_asked() -> None:
     ("body", "expected"),
     [
         # Codes of rules that did not run are not judged; unknown codes always are.
-        ('select = ["PA3"]', [FIXTURE_UNUSED[1], FIXTURE_UNUSED[3]]),
+        ('select = ["PA3"]', []),  # PA004 is selected like any rule
+        ('select = ["PA3", "PA004"]', [FIXTURE_UNUSED[1], FIXTURE_UNUSED[3]]),
         ('ignore = ["PA004"]', []),
         # The rules still run on a file they are ignored for: a comment is judged by what it hid.
         ('[per-file-ignores]\n"x.py" = ["PA401"]', FIXTURE_UNUSED),

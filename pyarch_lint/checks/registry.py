@@ -76,6 +76,9 @@ def load_rule_class(info: RuleInfo) -> type[Rule]:
 
 
 # Codes the engine itself reports: they are not rules, but they are selectable like rules.
+# The first three say a file could not be analysed: always news, on whatever the selection
+# unless ignored by code. An unused noqa is an ordinary finding, selected like any rule's.
+_ALWAYS_NEWS = frozenset({"PA001", "PA002", "PA003"})
 ENGINE_CODES: tuple[RuleInfo, ...] = (
     RuleInfo("PA001", "syntax-error", Severity.ERROR, None),
     RuleInfo("PA002", "unreadable-file", Severity.ERROR, None),
@@ -208,7 +211,7 @@ class RuleSet:
         ignore: tuple[str, ...],
     ) -> frozenset[str]:
         """The codes that run (`select` None: those on by default): the most specific matching
-        selector wins, ignore wins ties; an engine code is on unless ignored."""
+        selector wins, ignore wins ties; PA001-PA003 are on unless ignored."""
         enabled = set()
         for code, info in self.by_code.items():
             if select is None:
@@ -216,7 +219,7 @@ class RuleSet:
             else:
                 selected = _specificity(code, select)
             selected = max(selected, _specificity(code, extend_select))
-            if info.rule_class is None:  # a file we could not analyse is always news
+            if code in _ALWAYS_NEWS:
                 selected = max(selected, 0)
             if selected >= 0 and selected > _specificity(code, ignore):
                 enabled.add(code)
