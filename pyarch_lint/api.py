@@ -10,15 +10,18 @@
 A run is three stages, each callable on its own: `plan` (settings and files), `check` (findings:
 analysis, the changed-lines filter, the baseline) and `review` (the model's critique of the
 flagged files); `lint` runs the three. What happens meanwhile reaches the caller only through the
-optional callbacks it passes. Problems with the input raise `LintError` (a bad config, a missing
-path, an unknown git revision, an unreadable baseline); anything else raised is a bug. The
-command line (`cli`) turns its options into a `LintOptions`, calls these functions and prints.
+optional callbacks it passes. Problems with the input raise `LintError` (a bad config, an
+unknown git revision, an unreadable baseline); anything else raised is a bug. A path that does
+not exist is no reason to leave the others unchecked: it is listed in `Plan.missing` and
+`LintResult.missing`. The command line (`cli`) turns its options into a `LintOptions`, calls
+these functions and prints.
 
 Settings, as in ruff: each path gets those of the nearest pyproject.toml with a
 `[tool.pyarch-lint]` table at or above it (else the working folder's, else the defaults), unless
 `LintOptions.config` names one file for all; the options' selection and model settings go on top
 of each. Paths that share a configuration form a group, analysed and cached with its settings.
-The model's critique is one per run: it uses the settings of the first path's group.
+The model's critique is one per run, and so is the verdict (`fail-on`): both use the settings of
+the first path's group. A rule's severity (`[tool.pyarch-lint.severity]`) is its group's.
 Relative paths are relative to the working folder, and findings name files as seen from there.
 """
 
@@ -33,8 +36,15 @@ from pathlib import Path
 
 from pyarch_lint import baseline
 from pyarch_lint.cache import CACHE_DIR_NAME, Cache
-from pyarch_lint.config import LlmSettings, Settings, check_llm, check_selectors, settings_of
-from pyarch_lint.discovery import discover
+from pyarch_lint.config import (
+    LlmSettings,
+    Settings,
+    check_llm,
+    check_selectors,
+    check_severity,
+    settings_of,
+)
+from pyarch_lint.discovery import PathNotFound, discover
 from pyarch_lint.engine import SourceFile, by_place, default_jobs, run, settings_fingerprint
 from pyarch_lint.errors import LintError
 from pyarch_lint.findings import Critique, Finding, NotReviewed, Severity
@@ -97,6 +107,7 @@ class LintOptions:
     extend_select: tuple[str, ...] = ()
     ignore: tuple[str, ...] = ()
     llm: LlmOverrides = LlmOverrides()
+    fail_on: str | None = None  # replaces the configuration's `fail-on`; None keeps it
     changed_since: str | None = None  # a git revision: only findings on lines changed since
     baseline: Path | None = None  # only findings this baseline file does not record
     jobs: int | None = None  # worker processes; None: one per CPU
@@ -123,6 +134,7 @@ class Plan:
     groups: tuple[Group, ...]  # in the order of the paths that led to them; never empty
     changes: Changes | None  # `changed_since`
     recorded: Counter[baseline.Key] | None  # `baseline`
+    missing: tuple[Path, ...]  # paths, as given, that do not exist: not checked
 
     @property
     def settings(self) -> Settings:
@@ -144,6 +156,7 @@ class Checked:
     plan: Plan
     findings: tuple[Finding, ...]  # sorted; on changed lines only, not in the baseline
     files: int
+    baselined: int  # findings left out because the baseline records them
     warnings: tuple[str, ...]  # problems that leave the findings intact (an unreadable cache)
     crashes: tuple[str, ...]  # analyses that failed unexpectedly: the findings are incomplete
     root_paths: Mapping[str, str]  # display path -> path from the repository root
@@ -159,6 +172,13 @@ class LintResult:
     warnings: tuple[str, ...]
     crashes: tuple[str, ...]
     failed_required: str | None  # why `llm_required` is not met, else None
+    fail_on: Severity  # the run's `fail-on`
+    missing: tuple[Path, ...]  # paths, as given, that do not exist: not checked
+
+    @property
+    def failed(self) -> bool:
+        """Does a finding at or above `fail_on` remain (what makes the command line exit 1)?"""
+        return any(f.severity >= self.fail_on for f in self.outcome.findings)
 
 
 def _silent(_text: str) -> None:
@@ -170,6 +190,7 @@ def plan(options: LintOptions, *, note: Note | None = None) -> Plan:
     pattern discovery skips, and why (what `-v` prints)."""
     cwd = Path.cwd()
     paths = options.paths or (Path("."),)
+    missing = tuple(path for path in paths if not os.path.lexists(cwd / path))
     absolute = [Path(os.path.abspath(cwd / path)) for path in paths]
     rules = load_rule_set()
     folders = [p if p.is_dir() else p.parent for p in absolute]
@@ -183,8 +204,8 @@ def plan(options: LintOptions, *, note: Note | None = None) -> Plan:
     groups = []
     for settings, group_paths in by_config.values():
         resolved = _with_options(settings, options)
-        files = discover(
-            group_paths,
+        files = discover(  # a missing path's group is still made: it may be the first
+            [path for path in group_paths if path not in missing],
             resolved,
             cwd=cwd,
             force_exclude=options.force_exclude,
@@ -199,14 +220,14 @@ def plan(options: LintOptions, *, note: Note | None = None) -> Plan:
             Group(g.settings, tuple(f for f in g.files if touched.touches(f.path))) for g in groups
         ]
     recorded = baseline.load(options.baseline) if options.baseline is not None else None
-    return Plan(options, tuple(groups), changes, recorded)
+    return Plan(options, tuple(groups), changes, recorded, missing)
 
 
 def _with_options(settings: Settings, options: LintOptions) -> Settings:
     """The options on top of one configuration's settings. Selection is a layer, as in ruff:
     `select` starts afresh, and otherwise a code the options enable or ignore wins over what
     the file said about it (the file's selectors it covers are dropped; specificity does the
-    rest). The model overrides replace the configured values."""
+    rest). The model overrides and `fail_on` replace the configured values."""
     select: tuple[str, ...] | None = options.select
     if select is not None:
         extend_select, ignore = options.extend_select, options.ignore
@@ -220,6 +241,9 @@ def _with_options(settings: Settings, options: LintOptions) -> Settings:
         extend_select=extend_select,
         ignore=ignore,
         llm=_llm(settings.llm, options.llm),
+        fail_on=settings.fail_on
+        if options.fail_on is None
+        else check_severity("command line", "--fail-on", options.fail_on),
     )
 
 
@@ -302,6 +326,7 @@ def check(plan: Plan, *, progress: Progress | None = None, note: Note | None = N
         sources.update(paths)
     if len(plan.groups) > 1:
         findings.sort(key=by_place)
+    found_count = len(findings)
     if plan.recorded is not None:
         keys = baseline.keys(findings, source_lines, root_paths)
         findings = baseline.new_findings(findings, keys, plan.recorded)
@@ -310,6 +335,7 @@ def check(plan: Plan, *, progress: Progress | None = None, note: Note | None = N
         plan,
         tuple(findings),
         total,
+        found_count - len(findings),
         tuple(warnings),
         tuple(crashes),
         root_paths,
@@ -380,8 +406,16 @@ def review(checked: Checked, *, status: Note | None = None, each_file: bool = Fa
         done.escalated,
         checked.root_paths,
         checked.plan.settings.rules,
+        checked.baselined,
     )
-    return LintResult(outcome, checked.warnings, checked.crashes, done.failed_required)
+    return LintResult(
+        outcome,
+        checked.warnings,
+        checked.crashes,
+        done.failed_required,
+        Severity.parse(checked.plan.settings.fail_on),
+        checked.plan.missing,
+    )
 
 
 def _flagged(findings: Sequence[Finding], llm: LlmSettings) -> set[str]:
@@ -438,7 +472,10 @@ def record_baseline(
             "--write-baseline records every finding; it cannot be combined with --baseline "
             "or --changed-since"
         )
-    checked = check(plan(options, note=note), progress=progress, note=note)
+    planned = plan(options, note=note)
+    if planned.missing:  # a baseline without a path's findings would hide them later
+        raise PathNotFound("; ".join(f"{p}: no such file or directory" for p in planned.missing))
+    checked = check(planned, progress=progress, note=note)
     text = baseline.dumps(baseline.keys(checked.findings, source_lines, checked.root_paths))
     try:
         target.write_text(text, encoding="utf-8")

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
+import shutil
 import sys
 import textwrap
 import traceback
@@ -32,7 +33,7 @@ from pyarch_lint.report.text import summary_line
 
 
 class ExitStatus(enum.IntEnum):
-    SUCCESS = 0  # no findings after suppressions
+    SUCCESS = 0  # no finding at or above fail-on after suppressions
     FINDINGS = 1
     ERROR = 2  # usage or configuration error, missing path, internal error
 
@@ -42,6 +43,7 @@ Examples:
   pyarch-lint src/                       lint a tree (escalates when ANTHROPIC_API_KEY is set)
   pyarch-lint --no-llm --format json .   deterministic rules only, JSON on stdout
   pyarch-lint --select PA4 app.py        only the async rules
+  pyarch-lint --fail-on info src/        exit 1 on any finding, info included
   pyarch-lint --explain src/             prose advice for each finding
   pyarch-lint --changed-since main .     only findings on lines changed since git ref main
   pyarch-lint --write-baseline b.json .  record today's findings in b.json
@@ -51,7 +53,8 @@ Examples:
   pyarch-lint init                       add [tool.pyarch-lint] to pyproject.toml
 
 \b
-Exit status: 0 no findings, 1 findings, 2 usage, configuration or internal error.
+Exit status: 0 no finding at or above fail-on (default: warning), 1 some, 2 usage,
+configuration or internal error, or a path that does not exist (the others are checked).
 """
 
 
@@ -67,23 +70,38 @@ def _fail(message: str) -> NoReturn:
     sys.exit(ExitStatus.ERROR)
 
 
+# The group's own options: given first, they are the group's, not `check`'s.
+_GROUP_OPTIONS = ("-h", "--help", "-V", "--version")
+
+
 class _DefaultGroup(click.Group):
-    """`pyarch-lint src/` runs `check`; `pyarch-lint rule PA401` runs a subcommand."""
+    """`pyarch-lint src/` runs `check`; `pyarch-lint rule PA401` runs a subcommand;
+    `pyarch-lint --help` lists them."""
 
     def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
-        # --version belongs to the group; `check` would reject it as an unknown option.
-        if not args or (args[0] not in self.commands and args[0] != "--version"):
+        if not args or (args[0] not in self.commands and args[0] not in _GROUP_OPTIONS):
             args = ["check", *args]
         return super().parse_args(ctx, args)
 
+    def collect_usage_pieces(self, ctx: click.Context) -> list[str]:
+        return ["[COMMAND]", "[OPTIONS]", "[PATHS]..."]
 
-@click.group(cls=_DefaultGroup, context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, "--version", prog_name="pyarch-lint")
+
+@click.group(
+    cls=_DefaultGroup,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    epilog=EXAMPLES,
+)
+@click.version_option(__version__, "-V", "--version", prog_name="pyarch-lint")
 def main() -> None:
-    """pyarch-lint: LibCST rules first, then an architectural critique of the flagged files."""
+    """pyarch-lint: LibCST rules first, then an architectural critique of the flagged files.
+
+    Without a command it runs `check`: `pyarch-lint src/` is `pyarch-lint check src/`, and
+    `pyarch-lint check --help` lists its options.
+    """
 
 
-@main.command(epilog=EXAMPLES)
+@main.command(epilog=EXAMPLES, short_help="Lint PATHS and report findings (the default).")
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option(
     "--select",
@@ -175,6 +193,11 @@ def main() -> None:
     is_flag=True,
     help="Add a `# noqa: CODE` comment for every finding to its file, and exit.",
 )
+@click.option(
+    "--fail-on",
+    type=click.Choice(["info", "warning", "error"]),
+    help="Least severe finding that makes the exit status 1 (overrides fail-on; default warning).",
+)
 @click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings.")
 @click.option("--statistics", is_flag=True, help="Show counts per rule instead of each finding.")
 @click.option(
@@ -218,6 +241,7 @@ def check(  # noqa: PA103 -- click passes each option as a parameter
     write_baseline: Path | None,
     changed_since: str | None,
     add_noqa: bool,
+    fail_on: str | None,
     exit_zero: bool,
     statistics: bool,
     jobs: int | None,
@@ -245,6 +269,7 @@ def check(  # noqa: PA103 -- click passes each option as a parameter
             max_output_tokens=llm_max_output_tokens,
             max_run_tokens=llm_max_run_tokens,
         ),
+        fail_on=fail_on,
         changed_since=changed_since,
         baseline=baseline_file,
         jobs=jobs,
@@ -330,21 +355,24 @@ def _check(options: LintOptions, command: _Command) -> ExitStatus:
     _check_usage(command)
     note = _note if command.verbose else None
     try:
+        if command.write_baseline is not None:
+            return _write_baseline(options, command.write_baseline, command.quiet, note)
+        plan = api.plan(options, note=note)
+        _missing(plan.missing)
         if command.show_settings or command.show_files:
-            plan = api.plan(options, note=note)
             if command.show_settings:
                 click.echo("\n\n".join(_describe_settings(g.settings) for g in plan.groups))
             else:
                 lines = "".join(f"{one_line(f.display)}\n" for f in plan.files)
                 click.echo(inert_lines(lines), nl=False)
-            return ExitStatus.SUCCESS
-        if command.write_baseline is not None:
-            return _write_baseline(options, command.write_baseline, command.quiet, note)
+            return ExitStatus.ERROR if plan.missing else ExitStatus.SUCCESS
         with _progress(command.quiet) as progress:
-            checked = api.check(api.plan(options, note=note), progress=progress, note=note)
+            checked = api.check(plan, progress=progress, note=note)
         _complain(checked.warnings, checked.crashes)
         if command.add_noqa:
             left = _add_noqa(checked.findings, checked.sources, command.quiet)
+            if plan.missing:
+                return ExitStatus.ERROR
             return ExitStatus.FINDINGS if left and not command.exit_zero else ExitStatus.SUCCESS
         result = api.review(
             checked,
@@ -358,10 +386,16 @@ def _check(options: LintOptions, command: _Command) -> ExitStatus:
         message = one_line(result.failed_required)
         click.echo(f"pyarch-lint: error: --llm-required: {message}", err=True)
         return ExitStatus.ERROR
-    if result.crashes:
+    if result.crashes or result.missing:
         return ExitStatus.ERROR
-    findings = result.outcome.findings
-    return ExitStatus.FINDINGS if findings and not command.exit_zero else ExitStatus.SUCCESS
+    return ExitStatus.FINDINGS if result.failed and not command.exit_zero else ExitStatus.SUCCESS
+
+
+def _missing(paths: Sequence[Path]) -> None:
+    for path in paths:
+        click.echo(
+            f"pyarch-lint: error: {one_line(str(path))}: no such file or directory", err=True
+        )
 
 
 def _complain(warnings: Sequence[str], crashes: Sequence[str]) -> None:
@@ -392,9 +426,8 @@ def _add_noqa(findings: Sequence[Finding], paths: Mapping[str, Path], quiet: boo
     for line in added.left:
         click.echo(f"pyarch-lint: {one_line(line)}", err=True)
     if not quiet:
-        comments = "comment" if added.comments == 1 else "comments"
-        files = "file" if added.files == 1 else "files"
-        click.echo(f"Added {added.comments} noqa {comments} in {added.files} {files}.", err=True)
+        comments, files = counted(added.comments, "noqa comment"), counted(added.files, "file")
+        click.echo(f"Added {comments} in {files}.", err=True)
     return bool(added.left)
 
 
@@ -448,7 +481,7 @@ def _rule_set() -> RuleSet:
         _fail(str(error))
 
 
-@main.command("rule")
+@main.command("rule", short_help="Print one rule's documentation.")
 @click.argument("code")
 def show_rule(code: str) -> None:
     """Print the documentation of one rule, by code (PA401) or name (blocking-call-in-async)."""
@@ -471,25 +504,34 @@ def show_rule(code: str) -> None:
             click.echo(textwrap.fill(line, width=100, subsequent_indent="  "))
 
 
-@main.command("rules")
+@main.command("rules", short_help="List every rule and whether it is on.")
 @click.option(
     "--config", "config_file", type=click.Path(path_type=Path), help="Config file to read."
 )
 def list_rules(config_file: Path | None) -> None:
-    """List every rule: code, name, family, default severity, and whether it is enabled."""
+    """List every rule: code, whether it is enabled, severity (after the config's `severity`
+    table), family, name and summary; on a terminal, each line cut to its width."""
     try:
         settings = load_settings(config_file, Path.cwd(), load_rule_set())
     except ConfigError as error:
         _fail(str(error))
     enabled = settings.enabled_codes()
     docs = documents(settings.rules)
+    # As `ls` and `ps` do: cut to the terminal, whole lines for a pipe or a file (grep, less -S).
+    width = shutil.get_terminal_size().columns if sys.stdout.isatty() else None
     for code, info in sorted(settings.rules.by_code.items()):
         state = "on " if code in enabled else "off"
         family = _FAMILIES.get(code[:3], "") if info.plugin is None else info.plugin
         summary = docs[code].summary if code in docs else ""
-        click.echo(
+        line = (
             f"{code}  {state}  {info.severity.label:<7}  {family:<14}  {info.name:<28}  {summary}"
         )
+        click.echo(line.rstrip() if width is None else _cut(line.rstrip(), width))
+
+
+def _cut(line: str, width: int) -> str:
+    """`line` in `width` columns, an ellipsis where it was cut."""
+    return line if len(line) <= width else line[: max(width - 1, 0)] + "\u2026"
 
 
 _FAMILIES = {
@@ -501,7 +543,7 @@ _FAMILIES = {
 }
 
 
-@main.command("init")
+@main.command("init", short_help="Add [tool.pyarch-lint] to pyproject.toml.")
 @click.argument(
     "pyproject", type=click.Path(path_type=Path, dir_okay=False), default="pyproject.toml"
 )

@@ -127,6 +127,27 @@ def _positive_seconds(where: str, key: str, seconds: float, _rules: RuleSet) -> 
     return seconds
 
 
+def check_severity(where: str, key: str, label: str, _rules: RuleSet = BUILTIN) -> str:
+    try:
+        Severity.parse(label)
+    except ValueError as error:
+        raise ConfigError(f"{where}: `{key}`: {error}") from None
+    return label
+
+
+def _severities(where: str, key: str, table: Mapping[str, Any], rules: RuleSet) -> dict[str, str]:
+    for code, label in table.items():
+        if code not in rules.by_code:
+            raise ConfigError(
+                f"{where}: `{key}.{code}` is not a rule code (expected codes like PA201; "
+                "`pyarch-lint rules` lists them)"
+            )
+        if not isinstance(label, str):
+            raise ConfigError(f"{where}: `{key}.{code}` must be a string, got {label!r}")
+        check_severity(where, f"{key}.{code}", label)
+    return dict(table)
+
+
 def _per_file_ignores(
     where: str, key: str, table: dict[str, Any], rules: RuleSet
 ) -> dict[str, tuple[str, ...]]:
@@ -181,12 +202,25 @@ class Settings:
     file_timeout: float = _key(
         60.0, "Seconds the analysis of one file may take.", check=_positive_seconds
     )
+    fail_on: str = _key(
+        "warning",
+        'Least severe finding that makes the run exit 1: "info", "warning" or "error" (those'
+        " below are still reported).",
+        check=check_severity,
+    )
+    severity: Mapping[str, str] = _key(
+        {},
+        'A rule\'s severity instead of its own, e.g. PA201 = "warning"; fail-on,'
+        " llm.min-severity and every report use it.",
+        check=_severities,
+    )
     rule_options: Mapping[type[Any], Any] = field(default_factory=dict)
     llm: LlmSettings = LlmSettings()
     config_path: Path | None = None
     root: Path = field(default_factory=Path.cwd)
 
-    # Every rule this run knows, the plugins' included: how codes are selected and resolved.
+    # Every rule this run knows, the plugins' included: how codes are selected and resolved,
+    # each with its severity after `severity` (findings take theirs from here).
     rules: RuleSet = BUILTIN
 
     @classmethod
@@ -363,7 +397,9 @@ def settings_from_table(
         llm=llm,
         config_path=config_path,
         root=config_path.parent if config_path is not None else Path.cwd(),
-        rules=rules,
+        rules=rules.with_severities(
+            {code: Severity.parse(label) for code, label in values.get("severity", {}).items()}
+        ),
     )
 
 
@@ -395,10 +431,7 @@ def capped(llm: LlmSettings) -> LlmSettings:
 
 
 def check_llm(llm: LlmSettings, where: str) -> None:
-    try:
-        Severity.parse(llm.min_severity)
-    except ValueError as error:
-        raise ConfigError(f"{where}: `llm.min-severity`: {error}") from None
+    check_severity(where, "llm.min-severity", llm.min_severity)
     for name in (
         "max_output_tokens",
         "concurrency",

@@ -78,11 +78,39 @@ def test_the_default_path_is_the_current_folder(project: Path) -> None:
     assert json.loads(lint("--format", "json").stdout)["summary"]["files"] == 4
 
 
-def test_exit_2_for_a_missing_path_naming_it(project: Path) -> None:
-    result = lint("app", "no/such/place.py")
+def test_a_missing_path_is_exit_2_after_the_other_paths_are_checked(project: Path) -> None:
+    result = lint("--format", "concise", "app", "no/such/place.py")
     assert result.exit_code == 2
-    assert "no/such/place.py" in result.stderr
+    assert result.stdout == lint("--format", "concise", "app").stdout != ""
+    assert result.stderr.splitlines() == [
+        "pyarch-lint: error: no/such/place.py: no such file or directory",
+        "Found 5 findings (3 warnings, 2 info) in 2 files.",
+    ]
+
+
+def test_only_missing_paths_is_exit_2_naming_each(project: Path) -> None:
+    result = lint("nope.py", "gone/")
+    assert result.exit_code == 2
     assert result.stdout == ""
+    assert result.stderr.splitlines() == [
+        "pyarch-lint: error: nope.py: no such file or directory",
+        "pyarch-lint: error: gone: no such file or directory",
+        "No files to check.",
+    ]
+
+
+def test_show_files_with_a_missing_path_lists_the_others_and_exits_2(project: Path) -> None:
+    result = lint("--show-files", "clean", "nope.py")
+    assert result.exit_code == 2
+    assert result.stdout.splitlines() == ["clean/__init__.py", "clean/tidy.py"]
+    assert "nope.py: no such file or directory" in result.stderr
+
+
+def test_write_baseline_refuses_a_missing_path(project: Path) -> None:
+    result = lint("--write-baseline", "base.json", "app", "nope.py")
+    assert result.exit_code == 2
+    assert "nope.py: no such file or directory" in result.stderr
+    assert not (project / "base.json").exists()  # it would hide nope.py's findings later
 
 
 @pytest.mark.parametrize(
@@ -139,7 +167,7 @@ def test_text_output_is_sorted_headlines_each_with_its_source_line_and_a_caret(
     result = lint("--select", "PA301,PA303", ".")
     assert result.exit_code == 1
     assert headlines(result.stdout) == [line for line in EXPECTED if "PA302" not in line]
-    assert result.stderr == "Found 3 findings in 2 of 4 files.\n"
+    assert result.stderr == "Found 3 findings (1 warning, 2 info) in 2 of 4 files.\n"
     lines = result.stdout.splitlines()
     for index, line in enumerate(lines):
         match = HEADLINE.match(line)
@@ -160,7 +188,7 @@ def test_concise_output_is_one_sorted_line_per_finding(project: Path) -> None:
     assert len(result.stdout.splitlines()) == len(EXPECTED)
     messages = [f["message"] for f in json.loads(lint("--format", "json", ".").stdout)["findings"]]
     assert [HEADLINE.match(line)[5] for line in result.stdout.splitlines()] == messages  # type: ignore[index]
-    assert result.stderr == "Found 5 findings in 2 of 4 files.\n"
+    assert result.stderr == "Found 5 findings (3 warnings, 2 info) in 2 of 4 files.\n"
 
 
 def test_quiet_prints_findings_only(project: Path) -> None:
@@ -225,21 +253,35 @@ def test_rules_lists_every_code_and_whether_it_is_on(project: Path) -> None:
     assert "bare-except" in result.stdout
 
 
-def test_help_shows_examples_and_exit_codes(project: Path) -> None:
-    result = invoke("--help")
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_the_top_level_help_lists_the_subcommands(project: Path, flag: str) -> None:
+    result = invoke(flag)
     assert result.exit_code == 0
-    check_help = invoke("check", "--help").stdout
-    assert "Examples:" in check_help
-    assert "pyarch-lint rule PA401" in check_help
-    assert "Exit status: 0 no findings, 1 findings, 2" in check_help
-    assert "--exit-zero" in check_help
-    assert "rules" in result.stdout
+    assert "pyarch-lint check --help" in result.stdout  # where the options are
+    commands = result.stdout.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
+    assert [line.split()[0] for line in commands.splitlines()] == ["check", "init", "rule", "rules"]
+    assert "Exit status: 0 no finding at or above fail-on" in result.stdout
 
 
-def test_version(project: Path) -> None:
-    result = invoke("--version")
+@pytest.mark.parametrize("args", [["check", "--help"], ["--no-llm", "--help"]])
+def test_check_help_shows_its_options_examples_and_exit_codes(
+    project: Path, args: list[str]
+) -> None:
+    result = invoke(*args)
     assert result.exit_code == 0
-    assert __version__ in result.stdout
+    assert result.stdout.splitlines()[0].endswith(" check [OPTIONS] [PATHS]...")
+    assert "Examples:" in result.stdout
+    assert "pyarch-lint rule PA401" in result.stdout
+    assert "Exit status: 0 no finding at or above fail-on (default: warning), 1" in result.stdout
+    assert "--exit-zero" in result.stdout
+    assert "--fail-on [info|warning|error]" in result.stdout
+
+
+@pytest.mark.parametrize("flag", ["--version", "-V"])
+def test_version(project: Path, flag: str) -> None:
+    result = invoke(flag)
+    assert result.exit_code == 0
+    assert result.stdout == f"pyarch-lint, version {__version__}\n"
 
 
 def test_the_readme_example_run_finds_the_bundled_examples(
@@ -291,7 +333,7 @@ def test_python_dash_m(project: Path) -> None:
     done = _run([*command, "."], project)
     assert done.returncode == 1, done.stderr
     assert headlines(done.stdout) == EXPECTED
-    assert done.stderr == "Found 5 findings in 2 of 4 files.\n"
+    assert done.stderr == "Found 5 findings (3 warnings, 2 info) in 2 of 4 files.\n"
 
 
 _PROBE = """

@@ -331,7 +331,7 @@ def test_gitlab_is_exactly_what_json_dumps_writes_with_surrogates_escaped() -> N
         CRITIQUE_TEXT,
     ]
     assert [i["categories"] for i in issues] == [
-        *(["Style"] if f.severity is Severity.INFO else ["Bug Risk"] for f in findings),
+        *(["Complexity"] for f in findings),  # PA101's family: structure
         ["Complexity"],
     ]
     assert [i["check_name"] for i in issues] == ["PA101"] * len(findings) + [

@@ -355,7 +355,7 @@ def test_changed_since_reports_only_changed_lines(repo: Path) -> None:
     result = lint("--changed-since", "HEAD", ".")
     assert result.exit_code == 1
     assert headlines(result) == ["app.py:12:5: PA301", "app.py:12:5: PA302"]
-    assert "Found 2 findings in 1 of 1 files." in result.stderr  # untouched.py is not checked
+    assert "Found 2 warnings in 1 file." in result.stderr  # untouched.py is not checked
 
 
 def test_changed_since_counts_staged_and_untracked_files(repo: Path) -> None:

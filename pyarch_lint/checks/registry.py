@@ -15,7 +15,7 @@ from __future__ import annotations
 import importlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 from pyarch_lint.checks.options import (
@@ -195,6 +195,16 @@ class RuleSet:
     by_code: Mapping[str, RuleInfo]
     # "name version" of each plugin distribution that provides rules: part of the cache key.
     plugins: tuple[str, ...] = ()
+
+    def with_severities(self, severities: Mapping[str, Severity]) -> RuleSet:
+        """These rules, those named in `severities` (codes this set knows) with that severity
+        instead of their own: `[tool.pyarch-lint.severity]`."""
+        if not severities:
+            return self
+        by_code = dict(self.by_code)
+        for code, severity in severities.items():
+            by_code[code] = replace(by_code[code], severity=severity)
+        return RuleSet(by_code, self.plugins)
 
     def option_types(self) -> dict[str, type[Any]]:
         """Each rule-options section name and its dataclass."""

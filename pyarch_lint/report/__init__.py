@@ -103,6 +103,7 @@ class Outcome:
     # (SARIF, GitLab) whatever folder the run started in. A path missing here is used as is.
     root_paths: Mapping[str, str] = field(default_factory=dict)
     rules: RuleSet = BUILTIN  # the run's rules, which SARIF describes
+    baselined: int = 0  # findings the baseline hid (not in `findings`)
 
     def root_path(self, display: str) -> str:
         return self.root_paths.get(display, display)

@@ -9,6 +9,7 @@ import os
 import sys
 import tokenize
 import unicodedata
+from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
@@ -337,10 +338,37 @@ def render_concise(outcome: Outcome) -> str:
     return _render(outcome, full=False)
 
 
+def _count(number: int, noun: str, plural: str | None = None) -> str:
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
+# How the summary names a number of findings of one severity.
+_NOUNS = {
+    Severity.ERROR: ("error", "errors"),
+    Severity.WARNING: ("warning", "warnings"),
+    Severity.INFO: ("info", "info"),
+}
+
+
 def summary_line(outcome: Outcome) -> str:
+    """`Found 12 findings (2 errors, 7 warnings, 3 info) in 4 of 20 files.`, or `Found 1 error
+    in 1 file.`, or `All checks passed: 20 files, no findings.`, and how many the baseline hid."""
+    hidden = f" ({outcome.baselined} hidden by the baseline)" if outcome.baselined else ""
     if not outcome.findings:
-        noun = "file" if outcome.files == 1 else "files"
-        return f"All checks passed: {outcome.files} {noun}, no findings."
+        if not outcome.files:
+            return f"No files to check{hidden}."
+        return f"All checks passed: {_count(outcome.files, 'file')}, no findings{hidden}."
+    by_severity = Counter(f.severity for f in outcome.findings)
+    counts = [
+        _count(by_severity[severity], *_NOUNS[severity])
+        for severity in sorted(by_severity, reverse=True)
+    ]
+    if len(counts) > 1:
+        found = f"{_count(len(outcome.findings), 'finding')} ({', '.join(counts)})"
+    elif Severity.INFO in by_severity:
+        found = _count(len(outcome.findings), "info finding")
+    else:
+        found = counts[0]
     files = len({f.path for f in outcome.findings})
-    plural = "finding" if len(outcome.findings) == 1 else "findings"
-    return f"Found {len(outcome.findings)} {plural} in {files} of {outcome.files} files."
+    where = _count(files, "file") if files == outcome.files else f"{files} of {outcome.files} files"
+    return f"Found {found} in {where}{hidden}."
