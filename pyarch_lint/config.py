@@ -127,11 +127,10 @@ def _positive_seconds(where: str, key: str, seconds: float, _rules: RuleSet) -> 
     return seconds
 
 
-def check_severity(where: str, key: str, label: str, _rules: RuleSet = BUILTIN) -> str:
-    try:
-        Severity.parse(label)
-    except ValueError as error:
-        raise ConfigError(f"{where}: `{key}`: {error}") from None
+def check_severity(where: str, key: str, label: object, _rules: RuleSet = BUILTIN) -> str:
+    """`label`, when it names a severity (as `Severity.parse` reads it)."""
+    if not (isinstance(label, str) and label.upper() in Severity.__members__):
+        raise ConfigError(f"{where}: `{key}` must be 'info', 'warning' or 'error', got {label!r}")
     return label
 
 
@@ -142,8 +141,6 @@ def _severities(where: str, key: str, table: Mapping[str, Any], rules: RuleSet) 
                 f"{where}: `{key}.{code}` is not a rule code (expected codes like PA201; "
                 "`pyarch-lint rules` lists them)"
             )
-        if not isinstance(label, str):
-            raise ConfigError(f"{where}: `{key}.{code}` must be a string, got {label!r}")
         check_severity(where, f"{key}.{code}", label)
     return dict(table)
 

@@ -26,7 +26,7 @@ from pyarch_lint.api import (
 from pyarch_lint.cli import main
 from pyarch_lint.config import ConfigError
 from pyarch_lint.discovery import PathNotFound
-from pyarch_lint.findings import Finding
+from pyarch_lint.findings import Finding, Severity
 
 CLI_FIXTURES = Path(__file__).parent / "fixtures" / "cli"
 EXPECTED = (CLI_FIXTURES / "expected_findings.txt").read_text(encoding="utf-8").splitlines()
@@ -113,8 +113,8 @@ def test_the_stages_are_the_run(project: Path) -> None:
 
 
 def test_input_problems_are_lint_errors(project: Path) -> None:
-    with pytest.raises(PathNotFound, match=r"missing\.py"):
-        lint(dataclasses.replace(QUIET, paths=(Path("missing.py"),)))
+    with pytest.raises(ConfigError, match=r"command line: `--fail-on` must be 'info'"):
+        lint(dataclasses.replace(QUIET, fail_on="fatal"))
     with pytest.raises(ConfigError, match=r"command line: `--select`"):
         lint(dataclasses.replace(QUIET, select=("PA999",)))
     with pytest.raises(ConfigError, match=r"llm\.language"):
@@ -140,3 +140,52 @@ def test_record_baseline_then_lint_with_it(project: Path) -> None:
     with pytest.raises(UsageError, match="cannot be combined"):
         record_baseline(with_baseline, project / "other.json")
     assert not (project / "other.json").exists()
+
+
+def test_a_missing_path_is_data_and_the_others_are_checked(project: Path) -> None:
+    result = lint(dataclasses.replace(QUIET, paths=(Path("app"), Path("missing.py"))))
+    assert result.missing == (Path("missing.py"),)
+    assert headlines(result.outcome.findings) == EXPECTED
+    nothing = lint(dataclasses.replace(QUIET, paths=(Path("missing.py"),)))
+    assert (nothing.missing, nothing.outcome.findings, nothing.outcome.files) == (
+        (Path("missing.py"),),
+        [],
+        0,
+    )
+    with pytest.raises(PathNotFound, match=r"missing\.py: no such file or directory"):
+        record_baseline(dataclasses.replace(QUIET, paths=(Path("missing.py"),)), project / "b")
+    assert not (project / "b").exists()
+
+
+def test_fail_on_decides_whether_the_run_failed(project: Path) -> None:
+    only_info = dataclasses.replace(QUIET, paths=(Path("app/__init__.py"),))  # one PA303, info
+    result = lint(only_info)
+    assert [f.severity for f in result.outcome.findings] == [Severity.INFO]
+    assert (result.fail_on, result.failed) == (Severity.WARNING, False)
+    strict = lint(dataclasses.replace(only_info, fail_on="info"))
+    assert (strict.fail_on, strict.failed) == (Severity.INFO, True)
+    with open(project / "pyproject.toml", "a", encoding="utf-8") as pyproject:
+        pyproject.write('fail-on = "error"\n\n[tool.pyarch-lint.severity]\nPA303 = "error"\n')
+    overridden = lint(only_info)
+    assert [f.severity for f in overridden.outcome.findings] == [Severity.ERROR]
+    assert (overridden.fail_on, overridden.failed) == (Severity.ERROR, True)
+    # Escalation's llm.min-severity (warning) sees the overridden severity: the file is flagged.
+    assert (result.outcome.flagged, overridden.outcome.flagged) == (0, 1)
+
+
+def test_severity_is_each_groups_and_fail_on_the_first_paths(project: Path) -> None:
+    sub = project / "sub"
+    shutil.copytree(project / "app", sub)
+    (sub / "pyproject.toml").write_text(
+        '[tool.pyarch-lint]\nselect = ["PA3"]\nfail-on = "info"\n\n'
+        '[tool.pyarch-lint.severity]\nPA303 = "error"\n'
+    )
+    both = dataclasses.replace(QUIET, paths=(Path("app"), Path("sub")))
+    result = lint(both)
+    severities = {(f.path, f.code): f.severity.label for f in result.outcome.findings}
+    assert severities[("app/__init__.py", "PA303")] == "info"
+    assert severities[("sub/__init__.py", "PA303")] == "error"
+    assert result.fail_on == Severity.WARNING  # app's configuration: the first path's
+    assert lint(dataclasses.replace(both, paths=(Path("sub"), Path("app")))).fail_on == (
+        Severity.INFO
+    )

@@ -148,6 +148,90 @@ def test_exit_2_with_one_line_for_an_internal_error(
     assert "Traceback (most recent call last)" in verbose.stderr
 
 
+# -- exit status by severity --------------------------------------------------------------------
+
+UNTYPED_TEST = "def test_x():\n    assert True\n"  # PA202, info: what a test file is full of
+
+
+def with_table(project: Path, text: str) -> None:
+    """`text` added to the project's [tool.pyarch-lint] (select = PA3)."""
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text(encoding="utf-8") + text, encoding="utf-8")
+
+
+def test_a_tree_whose_only_findings_are_info_exits_0_and_shows_them(project: Path) -> None:
+    (project / "test_untyped.py").write_text(UNTYPED_TEST, encoding="utf-8")
+    result = lint("--select", "PA2", "--format", "concise", "test_untyped.py")
+    assert result.exit_code == 0, result.output
+    [finding] = headlines(result.stdout)  # PA202, or one for the module where none is typed
+    assert finding.startswith("test_untyped.py:1:1: PA2")
+    assert result.stderr == "Found 1 info finding in 1 file.\n"
+    assert lint("--select", "PA2", "--fail-on", "info", "test_untyped.py").exit_code == 1
+
+
+def test_fail_on_from_the_config_and_the_command_line_on_top(project: Path) -> None:
+    # app/__init__.py: one PA303 (info); app/service.py: two warnings and a PA303.
+    assert lint("app/__init__.py").exit_code == 0
+    assert lint("app").exit_code == 1
+    assert lint("--fail-on", "error", "app").exit_code == 0
+    with_table(project, 'fail-on = "info"\n')
+    assert lint("app/__init__.py").exit_code == 1
+    assert lint("--fail-on", "warning", "app/__init__.py").exit_code == 0
+    assert lint("--exit-zero", "app").exit_code == 0  # --exit-zero still wins
+    shown = lint("--show-settings").stdout.splitlines()
+    assert "fail-on: 'info'" in shown
+    assert "severity: {}" in shown
+
+
+def test_a_severity_override_is_what_the_exit_status_and_every_report_see(project: Path) -> None:
+    with_table(project, '\n[tool.pyarch-lint.severity]\nPA303 = "warning"\nPA301 = "info"\n')
+    assert lint("app/__init__.py").exit_code == 1  # its only finding, PA303, is now a warning
+    assert "severity: {'PA303': 'warning', 'PA301': 'info'}" in lint("--show-settings").stdout
+    levels = {
+        f["code"]: f["severity"]
+        for f in json.loads(lint("--format", "json", "app").stdout)["findings"]
+    }
+    assert levels == {"PA301": "info", "PA302": "warning", "PA303": "warning"}
+    sarif = json.loads(lint("--format", "sarif", "app").stdout)["runs"][0]
+    assert {r["ruleId"]: r["level"] for r in sarif["results"]} == {
+        "PA301": "note",
+        "PA302": "warning",
+        "PA303": "warning",
+    }
+    described = {rule["id"]: rule for rule in sarif["tool"]["driver"]["rules"]}
+    assert described["PA303"]["defaultConfiguration"] == {"level": "warning"}
+    github = lint("--format", "github", "app").stdout.splitlines()
+    assert {line.split(" ", 1)[0] + " " + line.rsplit("::", 1)[1][:5] for line in github} == {
+        "::notice PA301",
+        "::warning PA302",
+        "::warning PA303",
+    }
+    gitlab = json.loads(lint("--format", "gitlab", "app").stdout)
+    assert {i["check_name"]: i["severity"] for i in gitlab} == {
+        "PA301": "info",
+        "PA302": "minor",
+        "PA303": "minor",
+    }
+    assert (
+        lint("--format", "concise", "app").stderr
+        == "Found 5 findings (4 warnings, 1 info) in 2 files.\n"
+    )
+    rows = {line.split()[0]: line.split()[2] for line in invoke("rules").stdout.splitlines()}
+    assert (rows["PA301"], rows["PA303"], rows["PA302"]) == ("info", "warning", "warning")
+
+
+def test_the_baseline_hides_findings_and_the_summary_says_how_many(project: Path) -> None:
+    assert lint("--write-baseline", "base.json", ".").exit_code == 0
+    result = lint("--baseline", "base.json", ".")
+    assert result.exit_code == 0
+    assert result.stderr == "All checks passed: 4 files, no findings (5 hidden by the baseline).\n"
+    tidy = project / "clean" / "tidy.py"
+    tidy.write_text(tidy.read_text(encoding="utf-8") + "\ntry:\n    pass\nexcept:\n    pass\n")
+    result = lint("--baseline", "base.json", ".")
+    assert result.exit_code == 1
+    assert result.stderr == ("Found 2 warnings in 1 of 4 files (5 hidden by the baseline).\n")
+
+
 # -- output -----------------------------------------------------------------------------------
 
 
@@ -371,7 +455,7 @@ def test_a_deterministic_run_never_imports_anthropic(project: Path, args: list[s
     assert done.stderr.splitlines()[-1] == "exit=1 heavy=[]", done.stderr
 
 
-def _on_a_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
+def _on_a_terminal(args: list[str], cwd: Path, env: dict[str, str], status: int = 1) -> str:
     """Run the CLI with stdout on a pseudo-terminal and return what it printed there."""
     leader, follower = pty.openpty()
     process = subprocess.Popen(
@@ -392,7 +476,7 @@ def _on_a_terminal(args: list[str], cwd: Path, env: dict[str, str]) -> str:
             break
         chunks.append(chunk)
     os.close(leader)
-    assert process.wait(timeout=120) == 1
+    assert process.wait(timeout=120) == status
     return b"".join(chunks).decode("utf-8")
 
 
@@ -405,3 +489,14 @@ def test_colour_only_on_a_terminal_and_never_with_no_color(project: Path) -> Non
     assert not ANSI.search(plain)
     assert "app/service.py:9:5: PA301" in plain
     assert not ANSI.search(lint("--format", "concise", "app").stdout)  # not a terminal
+
+
+def test_rules_fits_a_terminal_and_prints_whole_lines_to_a_pipe(project: Path) -> None:
+    lines = _on_a_terminal(["rules"], project, subprocess_env(COLUMNS="72"), status=0).splitlines()
+    piped = invoke("rules").stdout.splitlines()
+    assert max(len(line) for line in piped) > 150  # the summaries, uncut
+    assert len(lines) == len(piped)
+    assert all(len(line) <= 72 for line in lines)
+    assert any(line.endswith("\u2026") for line in lines)
+    for line, whole in zip(lines, piped, strict=True):
+        assert whole.startswith(line.removesuffix("\u2026"))

@@ -91,6 +91,13 @@ ERRORS = [
     ("[structure]\nmax-nesting-depth = true", ["`structure.max-nesting-depth` must be an integer"]),
     ("[structure]\nmax-depth = 3", ["unknown key `structure.max-depth`", "max-nesting-depth"]),
     ("llm = 3", ["`tool.pyarch-lint.llm` must be a table"]),
+    ('fail-on = "fatal"', ["`fail-on` must be 'info', 'warning' or 'error'", "'fatal'"]),
+    ("[llm]\nmin-severity = 'high'", ["`llm.min-severity` must be 'info', 'warning' or"]),
+    ('[severity]\nPA999 = "info"', ["`severity.PA999` is not a rule code"]),
+    ('[severity]\nPA2 = "info"', ["`severity.PA2` is not a rule code"]),  # codes, not prefixes
+    ('[severity]\nPA201 = "high"', ["`severity.PA201` must be 'info', 'warning' or", "'high'"]),
+    ("[severity]\nPA201 = 2", ["`severity.PA201` must be 'info', 'warning' or", "got 2"]),
+    ('severity = "PA201"', ["`severity` must be a table", "'PA201'"]),
     ("select = [", ["invalid TOML"]),
 ]
 

@@ -25,6 +25,7 @@ from pyarch_lint.report.gitlab import render as render_gitlab
 from pyarch_lint.report.json_format import render as render_json
 from pyarch_lint.report.sarif import render as render_sarif
 from pyarch_lint.report.text import render as render_text
+from pyarch_lint.report.text import summary_line
 
 PROJECT = Path(__file__).parent / "fixtures" / "cli" / "project"
 FINDING_FIELDS = {
@@ -466,4 +467,65 @@ def test_colour_is_click_styles_around_each_part(
         f"{blue('11 |')} y = 1",
         f"{blue('   |')} {click.style('^', fg='red', bold=True)}",
         "",
+    ]
+
+
+def _finding(path: str, severity: Severity, code: str = "PA101") -> Finding:
+    return Finding(path, 1, 1, 1, 2, code, "name", severity, "message")
+
+
+ERROR, WARNING, INFO = Severity.ERROR, Severity.WARNING, Severity.INFO
+
+
+@pytest.mark.parametrize(
+    ("findings", "files", "baselined", "line"),
+    [
+        ([], 0, 0, "No files to check."),
+        ([], 1, 0, "All checks passed: 1 file, no findings."),
+        ([], 20, 37, "All checks passed: 20 files, no findings (37 hidden by the baseline)."),
+        ([("a", ERROR)], 1, 0, "Found 1 error in 1 file."),
+        ([("a", WARNING), ("b", WARNING)], 2, 0, "Found 2 warnings in 2 files."),
+        ([("a", INFO)], 3, 0, "Found 1 info finding in 1 of 3 files."),
+        ([("a", INFO), ("a", INFO)], 20, 0, "Found 2 info findings in 1 of 20 files."),
+        (
+            [
+                ("a", INFO),
+                ("a", ERROR),
+                ("b", WARNING),
+                ("c", ERROR),
+                ("c", INFO),
+                ("c", WARNING),
+                ("d", WARNING),
+            ],
+            20,
+            1,
+            "Found 7 findings (2 errors, 3 warnings, 2 info) in 4 of 20 files"
+            " (1 hidden by the baseline).",
+        ),
+        ([("a", WARNING), ("a", INFO)], 1, 0, "Found 2 findings (1 warning, 1 info) in 1 file."),
+    ],
+)
+def test_the_summary_line_reads_naturally(
+    findings: list[tuple[str, Severity]], files: int, baselined: int, line: str
+) -> None:
+    outcome = Outcome(
+        [_finding(p, s) for p, s in findings], [], [], files, 0, 0, baselined=baselined
+    )
+    assert summary_line(outcome) == line
+
+
+def test_gitlab_categories_follow_the_rule_family() -> None:
+    codes = ["PA001", "PA101", "PA103", "PA201", "PA301", "PA303", "PA401", "PA403", "ACME101"]
+    outcome = _outcome([_finding(f"{code}.py", Severity.INFO, code) for code in codes])
+    categories = [issue["categories"] for issue in json.loads(render_gitlab(outcome))]
+    assert categories == [
+        ["Bug Risk"],  # a file that does not parse
+        ["Complexity"],
+        ["Complexity"],
+        ["Clarity"],  # type hints
+        ["Bug Risk"],
+        ["Bug Risk"],
+        ["Bug Risk"],  # asyncio
+        ["Bug Risk"],
+        ["Bug Risk"],  # a plugin's rule
     ]

@@ -36,6 +36,10 @@ def load(path: str) -> str:
     with open(path) as stream:
         return stream.read()
 """
+TYPED_HELPER = """\
+def twice(value: int) -> int:
+    return 2 * value
+"""
 
 
 @dataclass(frozen=True)
@@ -145,6 +149,24 @@ def test_hook_passes_on_clean_code_and_honours_excludes_for_named_files(
     run = user_repo.pre_commit("run", "--all-files")
     assert run.code == 0, run.output
     assert re.search(r"pyarch-lint\.+Passed", run.output), run.output
+
+
+def test_hook_passes_on_info_findings_unless_the_project_raises_their_severity(
+    hook_repo: HookRepo, user_repo: UserRepo
+) -> None:
+    """An unannotated test (type hints are `info`) is no reason to refuse a commit."""
+    user_repo.config(hook_repo, "pyarch-lint")
+    # A typed helper beside it: the test's own PA202, not a finding for an untyped module.
+    user_repo.write(
+        "tests/test_app.py", TYPED_HELPER + "\n\ndef test_x():\n    assert twice(1) == 2\n"
+    )
+    run = user_repo.pre_commit("run", "--all-files")
+    assert run.code == 0, run.output
+    assert re.search(r"pyarch-lint\.+Passed", run.output), run.output
+    user_repo.write("pyproject.toml", '[tool.pyarch-lint.severity]\nPA202 = "warning"\n')
+    run = user_repo.pre_commit("run", "--all-files")
+    assert run.code == 1, run.output
+    assert "tests/test_app.py:5:1: PA202 " in run.output
 
 
 def test_hook_checks_only_the_staged_files_on_commit(
