@@ -28,7 +28,7 @@ from pyarch_lint.findings import Finding
 from pyarch_lint.init import InitError, init_pyproject, render_table
 from pyarch_lint.plugins import PluginError, load_rule_set
 from pyarch_lint.progress import ProgressLine, progress_line
-from pyarch_lint.report import FORMATS, Outcome, inert_lines, one_line, renderer
+from pyarch_lint.report import FORMATS, Outcome, counted, inert_lines, one_line, renderer
 from pyarch_lint.report.text import summary_line
 
 
@@ -412,9 +412,8 @@ def _write_baseline(
         checked = api.record_baseline(options, target, note=note, progress=progress)
     _complain(checked.warnings, checked.crashes)
     if not quiet:
-        count = len(checked.findings)
-        plural = "finding" if count == 1 else "findings"
-        click.echo(f"Recorded {count} {plural} in {target}.", err=True)
+        recorded = counted(len(checked.findings), "finding")
+        click.echo(f"Recorded {recorded} in {target}.", err=True)
     return ExitStatus.SUCCESS
 
 

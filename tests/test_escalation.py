@@ -610,7 +610,7 @@ def test_required_fails_when_a_flagged_file_is_not_reviewed(server, tree):
     server.script(text_only(), text_only())
     findings = [bare_except(tree, "loader.py")]
     result, _ = escalate(findings, tree, required=True)
-    assert result.failed_required == "1 flagged files not reviewed (invalid answer: 1)"
+    assert result.failed_required == "1 flagged file not reviewed (invalid answer: 1)"
 
     fine, _ = escalate(findings, tree, required=True)
     assert fine.failed_required is None
@@ -629,7 +629,7 @@ def test_progress_lines_only_when_asked(server, tree):
     _, quiet = escalate(findings, tree)
     _, shown = escalate(findings, tree, progress=True)
     assert not any("[1/1]" in line for line in quiet)
-    assert "llm: [1/1] loader.py: reviewed, 1 items" in shown
+    assert "llm: [1/1] loader.py: reviewed, 1 item" in shown
 
 
 def test_the_summary_counts_tokens(server, tree):

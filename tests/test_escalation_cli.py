@@ -167,7 +167,7 @@ def test_llm_required_turns_a_file_not_reviewed_into_exit_2(server, project):
     server.default = error(500, "api_error", retry_after=0.01)
     result = lint(server, "--llm-required", "loader.py")
     assert result.exit_code == 2
-    assert "--llm-required: 1 flagged files not reviewed (api error: 1)" in result.stderr
+    assert "--llm-required: 1 flagged file not reviewed (api error: 1)" in result.stderr
 
 
 def test_dry_run_sends_nothing_and_writes_nothing(server, project):

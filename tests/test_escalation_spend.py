@@ -255,7 +255,7 @@ def test_an_answer_whose_items_are_all_out_of_range_is_asked_again_then_not_revi
     assert report["critiques"] == []
     (skipped,) = report["not_reviewed"]
     assert skipped["reason"].startswith("invalid answer: empty answer")
-    assert "--llm-required: 1 flagged files not reviewed (invalid answer: 1)" in result.stderr
+    assert "--llm-required: 1 flagged file not reviewed (invalid answer: 1)" in result.stderr
 
     again = lint(server, "--llm-required", "--format", "json", ".")  # nothing was cached
     assert again.exit_code == 2

@@ -376,7 +376,7 @@ def test_changed_since_escalates_only_changed_files(repo: Path) -> None:
     (repo / "app.py").write_text(BAD + NEW_BAD)
     result = invoke("--no-cache", "--jobs", "1", "--llm-dry-run", "--changed-since", "HEAD", ".")
     assert "llm dry run: would send app.py " in result.stderr
-    assert "llm dry run: 1 files" in result.stderr
+    assert "llm dry run: 1 file," in result.stderr
     assert "untouched.py" not in result.output
 
 

@@ -26,6 +26,7 @@ from pyarch_lint.escalation.prompt import (
 )
 from pyarch_lint.escalation.select import FlaggedFile, select_files
 from pyarch_lint.findings import Critique, Finding, NotReviewed, Severity
+from pyarch_lint.report import counted
 from pyarch_lint.storage import Store
 
 if TYPE_CHECKING:
@@ -105,7 +106,9 @@ def run_escalation(
         echo(_summary(to_send, len(hits), not_reviewed, batch, settings=settings, seconds=seconds))
     unmet = None
     if required and not_reviewed:
-        unmet = f"{len(not_reviewed)} flagged files not reviewed ({_reasons(not_reviewed)})"
+        unmet = (
+            f"{counted(len(not_reviewed), 'flagged file')} not reviewed ({_reasons(not_reviewed)})"
+        )
     return EscalationResult(_by_path(critiques), _by_path(not_reviewed), len(critiques), unmet)
 
 
@@ -181,13 +184,13 @@ def _ask(
         nonlocal finished
         finished += 1
         if isinstance(result, Critique):
-            what = f"reviewed, {len(result.items)} items"
+            what = f"reviewed, {counted(len(result.items), 'item')}"
         else:
             what = f"not reviewed: {result.reason}"
         echo(f"llm: [{finished}/{len(prompts)}] {result.path}: {what}")
 
     if progress:
-        echo(f"llm: asking {settings.model} about {len(prompts)} files")
+        echo(f"llm: asking {settings.model} about {counted(len(prompts), 'file')}")
     return client.review(prompts, settings, api_key, spare, report if progress else None)
 
 
@@ -220,12 +223,13 @@ def _describe_dry_run(
         if prompt.path not in sending:
             continue  # past the budget: listed with the files not sent
         total += prompt.tokens
-        extra = f", {prompt.redactions} secrets redacted" if prompt.redactions else ""
+        extra = f", {counted(prompt.redactions, 'secret')} redacted" if prompt.redactions else ""
         cut = ", cut to the flagged code" if prompt.note else ""
         echo(f"llm dry run: would send {prompt.path} (~{prompt.tokens:,} input tokens{extra}{cut})")
     for skipped in not_reviewed:
         echo(f"llm dry run: would not send {skipped.path}: {skipped.reason}")
-    echo(f"llm dry run: {len(to_send)} files, ~{total:,} input tokens estimated; nothing was sent")
+    sent = counted(len(to_send), "file")
+    echo(f"llm dry run: {sent}, ~{total:,} input tokens estimated; nothing was sent")
 
 
 def _summary(
@@ -250,7 +254,7 @@ def _summary(
     parts.append(f"budget: ~{estimated:,} of {settings.max_run_tokens:,} tokens")
     redactions = sum(p.redactions for p in asked)
     if redactions:
-        parts.append(f"{redactions} secrets redacted")
+        parts.append(f"{counted(redactions, 'secret')} redacted")
     parts.append(f"{seconds:.1f} s")
     return "; ".join(parts)
 

@@ -73,6 +73,11 @@ def sanitize(text: str) -> str:
     return _CONTROL.sub(lambda m: _escape(m.group()), text)
 
 
+def counted(number: int, noun: str, plural: str | None = None) -> str:
+    """`1 file`, `3 files`, `2 info` (with the plural given): a count as people write it."""
+    return f"{number} {noun if number == 1 else plural or noun + 's'}"
+
+
 def one_line(text: str) -> str:
     """Untrusted text that must stay on one line (a forged second finding is a new line)."""
     if text.isprintable():  # no line break, tab or control character (most text)

@@ -21,7 +21,7 @@ import click
 
 from pyarch_lint.files import read_regular, split_lines
 from pyarch_lint.findings import Critique, Finding, Severity
-from pyarch_lint.report import Outcome, one_line
+from pyarch_lint.report import Outcome, counted, one_line
 
 _COLOUR = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _CONTEXT = 2  # source lines shown before and after the reported ones, as ruff does
@@ -338,10 +338,6 @@ def render_concise(outcome: Outcome) -> str:
     return _render(outcome, full=False)
 
 
-def _count(number: int, noun: str, plural: str | None = None) -> str:
-    return f"{number} {noun if number == 1 else plural or noun + 's'}"
-
-
 # How the summary names a number of findings of one severity.
 _NOUNS = {
     Severity.ERROR: ("error", "errors"),
@@ -357,18 +353,20 @@ def summary_line(outcome: Outcome) -> str:
     if not outcome.findings:
         if not outcome.files:
             return f"No files to check{hidden}."
-        return f"All checks passed: {_count(outcome.files, 'file')}, no findings{hidden}."
+        return f"All checks passed: {counted(outcome.files, 'file')}, no findings{hidden}."
     by_severity = Counter(f.severity for f in outcome.findings)
     counts = [
-        _count(by_severity[severity], *_NOUNS[severity])
+        counted(by_severity[severity], *_NOUNS[severity])
         for severity in sorted(by_severity, reverse=True)
     ]
     if len(counts) > 1:
-        found = f"{_count(len(outcome.findings), 'finding')} ({', '.join(counts)})"
+        found = f"{counted(len(outcome.findings), 'finding')} ({', '.join(counts)})"
     elif Severity.INFO in by_severity:
-        found = _count(len(outcome.findings), "info finding")
+        found = counted(len(outcome.findings), "info finding")
     else:
         found = counts[0]
     files = len({f.path for f in outcome.findings})
-    where = _count(files, "file") if files == outcome.files else f"{files} of {outcome.files} files"
+    where = (
+        counted(files, "file") if files == outcome.files else f"{files} of {outcome.files} files"
+    )
     return f"Found {found} in {where}{hidden}."
