@@ -515,11 +515,15 @@ def test_the_summary_line_reads_naturally(
 
 
 def test_gitlab_categories_follow_the_rule_family() -> None:
-    codes = ["PA001", "PA101", "PA103", "PA201", "PA301", "PA303", "PA401", "PA403", "ACME101"]
+    codes = [
+        *("PA001", "PA004", "PA101", "PA103", "PA201", "PA301", "PA303", "PA401", "PA403"),
+        "ACME101",
+    ]
     outcome = _outcome([_finding(f"{code}.py", Severity.INFO, code) for code in codes])
     categories = [issue["categories"] for issue in json.loads(render_gitlab(outcome))]
     assert categories == [
         ["Bug Risk"],  # a file that does not parse
+        ["Style"],  # an unused noqa comment
         ["Complexity"],
         ["Complexity"],
         ["Clarity"],  # type hints

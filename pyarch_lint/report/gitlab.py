@@ -24,17 +24,18 @@ CRITIQUE_CHECK = "architecture-critique"
 # json.dumps's own escaping of a string, quotes included, when ensure_ascii is off.
 _string = encode_basestring
 _QUOTED_SEVERITY = {severity: _string(label) for severity, label in _SEVERITY.items()}
-# GitLab's category (Code Climate's list) of a finding, by its rule's family. Blocking calls in
-# a coroutine stall every other task (timeouts, lost heartbeats), so asyncio is Bug Risk with
-# the lost tasks and nested loops. A plugin's rules are Bug Risk.
+# GitLab's category (Code Climate's list) of a finding: its code's entry, else its rule family's.
+# Blocking calls in a coroutine stall every other task (timeouts, lost heartbeats), so asyncio
+# is Bug Risk with the lost tasks and nested loops. A plugin's rules are Bug Risk.
 _CATEGORY = {
     "PA0": "Bug Risk",  # engine: a file that does not parse, decode or finish
+    "PA004": "Style",  # a noqa comment that suppresses nothing, like ruff's RUF100
     "PA1": "Complexity",  # structure: nesting, branches, parameters
     "PA2": "Clarity",  # type hints: what a function takes and returns, unsaid
     "PA3": "Bug Risk",  # error handling: swallowed and bare excepts
     "PA4": "Bug Risk",  # asyncio
 }
-_QUOTED_CATEGORY = {family: _string(category) for family, category in _CATEGORY.items()}
+_QUOTED_CATEGORY = {key: _string(category) for key, category in _CATEGORY.items()}
 _OTHER_CATEGORY = _string("Bug Risk")
 _CRITIQUE_CATEGORY = _string("Complexity")
 
@@ -81,7 +82,7 @@ def _finding_issues(outcome: Outcome) -> Iterator[str]:
         )
         fingerprint = _digest(base, str(seen[base]))[:32]
         where = _place(_string(key.path), f.line, f.end_line)
-        category = _QUOTED_CATEGORY.get(f.code[:3], _OTHER_CATEGORY)
+        category = _QUOTED_CATEGORY.get(f.code) or _QUOTED_CATEGORY.get(f.code[:3], _OTHER_CATEGORY)
         yield _issue(head, category, f.severity, fingerprint, where)
 
 
