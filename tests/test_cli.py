@@ -329,9 +329,11 @@ def test_rules_lists_every_code_and_whether_it_is_on(project: Path) -> None:
     assert result.exit_code == 0
     rows = {line.split()[0]: line.split()[1] for line in result.stdout.splitlines()}
     assert set(rows) == {info.code for info in (*ENGINE_CODES, *BUILTIN_RULES)}
-    # The project's pyproject.toml selects PA3 only; engine codes are always on.
+    # The project's pyproject.toml selects PA3 only; PA001-PA003 are always on.
     assert {code for code, state in rows.items() if state == "on"} == {
-        *(info.code for info in ENGINE_CODES),
+        "PA001",
+        "PA002",
+        "PA003",
         *(rule.code for rule in BUILTIN_RULES if rule.code.startswith("PA3")),
     }
     assert "bare-except" in result.stdout
