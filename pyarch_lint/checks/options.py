@@ -47,6 +47,13 @@ class AnnotationOptions:
     """`[tool.pyarch-lint.annotations]`: which functions the type-hint rules leave alone."""
 
     SECTION: ClassVar[str] = "annotations"
+    summarize_untyped_modules: bool = field(
+        default=True,
+        metadata={
+            "help": "PA201, PA202, PA204: a module where no function has a hint gets one PA204 "
+            "finding instead of one per parameter and return; false reports each everywhere."
+        },
+    )
     ignore_private: bool = field(
         default=False,
         metadata={
