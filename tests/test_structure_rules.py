@@ -40,12 +40,12 @@ def test_max_nesting_depth_option_changes_the_limit() -> None:
 def test_nesting_message_names_depth_and_limit() -> None:
     [finding] = _findings(DEEP, "PA101", "max-nesting-depth = 1")
     assert finding.line == 3
-    assert "2 blocks deep" in finding.message
+    assert "3 blocks deep" in finding.message  # the deepest, reported at the first too deep
     assert "max-nesting-depth is 1" in finding.message
     assert finding.severity is Severity.WARNING
 
 
-def test_depth_zero_flags_every_outermost_block_once() -> None:
+def test_depth_zero_flags_the_first_outermost_block_and_counts_the_others() -> None:
     source = """\
     import os
 
@@ -55,7 +55,74 @@ def test_depth_zero_flags_every_outermost_block_once() -> None:
     for name in os.environ:
         print(name)
     """
-    assert _lines(source, "PA101", "max-nesting-depth = 0") == [3, 6]
+    [finding] = _findings(source, "PA101", "max-nesting-depth = 0")
+    assert finding.line == 3
+    assert "(max-nesting-depth is 0; 1 more block passes it too at module level)" in (
+        finding.message
+    )
+
+
+def test_sibling_deep_blocks_are_one_finding_per_function_with_the_deepest_depth() -> None:
+    source = """\
+    def f(rows):
+        for row in rows:
+            if row:
+                for cell in row:
+                    if cell:
+                        while cell.busy:
+                            cell.wait()
+                        for x in cell:
+                            if x:
+                                print(x)
+                        with cell.lock:
+                            print(cell)
+                    print(row)
+                if row.last:
+                    for cell in row:
+                        if cell:
+                            try:
+                                print(cell)
+                            except OSError:
+                                pass
+
+    def g(rows):
+        for row in rows:
+            if row:
+                for cell in row:
+                    if cell:
+                        while cell.busy:
+                            cell.wait()
+    """
+    found = _findings(source, "PA101")
+    assert [(f.line, f.column) for f in found] == [(6, 21), (27, 21)]
+    assert found[0].message.startswith(
+        "Nested 6 blocks deep (max-nesting-depth is 4; 3 more blocks pass it too in `f`): "
+    )
+    assert found[1].message.startswith("Nested 5 blocks deep (max-nesting-depth is 4): ")
+
+
+def test_class_body_and_methods_are_scopes_of_their_own() -> None:
+    source = """\
+    class C:
+        if A:
+            if B:
+                x = 1
+            if D:
+                y = 2
+
+        def m(self):
+            if A:
+                if B:
+                    return 1
+    """
+    found = _findings(source, "PA101", "max-nesting-depth = 1")
+    in_class = (
+        "Nested 2 blocks deep (max-nesting-depth is 1; 1 more block passes it too in class `C`)"
+    )
+    assert [(f.line, f.message.split(":")[0]) for f in found] == [
+        (3, in_class),
+        (10, "Nested 2 blocks deep (max-nesting-depth is 1)"),
+    ]
 
 
 def test_long_elif_chain_is_one_level() -> None:

@@ -1,8 +1,9 @@
 """PA1xx: nesting and structure. Flat is better than nested.
 
 All three rules count as the walk goes, from statement-level visits alone: a depth per scope
-(PA101), a running McCabe score per outermost function (PA102), a parameter count per `def`
-header (PA103). None of them re-walks a function body or looks into an expression.
+(PA101, reported when the scope ends), a running McCabe score per outermost function (PA102), a
+parameter count per `def` header (PA103). None of them re-walks a function body or looks into
+an expression.
 """
 
 from __future__ import annotations
@@ -30,12 +31,18 @@ Block = cst.If | cst.For | cst.While | cst.With | cst.Try | cst.TryStar | cst.Ma
 class _Scope:
     """The nesting state of one scope (module, class body or function body)."""
 
+    where: str  # how the message names the scope: "in `f`", "at module level"
     depth: int = 0  # blocks open around the statements being visited
-    flagged: bool = False  # a statement of the current too-deep block was already reported
+    flagged: bool = False  # the current too-deep block was already counted
     elifs: set[int] = field(default_factory=set)  # ids of `If` nodes that are an `elif`
+    first: Block | None = None  # the scope's first block past the limit: where it is reported
+    deepest: int = 0
+    others: int = 0  # later blocks past the limit, each outside the previous ones
 
 
 class TooDeepNesting(Rule):
+    """One finding per scope, at its first block past the limit, known when the scope ends."""
+
     CODE = "PA101"
     NAME = "too-deep-nesting"
     SEVERITY = Severity.WARNING
@@ -46,10 +53,10 @@ class TooDeepNesting(Rule):
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
         self._limit = context.options(StructureOptions).max_nesting_depth
-        self._scopes = [_Scope()]
+        self._scopes = [_Scope("at module level")]
 
     def _open(self, node: Block) -> None:
-        """Count a block; report it when it is the first past the limit, not what it holds."""
+        """Count a block; note it when it is the first past the limit, not what it holds."""
         scope = self._scopes[-1]
         if isinstance(node, cst.If):
             if isinstance(node.orelse, cst.If):
@@ -57,13 +64,15 @@ class TooDeepNesting(Rule):
             if id(node) in scope.elifs:
                 return  # same level as its `if`, already counted
         scope.depth += 1
-        if scope.depth > self._limit and not scope.flagged:
+        if scope.depth <= self._limit:
+            return
+        scope.deepest = max(scope.deepest, scope.depth)
+        if not scope.flagged:
             scope.flagged = True
-            self.report(
-                node,
-                f"Nested {scope.depth} blocks deep (max-nesting-depth is {self._limit}): "
-                "flatten it with guard clauses and early returns, or extract a function",
-            )
+            if scope.first is None:
+                scope.first = node
+            else:
+                scope.others += 1
 
     def _close(self, node: Block) -> None:
         scope = self._scopes[-1]
@@ -73,6 +82,22 @@ class TooDeepNesting(Rule):
         scope.depth -= 1
         if scope.depth <= self._limit:
             scope.flagged = False
+
+    def _finish(self) -> None:
+        scope = self._scopes.pop()
+        if scope.first is None:
+            return
+        more = ""
+        if scope.others:
+            blocks = (
+                "1 more block passes" if scope.others == 1 else f"{scope.others} more blocks pass"
+            )
+            more = f"; {blocks} it too {scope.where}"
+        self.report(
+            scope.first,
+            f"Nested {scope.deepest} blocks deep (max-nesting-depth is {self._limit}{more}): "
+            "flatten it with guard clauses and early returns, or extract a function",
+        )
 
     def visit_If(self, node: cst.If) -> None:
         self._open(node)
@@ -118,16 +143,19 @@ class TooDeepNesting(Rule):
 
     # A def or class starts its own count: its body runs elsewhere, later.
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._scopes.append(_Scope())
+        self._scopes.append(_Scope(f"in `{node.name.value}`"))
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._scopes.pop()
+        self._finish()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._scopes.append(_Scope())
+        self._scopes.append(_Scope(f"in class `{node.name.value}`"))
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:
-        self._scopes.pop()
+        self._finish()
+
+    def leave_Module(self, node: cst.Module) -> None:
+        self._finish()
 
 
 def _irrefutable(pattern: cst.MatchPattern) -> bool:
