@@ -131,8 +131,10 @@ def test_long_elif_chain_is_one_level() -> None:
     )
     source = f"def f(value):\n    if value is None:\n        pass\n{branches}"
     assert _lines(source, "PA101", "max-nesting-depth = 2") == []
-    # Each branch's inner `if` is its own too-deep block.
-    assert _lines(source, "PA101", "max-nesting-depth = 1") == list(range(5, 95, 3))
+    # Each branch's inner `if` is its own too-deep block, all at depth 2, counted in one finding.
+    [finding] = _findings(source, "PA101", "max-nesting-depth = 1")
+    assert finding.line == 5
+    assert "Nested 2 blocks deep (max-nesting-depth is 1; 29 more blocks pass" in finding.message
 
 
 def _score(source: str) -> int | None:
@@ -223,7 +225,7 @@ def test_max_parameters_option_changes_the_limit() -> None:
 def test_parameter_message_has_count_and_limit() -> None:
     source = "class C:\n    def m(self, a, b, *args, **kwargs):\n        pass\n"
     [finding] = _findings(source, "PA103", "max-parameters = 1")
-    assert "takes 2 parameters" in finding.message
+    assert "takes 2 positional parameters" in finding.message
     assert "max-parameters is 1" in finding.message
 
 
@@ -236,3 +238,65 @@ def test_negative_limits_are_rejected(key: str) -> None:
 def test_defaults_are_the_documented_ones() -> None:
     options = Settings.default().rule_options[StructureOptions]
     assert (options.max_nesting_depth, options.max_complexity, options.max_parameters) == (4, 10, 6)
+
+
+def test_keyword_only_parameters_count_only_when_asked() -> None:
+    source = """\
+    def connect(host, port, *, user, password, timeout, retries, verify):
+        pass
+
+    def spread(a, b, c, d, *, e):
+        pass
+    """
+    assert _lines(source, "PA103") == []
+    [both] = _findings(source, "PA103", "count-keyword-only = true\nmax-parameters = 5")
+    assert both.line == 1
+    assert both.message.startswith("`connect` takes 7 parameters (max-parameters is 5)")
+    [positional] = _findings(source, "PA103", "max-parameters = 3")
+    assert positional.message.startswith("`spread` takes 4 positional parameters")
+
+
+@pytest.mark.parametrize(
+    ("header", "decorator"),
+    [
+        ("import click", "@click.command()"),
+        ("import click", "@click.group(invoke_without_command=True)"),
+        ("from click import command as cmd", "@cmd('sync')"),
+        ("import click", '@click.option("--name")'),
+        ("import click\ncli = click.Group()", "@cli.command()"),
+        ("import typer\napp = typer.Typer()", "@app.command()"),
+        ("import typer\napp = typer.Typer()", "@app.command"),
+        ("import pytest", "@pytest.fixture"),
+        ("from pytest import fixture", '@fixture(scope="module")'),
+    ],
+)
+def test_framework_entry_points_are_exempt(header: str, decorator: str) -> None:
+    source = f"{header}\n\n{decorator}\ndef sync(a, b, c, d, e, f, g):\n    pass\n"
+    assert _findings(source, "PA103") == []
+
+
+def test_entry_point_decorators_resolve_names_and_can_be_replaced() -> None:
+    source = """\
+    from mylib import command
+    import pytest
+
+    @command
+    def not_click(a, b, c, d, e, f, g):
+        pass
+
+    @pytest.fixture
+    def fixture(a, b, c, d, e, f, g):
+        pass
+
+    @app.route("/")
+    def view(a, b, c, d, e, f, g):
+        pass
+    """
+    assert _lines(source, "PA103") == [5, 13]
+    assert _lines(source, "PA103", 'entry-point-decorators = ["*.route"]') == [5, 9]
+    assert _lines(source, "PA103", 'entry-point-decorators = ["mylib.command"]') == [9, 13]
+
+
+def test_an_entry_point_decorator_must_be_a_dotted_name() -> None:
+    with pytest.raises(ConfigError, match="is not a decorator name"):
+        settings_from_toml('[structure]\nentry-point-decorators = ["click command"]')

@@ -18,7 +18,7 @@ from pyarch_lint.checks.annotations import (
     is_dummy,
     receiver,
 )
-from pyarch_lint.checks.base import Rule, RuleContext, all_params
+from pyarch_lint.checks.base import Rule, RuleContext
 from pyarch_lint.checks.options import StructureOptions
 from pyarch_lint.findings import Severity
 
@@ -232,6 +232,9 @@ class TooComplex(Rule):
 
 
 class TooManyParameters(FunctionRule):
+    """Positional parameters are what a caller has to get right in order; keyword-only ones
+    are the cure for a long signature, and count only when `count-keyword-only` says so."""
+
     CODE = "PA103"
     NAME = "too-many-parameters"
     SEVERITY = Severity.WARNING
@@ -240,29 +243,52 @@ class TooManyParameters(FunctionRule):
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        self._limit = context.options(StructureOptions).max_parameters
+        options = context.options(StructureOptions)
+        self._limit = options.max_parameters
+        self._keyword_only = options.count_keyword_only
+        entry_points = options.entry_point_decorators
+        self._entry_points = frozenset(n for n in entry_points if not n.startswith("*."))
+        self._entry_point_attributes = frozenset(
+            n.removeprefix("*.") for n in entry_points if n.startswith("*.")
+        )
 
     def check(self, node: cst.FunctionDef, in_class: bool, nested: bool) -> None:
         params = node.params
-        named = len(params.posonly_params) + len(params.params) + len(params.kwonly_params)
-        if named <= self._limit:
+        counted = [*params.posonly_params, *params.params]
+        if self._keyword_only:
+            counted += params.kwonly_params
+        if len(counted) <= self._limit:
             return
         decorators = decorator_names(node)
         if decorators & {"overload", "override"}:
             return  # the implementation, or the base class, is where the signature is decided
+        if self._is_entry_point(node):
+            return
         implicit = receiver(node, in_class, decorators)
-        count = sum(
-            1
-            for param in all_params(params)
-            if param is not implicit
-            and param is not params.star_arg
-            and param is not params.star_kwarg
-            and not is_dummy(param.name.value)
-        )
+        count = sum(1 for p in counted if p is not implicit and not is_dummy(p.name.value))
         if count > self._limit:
+            kind = "parameters" if self._keyword_only else "positional parameters"
             self.report(
                 node,
-                f"`{node.name.value}` takes {count} parameters (max-parameters is "
-                f"{self._limit}): group related ones into a parameter object, or inject a "
-                "collaborator that owns them",
+                f"`{node.name.value}` takes {count} {kind} (max-parameters is {self._limit}): "
+                "group related ones into a parameter object, make the optional ones "
+                "keyword-only, or inject a collaborator that owns them",
             )
+
+    def _is_entry_point(self, node: cst.FunctionDef) -> bool:
+        """Does a decorator hand the function to a framework that passes its parameters
+        (`@click.command()`, `@app.command()`, `@pytest.fixture`)?"""
+        for decorator in node.decorators:
+            expression = decorator.decorator
+            if isinstance(expression, cst.Call):
+                expression = expression.func
+            if (
+                isinstance(expression, cst.Attribute)
+                and expression.attr.value in self._entry_point_attributes
+            ):
+                return True
+            if any(
+                name in self._entry_points for name in self.semantic.qualified_names(expression)
+            ):
+                return True
+        return False
