@@ -217,7 +217,7 @@ def main() -> None:
 @click.option(
     "-v", "--verbose", is_flag=True, help="Print notes and, on internal errors, tracebacks."
 )
-def check(  # noqa: PA103 -- click passes each option as a parameter
+def check(
     *,
     paths: tuple[Path, ...],
     select: tuple[str, ...],

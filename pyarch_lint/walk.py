@@ -158,15 +158,15 @@ class Walker:
         self._skipping: dict[Rule, cst.CSTNode] = {}
         targets = set(_STATEMENTS | _HANDLERS)
         for code, kind in rules:
-            rule = kind(RuleContext(code, options, self.semantic, self.sink))
+            rule = kind(RuleContext(code, options, self.semantic, self.place, self.reports.append))
             for hook in rule_hooks(kind):
                 table = self._visit if hook.visit else self._leave
                 table.setdefault(hook.node_type, []).append((rule, getattr(rule, hook.method)))
                 targets.add(hook.node_type)
         self._fields = _plan(frozenset(targets))
 
-    def sink(self, code: str, node: cst.CSTNode, message: str) -> None:
-        self.reports.append(Report(code, node, message, self._anchors[-1], self._handler_stack[-1]))
+    def place(self, code: str, node: cst.CSTNode, message: str) -> Report:
+        return Report(code, node, message, self._anchors[-1], self._handler_stack[-1])
 
     def walk(self) -> None:
         self._walk(self.module)

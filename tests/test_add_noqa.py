@@ -69,10 +69,10 @@ def test_line_endings_bom_and_encoding_are_kept(tree: Path) -> None:
     crlf = (tree / "crlf.py").read_bytes()
     assert crlf == (FIXTURES / "calls.after").read_bytes().replace(b"\n", b"\r\n")
     assert (tree / "bom.py").read_bytes() == (
-        b'\xef\xbb\xbfdef name(x):  # noqa: PA201, PA202\n    return "\xc3\xa9" + x\n'
+        b'\xef\xbb\xbfdef name(x):  # noqa: PA204\n    return "\xc3\xa9" + x\n'
     )
     assert (tree / "latin.py").read_bytes() == (
-        b'# -*- coding: latin-1 -*-\ndef name(x):  # noqa: PA201, PA202\n    return "\xe9" + x\n'
+        b'# -*- coding: latin-1 -*-\ndef name(x):  # noqa: PA204\n    return "\xe9" + x\n'
     )
 
 

@@ -1,4 +1,4 @@
-"""PA201-PA203: each option, severities and selection, beyond what the fixtures show."""
+"""PA201-PA204: each option, severities and selection, beyond what the fixtures show."""
 
 from __future__ import annotations
 
@@ -31,6 +31,8 @@ def test_ignore_private_skips_private_functions_but_not_dunders(code: str) -> No
     class C:
         def __eq__(self, other):
             return True
+
+    def typed() -> None: ...
     """
     assert _lines(source, code) == [1, 5]
     assert _lines(source, code, "ignore-private = true") == [5]
@@ -83,7 +85,8 @@ def test_suppress_dummy_args_skips_dummy_parameter_names() -> None:
 
 def test_suppress_dummy_args_does_not_touch_returns() -> None:
     source = "def f(_):\n    pass\n"
-    assert _lines(source, "PA202", "suppress-dummy-args = true") == [1]
+    options = "suppress-dummy-args = true\nsummarize-untyped-modules = false"
+    assert _lines(source, "PA202", options) == [1]
 
 
 def test_mypy_init_return_needs_one_annotated_argument() -> None:
@@ -101,7 +104,8 @@ def test_mypy_init_return_needs_one_annotated_argument() -> None:
 
 
 def test_init_message_suggests_none() -> None:
-    [finding] = _findings("class C:\n    def __init__(self):\n        pass\n", "PA202")
+    source = "class C:\n    def __init__(self):\n        pass\n"
+    [finding] = _findings(source, "PA202", "summarize-untyped-modules = false")
     assert "-> None" in finding.message
 
 
@@ -124,7 +128,7 @@ def test_one_finding_per_parameter_reported_on_its_own_line() -> None:
 
 
 def test_stub_files_are_checked() -> None:
-    found = _findings("def f(x): ...\n", "PA201", path="module.pyi")
+    found = _findings("def f(x): ...\ndef g(y: int): ...\n", "PA201", path="module.pyi")
     assert [f.line for f in found] == [1]
 
 
@@ -144,8 +148,11 @@ def test_any_annotation_is_off_by_default_and_selectable() -> None:
 
 
 def test_missing_annotations_are_on_by_default() -> None:
-    found = check_source(b"def f(x):\n    return x\n", "module.py", Settings.default())
+    source = b"def f(x):\n    return x\n\ndef g(y) -> int:\n    return y\n"
+    found = check_source(source, "module.py", Settings.default())
     assert {f.code for f in found} >= {"PA201", "PA202"}
+    untyped = check_source(b"def f(x):\n    return x\n", "module.py", Settings.default())
+    assert [f.code for f in untyped] == ["PA204"]
 
 
 def test_exemption_options_do_not_hide_any() -> None:
@@ -163,9 +170,160 @@ def test_exemption_options_do_not_hide_any() -> None:
 def test_defaults_are_the_documented_ones() -> None:
     options = Settings.default().rule_options[AnnotationOptions]
     assert options == AnnotationOptions(
+        summarize_untyped_modules=True,
         ignore_private=False,
         mypy_init_return=True,
         suppress_dummy_args=False,
         ignore_fully_untyped=False,
         ignore_nested=False,
     )
+
+
+# --- untyped modules (PA204), `@overload` implementations, `# type:` comments ---------------
+
+
+def test_an_untyped_module_gets_one_finding_on_its_first_function() -> None:
+    source = """\
+    import os
+
+    class Store:
+        def get(self, key):
+            return os.environ[key]
+
+    def load(path, *args, **kwargs):
+        def inner(x):
+            return x
+        return inner
+    """
+    [finding] = _findings(source, "PA204")
+    assert (finding.line, finding.column, finding.severity) == (4, 5, Severity.INFO)
+    assert finding.message.startswith("No function in this module has a type hint (3 functions)")
+    assert _lines(source, "PA201") == []
+    assert _lines(source, "PA202") == []
+
+
+@pytest.mark.parametrize("code", ["PA201", "PA202"])
+def test_one_hint_anywhere_brings_back_every_finding_above_and_below_it(code: str) -> None:
+    source = """\
+    def first(a):
+        return a
+
+    def typed(b: int):
+        return b
+
+    def last(c):
+        return c
+    """
+    expected = {"PA201": [1, 7], "PA202": [1, 4, 7]}[code]
+    assert _lines(source, code) == expected
+    assert _lines(source, "PA204") == []
+
+
+def test_summarize_untyped_modules_false_reports_every_parameter_and_no_module() -> None:
+    source = "def f(x, y):\n    return x\n"
+    options = "summarize-untyped-modules = false"
+    assert [f.message.split("`")[1] for f in _findings(source, "PA201", options)] == ["x", "y"]
+    assert _lines(source, "PA202", options) == [1]
+    assert _lines(source, "PA204", options) == []
+
+
+def test_a_module_without_functions_or_with_only_exempt_ones_is_not_reported() -> None:
+    assert _lines("x = 1\nclass C:\n    y = 2\n", "PA204") == []
+    assert _lines("def _private(x):\n    return x\n", "PA204", "ignore-private = true") == []
+    assert _lines("def f(x):\n    return x\n", "PA204", "ignore-fully-untyped = true") == []
+    [one] = _findings("async def f(x):\n    return x\n", "PA204")
+    assert "(1 function)" in one.message
+
+
+@pytest.mark.parametrize(
+    "imports",
+    [
+        "from typing import overload",
+        "from typing import overload as variant",
+        "import typing_extensions as te",
+        "import typing",
+    ],
+)
+def test_the_implementation_after_overloads_is_exempt_however_overload_is_imported(
+    imports: str,
+) -> None:
+    decorator = {
+        "from typing import overload": "overload",
+        "from typing import overload as variant": "variant",
+        "import typing_extensions as te": "te.overload",
+        "import typing": "typing.overload",
+    }[imports]
+    source = f"""\
+    {imports}
+
+    @{decorator}
+    def parse(value: int) -> int: ...
+    @{decorator}
+    def parse(value) -> str: ...
+    def parse(value):
+        return value
+    """
+    assert _lines(source, "PA201") == [6]  # the variant keeps today's finding
+    assert _lines(source, "PA202") == []
+
+
+def test_only_the_def_right_after_the_overloads_in_their_scope_is_their_implementation() -> None:
+    source = """\
+    from typing import overload
+
+    def overload_lookalike(f: object) -> object:
+        return f
+
+    @overload_lookalike
+    def a(x: int) -> int: ...
+    def a(x):
+        return x
+
+    @overload
+    def b(x: int) -> int: ...
+    def other(y) -> None: ...
+    def b(x):
+        return x
+
+    class C:
+        @overload
+        def m(self, x: int) -> int: ...
+        def m(self, x):
+            return x
+    """
+    assert _lines(source, "PA201") == [8, 13, 14]
+    assert _lines(source, "PA202") == [8, 14]
+
+
+def test_type_comments_count_as_annotations() -> None:
+    source = """\
+    def signature(a, b):  # type: (int, str) -> bool
+        return True
+
+    def next_line(a, b):
+        # type: (int, str) -> bool
+        return True
+
+    def per_argument(a,  # type: int
+                     b,  # type: str
+                     c  # type: float
+                     ):
+        # type: (...) -> None
+        pass
+
+    def partly(a,  # type: int
+               b):
+        pass
+
+    def ignored(a):  # type: ignore[no-untyped-def]
+        pass
+    """
+    found = _findings(source, "PA201")
+    assert [(f.line, f.message.split("`")[1]) for f in found] == [(16, "b"), (19, "a")]
+    assert _lines(source, "PA202") == [15, 19]
+
+
+def test_a_type_comment_alone_makes_the_module_typed() -> None:
+    source = "def f(a):  # type: (int) -> int\n    return a\n\ndef g(b):\n    return b\n"
+    assert _lines(source, "PA204") == []
+    assert _lines(source, "PA201") == [4]

@@ -169,7 +169,7 @@ def test_the_per_file_message_is_little_more_than_the_numbered_source(server, tm
         assert len(text) - len(source) <= 2000
         assert "How to fix" not in text
         # Findings below llm.min-severity by position only; those above with their message.
-        assert "PA202 missing-return-annotation (info) at 7:1, " in text
+        assert "PA204 untyped-module (info) at 7:1\n" in text
         assert '\nPA301 bare-except (warning)\n  11:5 "Bare `except:`' in text
     # The shared prefix (tools, then the system prompt with the rule catalogue) is the same for
     # every file and long enough to be cached: over 2,048 tokens even at 4 characters a token.

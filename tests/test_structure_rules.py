@@ -40,12 +40,12 @@ def test_max_nesting_depth_option_changes_the_limit() -> None:
 def test_nesting_message_names_depth_and_limit() -> None:
     [finding] = _findings(DEEP, "PA101", "max-nesting-depth = 1")
     assert finding.line == 3
-    assert "2 blocks deep" in finding.message
+    assert "3 blocks deep" in finding.message  # the deepest, reported at the first too deep
     assert "max-nesting-depth is 1" in finding.message
     assert finding.severity is Severity.WARNING
 
 
-def test_depth_zero_flags_every_outermost_block_once() -> None:
+def test_depth_zero_flags_the_first_outermost_block_and_counts_the_others() -> None:
     source = """\
     import os
 
@@ -55,7 +55,74 @@ def test_depth_zero_flags_every_outermost_block_once() -> None:
     for name in os.environ:
         print(name)
     """
-    assert _lines(source, "PA101", "max-nesting-depth = 0") == [3, 6]
+    [finding] = _findings(source, "PA101", "max-nesting-depth = 0")
+    assert finding.line == 3
+    assert "(max-nesting-depth is 0; 1 more block passes it too at module level)" in (
+        finding.message
+    )
+
+
+def test_sibling_deep_blocks_are_one_finding_per_function_with_the_deepest_depth() -> None:
+    source = """\
+    def f(rows):
+        for row in rows:
+            if row:
+                for cell in row:
+                    if cell:
+                        while cell.busy:
+                            cell.wait()
+                        for x in cell:
+                            if x:
+                                print(x)
+                        with cell.lock:
+                            print(cell)
+                    print(row)
+                if row.last:
+                    for cell in row:
+                        if cell:
+                            try:
+                                print(cell)
+                            except OSError:
+                                pass
+
+    def g(rows):
+        for row in rows:
+            if row:
+                for cell in row:
+                    if cell:
+                        while cell.busy:
+                            cell.wait()
+    """
+    found = _findings(source, "PA101")
+    assert [(f.line, f.column) for f in found] == [(6, 21), (27, 21)]
+    assert found[0].message.startswith(
+        "Nested 6 blocks deep (max-nesting-depth is 4; 3 more blocks pass it too in `f`): "
+    )
+    assert found[1].message.startswith("Nested 5 blocks deep (max-nesting-depth is 4): ")
+
+
+def test_class_body_and_methods_are_scopes_of_their_own() -> None:
+    source = """\
+    class C:
+        if A:
+            if B:
+                x = 1
+            if D:
+                y = 2
+
+        def m(self):
+            if A:
+                if B:
+                    return 1
+    """
+    found = _findings(source, "PA101", "max-nesting-depth = 1")
+    in_class = (
+        "Nested 2 blocks deep (max-nesting-depth is 1; 1 more block passes it too in class `C`)"
+    )
+    assert [(f.line, f.message.split(":")[0]) for f in found] == [
+        (3, in_class),
+        (10, "Nested 2 blocks deep (max-nesting-depth is 1)"),
+    ]
 
 
 def test_long_elif_chain_is_one_level() -> None:
@@ -64,8 +131,10 @@ def test_long_elif_chain_is_one_level() -> None:
     )
     source = f"def f(value):\n    if value is None:\n        pass\n{branches}"
     assert _lines(source, "PA101", "max-nesting-depth = 2") == []
-    # Each branch's inner `if` is its own too-deep block.
-    assert _lines(source, "PA101", "max-nesting-depth = 1") == list(range(5, 95, 3))
+    # Each branch's inner `if` is its own too-deep block, all at depth 2, counted in one finding.
+    [finding] = _findings(source, "PA101", "max-nesting-depth = 1")
+    assert finding.line == 5
+    assert "Nested 2 blocks deep (max-nesting-depth is 1; 29 more blocks pass" in finding.message
 
 
 def _score(source: str) -> int | None:
@@ -156,7 +225,7 @@ def test_max_parameters_option_changes_the_limit() -> None:
 def test_parameter_message_has_count_and_limit() -> None:
     source = "class C:\n    def m(self, a, b, *args, **kwargs):\n        pass\n"
     [finding] = _findings(source, "PA103", "max-parameters = 1")
-    assert "takes 2 parameters" in finding.message
+    assert "takes 2 positional parameters" in finding.message
     assert "max-parameters is 1" in finding.message
 
 
@@ -169,3 +238,65 @@ def test_negative_limits_are_rejected(key: str) -> None:
 def test_defaults_are_the_documented_ones() -> None:
     options = Settings.default().rule_options[StructureOptions]
     assert (options.max_nesting_depth, options.max_complexity, options.max_parameters) == (4, 10, 6)
+
+
+def test_keyword_only_parameters_count_only_when_asked() -> None:
+    source = """\
+    def connect(host, port, *, user, password, timeout, retries, verify):
+        pass
+
+    def spread(a, b, c, d, *, e):
+        pass
+    """
+    assert _lines(source, "PA103") == []
+    [both] = _findings(source, "PA103", "count-keyword-only = true\nmax-parameters = 5")
+    assert both.line == 1
+    assert both.message.startswith("`connect` takes 7 parameters (max-parameters is 5)")
+    [positional] = _findings(source, "PA103", "max-parameters = 3")
+    assert positional.message.startswith("`spread` takes 4 positional parameters")
+
+
+@pytest.mark.parametrize(
+    ("header", "decorator"),
+    [
+        ("import click", "@click.command()"),
+        ("import click", "@click.group(invoke_without_command=True)"),
+        ("from click import command as cmd", "@cmd('sync')"),
+        ("import click", '@click.option("--name")'),
+        ("import click\ncli = click.Group()", "@cli.command()"),
+        ("import typer\napp = typer.Typer()", "@app.command()"),
+        ("import typer\napp = typer.Typer()", "@app.command"),
+        ("import pytest", "@pytest.fixture"),
+        ("from pytest import fixture", '@fixture(scope="module")'),
+    ],
+)
+def test_framework_entry_points_are_exempt(header: str, decorator: str) -> None:
+    source = f"{header}\n\n{decorator}\ndef sync(a, b, c, d, e, f, g):\n    pass\n"
+    assert _findings(source, "PA103") == []
+
+
+def test_entry_point_decorators_resolve_names_and_can_be_replaced() -> None:
+    source = """\
+    from mylib import command
+    import pytest
+
+    @command
+    def not_click(a, b, c, d, e, f, g):
+        pass
+
+    @pytest.fixture
+    def fixture(a, b, c, d, e, f, g):
+        pass
+
+    @app.route("/")
+    def view(a, b, c, d, e, f, g):
+        pass
+    """
+    assert _lines(source, "PA103") == [5, 13]
+    assert _lines(source, "PA103", 'entry-point-decorators = ["*.route"]') == [5, 9]
+    assert _lines(source, "PA103", 'entry-point-decorators = ["mylib.command"]') == [9, 13]
+
+
+def test_an_entry_point_decorator_must_be_a_dotted_name() -> None:
+    with pytest.raises(ConfigError, match="is not a decorator name"):
+        settings_from_toml('[structure]\nentry-point-decorators = ["click command"]')

@@ -1,26 +1,35 @@
 """PA2xx: type hints. Explicit is better than implicit.
 
 Everything these rules need is in a `def` statement's own header: its parameters, return
-annotation, decorators, and where it sits (directly in a class body, inside another function,
-which the semantic model's scope tells). They never look into a function's body. PA203 asks the
-semantic model which names mean `typing.Any` where the header is evaluated.
+annotation, decorators, `# type:` comments, and where it sits (directly in a class body, inside
+another function, which the semantic model's scope tells). They never look into a function's
+body beyond the comment on its first line. PA203 asks the semantic model which names mean
+`typing.Any` where the header is evaluated, PA201 and PA202 which decorator is `@overload`.
+
+Whether a module has any hint at all is known only at its end: until a function shows one,
+PA201 and PA202 hold their findings, and drop them if none does (PA204 then reports the module).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 import libcst as cst
 
-from pyarch_lint.checks.base import Rule, RuleContext, all_params
+from pyarch_lint.checks.base import Report, Rule, RuleContext, all_params
 from pyarch_lint.checks.options import AnnotationOptions
 from pyarch_lint.findings import Severity
-from pyarch_lint.semantics import ScopeKind, string_annotation
+from pyarch_lint.semantics import Scope, ScopeKind, string_annotation
 
 # ruff's default `dummy-variable-rgx`: `_`, `__`, `_unused`, but not `__dunder__` or `_x_`.
 _DUMMY = re.compile(r"^(_+|(_+[a-zA-Z0-9_]*[a-zA-Z0-9]+?))$")
 # Methods Python binds to the class without a decorator (ruff treats them the same way).
 _IMPLICIT_CLASSMETHODS = frozenset({"__new__", "__init_subclass__", "__class_getitem__"})
+# PEP 484 type comments: `# type: int` after a parameter, `# type: (int) -> str` for a whole
+# signature (on the def line or the first line of its body). `# type: ignore` is no hint.
+_TYPE_COMMENT = re.compile(r"#\s*type:(?!\s*ignore\b)")
+_OVERLOAD = frozenset({"typing.overload", "typing_extensions.overload"})
 
 
 def decorator_names(node: cst.FunctionDef) -> frozenset[str]:
@@ -70,8 +79,51 @@ def _is_private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
-def _fully_untyped(node: cst.FunctionDef) -> bool:
-    return node.returns is None and all(p.annotation is None for p in all_params(node.params))
+def _is_type_comment(comment: cst.Comment | None) -> bool:
+    return comment is not None and _TYPE_COMMENT.match(comment.value) is not None
+
+
+def _ends_in_type_comment(whitespace: cst.BaseParenthesizableWhitespace) -> bool:
+    return isinstance(whitespace, cst.ParenthesizedWhitespace) and _is_type_comment(
+        whitespace.first_line.comment
+    )
+
+
+def _param_annotated(param: cst.Param) -> bool:
+    """An annotation, or a `# type:` comment right after the parameter (or its comma)."""
+    if param.annotation is not None:
+        return True
+    comma = param.comma
+    return _ends_in_type_comment(param.whitespace_after_param) or (
+        isinstance(comma, cst.Comma) and _ends_in_type_comment(comma.whitespace_after)
+    )
+
+
+def signature_comment(node: cst.FunctionDef) -> bool:
+    """Does a `# type: (...) -> R` comment, on the def line or the next, type the signature?"""
+    body = node.body
+    if not isinstance(body, cst.IndentedBlock):
+        return False
+    if _is_type_comment(body.header.comment):
+        return True
+    # Every statement has `leading_lines`, the comment lines above it: the first is the next line.
+    leading: Sequence[cst.EmptyLine] = getattr(body.body[0], "leading_lines", ())
+    return bool(leading) and _is_type_comment(leading[0].comment)
+
+
+def unannotated_params(node: cst.FunctionDef) -> list[cst.Param]:
+    """The parameters without a hint (none under a signature comment)."""
+    missing = [p for p in all_params(node.params) if not _param_annotated(p)]
+    return [] if missing and signature_comment(node) else missing
+
+
+def has_hint(node: cst.FunctionDef) -> bool:
+    """Does any parameter, the return, or a signature comment of `node` carry a type?"""
+    return (
+        node.returns is not None
+        or any(_param_annotated(p) for p in all_params(node.params))
+        or signature_comment(node)
+    )
 
 
 class FunctionRule(Rule):
@@ -91,21 +143,58 @@ class FunctionRule(Rule):
 
 
 class _MissingAnnotationRule(FunctionRule):
-    """The functions the options exempt from PA201 and PA202 alike."""
+    """What PA201, PA202 and PA204 share: the functions the options exempt, the `@overload`
+    implementations, and whether the module has shown a hint yet."""
 
     REQUIRES_ANY = (b"def",)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
         self.options = context.options(AnnotationOptions)
+        # True until a function of the module shows a hint (never, when every finding is wanted).
+        self.untyped = self.options.summarize_untyped_modules
+        # Per scope: the name of its last def, when that def was an `@overload` variant.
+        self._overloaded: dict[Scope, str] = {}
+        self._held: list[Report] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if self.untyped and has_hint(node):
+            self.untyped = False
+            for report in self._held:
+                self.deliver(report)
+            self._held.clear()
+        super().visit_FunctionDef(node)
+
+    def flag(self, node: cst.CSTNode, message: str) -> None:
+        """Report, or hold until the module shows a hint (dropped if it never does)."""
+        if self.untyped:
+            self._held.append(self.hold(node, message))
+        else:
+            self.report(node, message)
 
     def exempt(self, node: cst.FunctionDef, nested: bool) -> bool:
         options = self.options
         return (
-            (options.ignore_private and _is_private(node.name.value))
+            self._implements_overloads(node)
+            or (options.ignore_private and _is_private(node.name.value))
             or (options.ignore_nested and nested)
-            or (options.ignore_fully_untyped and _fully_untyped(node))
+            or (options.ignore_fully_untyped and not has_hint(node))
         )
+
+    def _implements_overloads(self, node: cst.FunctionDef) -> bool:
+        """Is `node` the implementation after `@overload` variants of its name (the def right
+        after them in the same scope)? Its signature is for the body, callers see the variants
+        (ruff's rule too)."""
+        scope = self.semantic.scope
+        previous = self._overloaded.pop(scope, None)
+        if node.decorators and any(
+            name in _OVERLOAD
+            for decorator in node.decorators
+            for name in self.semantic.qualified_names(decorator.decorator)
+        ):
+            self._overloaded[scope] = node.name.value
+            return False
+        return previous == node.name.value
 
 
 class MissingParameterAnnotation(_MissingAnnotationRule):
@@ -115,10 +204,12 @@ class MissingParameterAnnotation(_MissingAnnotationRule):
     OPTIONS = AnnotationOptions
 
     def check(self, node: cst.FunctionDef, in_class: bool, nested: bool) -> None:
-        params = node.params
-        unannotated = [p for p in all_params(params) if p.annotation is None]
-        if not unannotated or self.exempt(node, nested):
+        if self.exempt(node, nested):
             return
+        unannotated = unannotated_params(node)
+        if not unannotated:
+            return
+        params = node.params
         implicit = receiver(node, in_class, decorator_names(node))
         function = node.name.value
         for param in unannotated:
@@ -126,7 +217,7 @@ class MissingParameterAnnotation(_MissingAnnotationRule):
                 continue
             if self.options.suppress_dummy_args and is_dummy(param.name.value):
                 continue
-            self.report(
+            self.flag(
                 param,
                 f"Parameter `{display_name(param, params)}` of `{function}` has no type "
                 "annotation: say what it expects",
@@ -140,20 +231,53 @@ class MissingReturnAnnotation(_MissingAnnotationRule):
     OPTIONS = AnnotationOptions
 
     def check(self, node: cst.FunctionDef, in_class: bool, nested: bool) -> None:
-        if node.returns is not None or self.exempt(node, nested):
+        if self.exempt(node, nested) or node.returns is not None or signature_comment(node):
             return
         function = node.name.value
         decorators = decorator_names(node)
         if function == "__init__" and in_class and self.options.mypy_init_return:
             # mypy's rule, as in ruff: one annotated argument makes `-> None` implied.
             implicit = receiver(node, in_class, decorators)
-            if any(p.annotation is not None for p in all_params(node.params) if p is not implicit):
+            if any(p is not implicit for p in all_params(node.params) if _param_annotated(p)):
                 return
         returns_none = (function == "__init__" and in_class) or bool(
             decorators & {"setter", "deleter"}
         )
         hint = "add `-> None`" if returns_none else "say what it returns"
-        self.report(node, f"`{function}` has no return annotation: {hint}")
+        self.flag(node, f"`{function}` has no return annotation: {hint}")
+
+
+class UntypedModule(_MissingAnnotationRule):
+    """PA204: one finding, on the first function, for a module whose functions have no hint at
+    all; PA201 and PA202 hold theirs back in such a module."""
+
+    CODE = "PA204"
+    NAME = "untyped-module"
+    SEVERITY = Severity.INFO
+    OPTIONS = AnnotationOptions
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__(context)
+        self._first: cst.FunctionDef | None = None
+        self._functions = 0
+
+    def check(self, node: cst.FunctionDef, in_class: bool, nested: bool) -> None:
+        if not self.untyped or self.exempt(node, nested):
+            return
+        self._functions += 1
+        if self._first is None:
+            self._first = node
+
+    def leave_Module(self, node: cst.Module) -> None:
+        if not self.untyped or self._first is None:
+            return
+        count = self._functions
+        functions = "1 function" if count == 1 else f"{count} functions"
+        self.report(
+            self._first,
+            f"No function in this module has a type hint ({functions}): annotate its public "
+            "functions first; from the first hint on, PA201 and PA202 list each one missing",
+        )
 
 
 _TYPING_MODULES = frozenset({"typing", "typing_extensions"})

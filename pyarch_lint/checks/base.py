@@ -17,7 +17,9 @@ The contract, which the walker (`pyarch_lint.walk`) keeps exactly:
 A rule pays only for what it hooks: a file whose applicable rules hook statements alone is walked
 through its statements, never into its expressions (a full walk costs as much as the parse).
 
-A rule reports a node; the engine turns it into a positioned, suppressible `Finding`.
+A rule reports a node; the engine turns it into a positioned, suppressible `Finding`. A verdict
+that needs more of the module than the walk has passed holds its reports (`hold`, placed where
+the walk is) and delivers them later, or drops them.
 """
 
 from __future__ import annotations
@@ -75,12 +77,14 @@ class RuleContext:
         code: str,
         options: dict[type[Any], Any],
         semantic: SemanticModel,
-        sink: Callable[[str, cst.CSTNode, str], None],
+        place: Callable[[str, cst.CSTNode, str], Report],
+        deliver: Callable[[Report], None],
     ) -> None:
         self.code = code
         self._options = options
         self.semantic = semantic
-        self._sink = sink
+        self._place = place
+        self._deliver = deliver
 
     def options(self, kind: type[OptionsT]) -> OptionsT:
         """The configured options of type `kind` (a frozen dataclass declared by a rule)."""
@@ -88,7 +92,15 @@ class RuleContext:
         return value
 
     def report(self, node: cst.CSTNode, message: str) -> None:
-        self._sink(self.code, node, message)
+        self._deliver(self._place(self.code, node, message))
+
+    def hold(self, node: cst.CSTNode, message: str) -> Report:
+        return self._place(self.code, node, message)
+
+    def deliver(self, report: Report) -> None:
+        if report.code != self.code:
+            raise ValueError(f"{self.code} cannot deliver a report of {report.code}")
+        self._deliver(report)
 
 
 class Rule:
@@ -123,6 +135,15 @@ class Rule:
     def report(self, node: cst.CSTNode, message: str) -> None:
         """Report `node`; the engine computes its position and applies suppressions."""
         self.context.report(node, message)
+
+    def hold(self, node: cst.CSTNode, message: str) -> Report:
+        """A report of `node` placed where the walk is now, not yet reported: `deliver` it
+        later (by the end of the module, `leave_Module`), or drop it."""
+        return self.context.hold(node, message)
+
+    def deliver(self, report: Report) -> None:
+        """Report what `hold` placed."""
+        self.context.deliver(report)
 
 
 class InvalidRuleError(TypeError):

@@ -31,15 +31,41 @@ class StructureOptions:
     max_parameters: int = field(
         default=6,
         metadata={
-            "help": "PA103: the most parameters a function may take, not counting a method's "
-            "receiver, `*args`, `**kwargs` and dummy names."
+            "help": "PA103: the most positional parameters a function may take, not counting a "
+            "method's receiver, `*args`, `**kwargs` and dummy names."
+        },
+    )
+    count_keyword_only: bool = field(
+        default=False,
+        metadata={"help": "PA103: count keyword-only parameters too (as pylint's R0913 does)."},
+    )
+    entry_point_decorators: tuple[str, ...] = field(
+        default=(
+            "click.command",
+            "click.group",
+            "click.option",
+            "click.argument",
+            "pytest.fixture",
+            "*.command",
+        ),
+        metadata={
+            "help": "PA103: functions with one of these decorators are not checked, since a "
+            "framework passes their parameters; dotted names resolved through the imports, "
+            "`*.name` for any `@<object>.name` (`@app.command()` of a typer app or click group)."
         },
     )
 
     def __post_init__(self) -> None:
         for option in fields(self):
-            if getattr(self, option.name) < 0:
+            value = getattr(self, option.name)
+            if isinstance(value, int) and not isinstance(value, bool) and value < 0:
                 raise ValueError(f"`{option.name.replace('_', '-')}` must be 0 or more")
+        for name in self.entry_point_decorators:
+            if not _DOTTED_NAME.fullmatch(name.removeprefix("*.")):
+                raise ValueError(
+                    f"{name!r} is not a decorator name (expected e.g. `click.command`, or "
+                    "`*.command` for any object's `command`)"
+                )
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +73,13 @@ class AnnotationOptions:
     """`[tool.pyarch-lint.annotations]`: which functions the type-hint rules leave alone."""
 
     SECTION: ClassVar[str] = "annotations"
+    summarize_untyped_modules: bool = field(
+        default=True,
+        metadata={
+            "help": "PA201, PA202, PA204: a module where no function has a hint gets one PA204 "
+            "finding instead of one per parameter and return; false reports each everywhere."
+        },
+    )
     ignore_private: bool = field(
         default=False,
         metadata={

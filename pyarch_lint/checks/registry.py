@@ -134,6 +134,13 @@ BUILTIN_RULES: tuple[RuleInfo, ...] = (
         default_enabled=False,
         options_type=AnnotationOptions,
     ),
+    RuleInfo(
+        "PA204",
+        "untyped-module",
+        Severity.INFO,
+        _CHECKS + "annotations:UntypedModule",
+        options_type=AnnotationOptions,
+    ),
     # PA3xx: error handling
     RuleInfo("PA301", "bare-except", Severity.WARNING, _CHECKS + "errors:BareExcept"),
     RuleInfo(

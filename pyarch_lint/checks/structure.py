@@ -1,8 +1,9 @@
 """PA1xx: nesting and structure. Flat is better than nested.
 
 All three rules count as the walk goes, from statement-level visits alone: a depth per scope
-(PA101), a running McCabe score per outermost function (PA102), a parameter count per `def`
-header (PA103). None of them re-walks a function body or looks into an expression.
+(PA101, reported when the scope ends), a running McCabe score per outermost function (PA102), a
+parameter count per `def` header (PA103). None of them re-walks a function body or looks into
+an expression.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from pyarch_lint.checks.annotations import (
     is_dummy,
     receiver,
 )
-from pyarch_lint.checks.base import Rule, RuleContext, all_params
+from pyarch_lint.checks.base import Rule, RuleContext
 from pyarch_lint.checks.options import StructureOptions
 from pyarch_lint.findings import Severity
 
@@ -30,12 +31,18 @@ Block = cst.If | cst.For | cst.While | cst.With | cst.Try | cst.TryStar | cst.Ma
 class _Scope:
     """The nesting state of one scope (module, class body or function body)."""
 
+    where: str  # how the message names the scope: "in `f`", "at module level"
     depth: int = 0  # blocks open around the statements being visited
-    flagged: bool = False  # a statement of the current too-deep block was already reported
+    flagged: bool = False  # the current too-deep block was already counted
     elifs: set[int] = field(default_factory=set)  # ids of `If` nodes that are an `elif`
+    first: Block | None = None  # the scope's first block past the limit: where it is reported
+    deepest: int = 0
+    others: int = 0  # later blocks past the limit, each outside the previous ones
 
 
 class TooDeepNesting(Rule):
+    """One finding per scope, at its first block past the limit, known when the scope ends."""
+
     CODE = "PA101"
     NAME = "too-deep-nesting"
     SEVERITY = Severity.WARNING
@@ -46,10 +53,10 @@ class TooDeepNesting(Rule):
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
         self._limit = context.options(StructureOptions).max_nesting_depth
-        self._scopes = [_Scope()]
+        self._scopes = [_Scope("at module level")]
 
     def _open(self, node: Block) -> None:
-        """Count a block; report it when it is the first past the limit, not what it holds."""
+        """Count a block; note it when it is the first past the limit, not what it holds."""
         scope = self._scopes[-1]
         if isinstance(node, cst.If):
             if isinstance(node.orelse, cst.If):
@@ -57,13 +64,15 @@ class TooDeepNesting(Rule):
             if id(node) in scope.elifs:
                 return  # same level as its `if`, already counted
         scope.depth += 1
-        if scope.depth > self._limit and not scope.flagged:
+        if scope.depth <= self._limit:
+            return
+        scope.deepest = max(scope.deepest, scope.depth)
+        if not scope.flagged:
             scope.flagged = True
-            self.report(
-                node,
-                f"Nested {scope.depth} blocks deep (max-nesting-depth is {self._limit}): "
-                "flatten it with guard clauses and early returns, or extract a function",
-            )
+            if scope.first is None:
+                scope.first = node
+            else:
+                scope.others += 1
 
     def _close(self, node: Block) -> None:
         scope = self._scopes[-1]
@@ -73,6 +82,22 @@ class TooDeepNesting(Rule):
         scope.depth -= 1
         if scope.depth <= self._limit:
             scope.flagged = False
+
+    def _finish(self) -> None:
+        scope = self._scopes.pop()
+        if scope.first is None:
+            return
+        more = ""
+        if scope.others:
+            blocks = (
+                "1 more block passes" if scope.others == 1 else f"{scope.others} more blocks pass"
+            )
+            more = f"; {blocks} it too {scope.where}"
+        self.report(
+            scope.first,
+            f"Nested {scope.deepest} blocks deep (max-nesting-depth is {self._limit}{more}): "
+            "flatten it with guard clauses and early returns, or extract a function",
+        )
 
     def visit_If(self, node: cst.If) -> None:
         self._open(node)
@@ -118,16 +143,19 @@ class TooDeepNesting(Rule):
 
     # A def or class starts its own count: its body runs elsewhere, later.
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._scopes.append(_Scope())
+        self._scopes.append(_Scope(f"in `{node.name.value}`"))
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._scopes.pop()
+        self._finish()
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._scopes.append(_Scope())
+        self._scopes.append(_Scope(f"in class `{node.name.value}`"))
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:
-        self._scopes.pop()
+        self._finish()
+
+    def leave_Module(self, node: cst.Module) -> None:
+        self._finish()
 
 
 def _irrefutable(pattern: cst.MatchPattern) -> bool:
@@ -204,6 +232,9 @@ class TooComplex(Rule):
 
 
 class TooManyParameters(FunctionRule):
+    """Positional parameters are what a caller has to get right in order; keyword-only ones
+    are the cure for a long signature, and count only when `count-keyword-only` says so."""
+
     CODE = "PA103"
     NAME = "too-many-parameters"
     SEVERITY = Severity.WARNING
@@ -212,29 +243,52 @@ class TooManyParameters(FunctionRule):
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        self._limit = context.options(StructureOptions).max_parameters
+        options = context.options(StructureOptions)
+        self._limit = options.max_parameters
+        self._keyword_only = options.count_keyword_only
+        entry_points = options.entry_point_decorators
+        self._entry_points = frozenset(n for n in entry_points if not n.startswith("*."))
+        self._entry_point_attributes = frozenset(
+            n.removeprefix("*.") for n in entry_points if n.startswith("*.")
+        )
 
     def check(self, node: cst.FunctionDef, in_class: bool, nested: bool) -> None:
         params = node.params
-        named = len(params.posonly_params) + len(params.params) + len(params.kwonly_params)
-        if named <= self._limit:
+        counted = [*params.posonly_params, *params.params]
+        if self._keyword_only:
+            counted += params.kwonly_params
+        if len(counted) <= self._limit:
             return
         decorators = decorator_names(node)
         if decorators & {"overload", "override"}:
             return  # the implementation, or the base class, is where the signature is decided
+        if self._is_entry_point(node):
+            return
         implicit = receiver(node, in_class, decorators)
-        count = sum(
-            1
-            for param in all_params(params)
-            if param is not implicit
-            and param is not params.star_arg
-            and param is not params.star_kwarg
-            and not is_dummy(param.name.value)
-        )
+        count = sum(1 for p in counted if p is not implicit and not is_dummy(p.name.value))
         if count > self._limit:
+            kind = "parameters" if self._keyword_only else "positional parameters"
             self.report(
                 node,
-                f"`{node.name.value}` takes {count} parameters (max-parameters is "
-                f"{self._limit}): group related ones into a parameter object, or inject a "
-                "collaborator that owns them",
+                f"`{node.name.value}` takes {count} {kind} (max-parameters is {self._limit}): "
+                "group related ones into a parameter object, make the optional ones "
+                "keyword-only, or inject a collaborator that owns them",
             )
+
+    def _is_entry_point(self, node: cst.FunctionDef) -> bool:
+        """Does a decorator hand the function to a framework that passes its parameters
+        (`@click.command()`, `@app.command()`, `@pytest.fixture`)?"""
+        for decorator in node.decorators:
+            expression = decorator.decorator
+            if isinstance(expression, cst.Call):
+                expression = expression.func
+            if (
+                isinstance(expression, cst.Attribute)
+                and expression.attr.value in self._entry_point_attributes
+            ):
+                return True
+            if any(
+                name in self._entry_points for name in self.semantic.qualified_names(expression)
+            ):
+                return True
+        return False
