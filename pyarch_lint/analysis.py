@@ -24,12 +24,13 @@ import libcst as cst
 from pyarch_lint.cache import digest
 from pyarch_lint.checks.base import Rule
 from pyarch_lint.checks.options import NoqaOptions
-from pyarch_lint.checks.registry import load_rule_class
+from pyarch_lint.checks.registry import HARD_CODED_SECRET, load_rule_class
 from pyarch_lint.config import Settings
 from pyarch_lint.files import read_regular, split_lines
 from pyarch_lint.findings import Analysis, RawFinding
 from pyarch_lint.locate import Locator, Span
 from pyarch_lint.memory import without_cyclic_gc
+from pyarch_lint.secrets import Untokenizable, could_hold_reportable, find_secrets, reportable
 from pyarch_lint.suppress import (
     NO_COMMENTS,
     UNUSED_NOQA,
@@ -235,7 +236,8 @@ def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settin
     ]
     # Tokenizing costs milliseconds a file; one without the word has no comment to read.
     comments = scan(text) if b"noqa" in source.lower() else NO_COMMENTS
-    if not applicable and not comments.directives:
+    secrets = _hard_coded_secrets(source, text, settings)
+    if not applicable and not comments.directives and not secrets:
         return Analysis(key, [])
     walker = Walker(module, applicable, dict(settings.rule_options))
     walker.walk()
@@ -250,21 +252,25 @@ def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settin
     ]
     lines = split_lines(text)
     file_codes = file_suppressions(text)
-    suppressed: set[tuple[int, str]] = set()  # (line of the comment, or 0 for the file's; code)
+    reported = list(secrets)
     if walker.reports:
         tree = verdict if isinstance(verdict, ast.Module) else None
         locator = Locator(tree, lines, module, walker.statements, walker.handlers)
         for report in walker.reports:
             span: Span = locator.span(report)
-            if any(report.code.startswith(prefix) for prefix in file_codes):
-                suppressed.add((0, report.code))
-                continue
-            line = suppressing_line(report.code, span.line, lines, comments)
-            if line:
-                suppressed.add((line, report.code))
-                continue
             place = (span.line, span.column, span.end_line, span.end_column)
-            findings.append((*place, report.code, report.message))
+            reported.append((*place, report.code, report.message))
+    suppressed: set[tuple[int, str]] = set()  # (line of the comment, or 0 for the file's; code)
+    for finding in reported:
+        code = finding[4]
+        if any(code.startswith(prefix) for prefix in file_codes):
+            suppressed.add((0, code))
+            continue
+        line = suppressing_line(code, finding[0], lines, comments)
+        if line:
+            suppressed.add((line, code))
+            continue
+        findings.append(finding)
     if comments.directives:
         findings.extend(_unused_noqa(comments, suppressed, file_codes, walker, settings))
     return Analysis(key, sorted(set(findings)), crashes)
@@ -285,6 +291,40 @@ def _unused_noqa(
     judged = enabled - {crash.code for crash in walker.crashes}
     options = settings.rule_options.get(NoqaOptions, NoqaOptions())
     return unused(comments, suppressed, settings.rules.by_code, judged, options.check_bare)
+
+
+_SECRET_ADVICE = (
+    "read it from the environment or a secret store instead, and rotate it if it was ever committed"
+)
+
+
+def _hard_coded_secrets(source: bytes, text: str, settings: Settings) -> list[RawFinding]:
+    """PA607, before suppressions: the secrets `pyarch_lint.secrets` finds that are precise
+    enough to report, at the literal (or the match in a string or comment). The detector reads
+    tokens, and a comment is no node of the tree the rules walk, so the engine reports them
+    itself; the bytes are tokenized only when they could hold one. The message names the kind,
+    never the value."""
+    if HARD_CODED_SECRET not in settings.enabled_codes() or not could_hold_reportable(source):
+        return []
+    try:
+        found = [secret for secret in find_secrets(text) if reportable(secret, text)]
+    except Untokenizable:  # the parse accepted what this Python's tokenizer rejects
+        return []
+    findings: list[RawFinding] = []
+    for secret in found:
+        line, column = _position(text, secret.where[0])
+        end_line, end_column = _position(text, secret.where[1])
+        what = "hard-coded secret" + ("" if secret.kind == "secret" else f" ({secret.kind})")
+        message = f"{what}: {_SECRET_ADVICE}"
+        findings.append((line, column, end_line, end_column, HARD_CODED_SECRET, message))
+    return findings
+
+
+def _position(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of `offset`, lines ended as Python ends them."""
+    line = len(_LINE_BREAK.findall(text, 0, offset)) + 1
+    start = max(text.rfind("\n", 0, offset), text.rfind("\r", 0, offset)) + 1
+    return line, offset - start + 1
 
 
 def _analyse_path(path: Path, settings: Settings, rules: Sequence[Visitor]) -> Analysis:

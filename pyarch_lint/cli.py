@@ -539,6 +539,7 @@ _FAMILIES = {
     "PA2": "type hints",
     "PA3": "error handling",
     "PA4": "asyncio",
+    "PA6": "operations",
 }
 
 

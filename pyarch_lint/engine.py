@@ -116,9 +116,9 @@ def run(
     analyses: dict[SourceFile, Analysis] = {}
     pending: list[SourceFile] = []
     relative = _relative_to(settings.root)
-    # What an analysis can store: the rules' codes, and the engine's for files that do not
-    # decode or parse (a crash or a timeout is never stored).
-    storable = frozenset(rule.code for rule in settings.enabled_rules()) | {"PA001", "PA002"}
+    # What an analysis can store: every enabled code but PA003 (a crash or a timeout is never
+    # stored).
+    storable = settings.enabled_codes() - {"PA003"}
     for file in files:
         if cache is not None:
             try:

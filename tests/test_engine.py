@@ -203,7 +203,9 @@ class _CrashingBareExcept(BareExcept):
         raise ValueError("boom")
 
 
-@pytest.mark.parametrize("info", BUILTIN_RULES, ids=lambda info: info.code)
+@pytest.mark.parametrize(
+    "info", [i for i in BUILTIN_RULES if i.rule_class is not None], ids=lambda info: info.code
+)
 def test_every_registered_rule_class_is_a_rule_with_hooks(info: RuleInfo) -> None:
     rule = load_rule_class(info)
     assert issubclass(rule, Rule)

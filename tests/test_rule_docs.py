@@ -62,7 +62,11 @@ def test_good_example_is_clean(code: str, index: int, example: str) -> None:
     assert not [f for f in findings if f.code == code], findings
 
 
-@pytest.mark.parametrize("info", BUILTIN_RULES, ids=lambda info: info.code)
+# PA607 has no class: the engine reports it from the file's tokens (`analysis`).
+RULE_CLASSES = [info for info in BUILTIN_RULES if info.rule_class is not None]
+
+
+@pytest.mark.parametrize("info", RULE_CLASSES, ids=lambda info: info.code)
 def test_the_index_says_what_the_rule_class_declares(info: RuleInfo) -> None:
     assert RuleInfo.of(load_rule_class(info)) == info
 
@@ -78,7 +82,7 @@ def _declared_rules() -> set[str]:
 
 
 def test_every_rule_class_is_in_the_index() -> None:
-    assert _declared_rules() == {info.rule_class for info in BUILTIN_RULES}
+    assert _declared_rules() == {info.rule_class for info in RULE_CLASSES}
 
 
 def test_every_code_has_a_document_and_every_document_a_code() -> None:

@@ -92,7 +92,13 @@ def test_rules_lists_code_state_severity_family_and_name(folder: Path) -> None:
     assert result.exit_code == 0
     rows = {line[:5]: line for line in result.stdout.splitlines()}
     assert set(rows) == set(BUILTIN.by_code)
-    families = {"PA1": "structure", "PA2": "type hints", "PA3": "error handling", "PA4": "asyncio"}
+    families = {
+        "PA1": "structure",
+        "PA2": "type hints",
+        "PA3": "error handling",
+        "PA4": "asyncio",
+        "PA6": "operations",
+    }
     for rule in BUILTIN_RULES:
         code, state, severity, *rest = rows[rule.code].split()
         expected = rule.code == "PA203" or (rule.default_enabled and code[:3] != "PA4")

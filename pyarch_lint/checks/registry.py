@@ -37,7 +37,7 @@ class RuleInfo:
     severity: Severity
     # "package.module:Class", imported only when a file is analysed; None for the codes the
     # engine itself reports (a file that does not parse, decode or finish; a noqa comment that
-    # suppresses nothing).
+    # suppresses nothing; PA607, which reads the file's tokens rather than its tree).
     rule_class: str | None
     # Off-by-default rules run only when selected by their code or prefix (or by "ALL").
     default_enabled: bool = True
@@ -179,7 +179,13 @@ BUILTIN_RULES: tuple[RuleInfo, ...] = (
         _CHECKS + "asyncio_rules:NestedEventLoop",
         options_type=AsyncOptions,
     ),
+    # PA6xx: operations. Decided by the engine from the file's tokens (`analysis`): the walker
+    # gives rules tree nodes, and a secret may sit in a comment, which the tree does not hold.
+    RuleInfo("PA607", "hard-coded-secret", Severity.WARNING, None),
 )
+
+# The code of the secrets the engine reports (`pyarch_lint.secrets`).
+HARD_CODED_SECRET = "PA607"
 
 # Every code is letters then digits (`PA401`, `ACME101`); a selector is ALL, or a code or a
 # prefix of one that keeps its letters whole (`PA`, `PA4`, `ACME1`; not `P` or `ACM`).
