@@ -732,7 +732,9 @@ def _text_secrets(text: str, start: int, end: int, *, entropy: bool = True) -> I
 # --- what PA607 reports -------------------------------------------------------------------------
 
 # Kinds whose shape alone says what the value is: reported whatever the value looks like.
-_CERTAIN = frozenset({"private-key", *(kind for kind, _ in _FORMATS)})
+_CERTAIN = frozenset(kind for kind, _ in _FORMATS)
+_KEY_MARKER = re.compile(r"-----(?:BEGIN|END)[ A-Z0-9]*-----")
+_KEY_MATERIAL = re.compile(r"[A-Za-z0-9+/=]{16,}")
 
 
 def reportable(secret: Secret, text: str) -> bool:
@@ -743,6 +745,9 @@ def reportable(secret: Secret, text: str) -> bool:
     (not the `"test123"`, `"password1"` or `"qwerty"` of test suites) and the name is more than
     `auth` (which names an app, a backend or a scheme as often as a credential); high-entropy
     words alone never (hash and signature test vectors, certificates, URLs of commits)."""
+    if secret.kind == "private-key":  # key material, not just the marker a parser looks for
+        value = "".join(text[start:end] for start, end in secret.spans)
+        return bool(_KEY_MATERIAL.search(_KEY_MARKER.sub("", value)))
     if secret.kind in _CERTAIN:
         return True
     if secret.kind == "high-entropy":
@@ -795,22 +800,30 @@ _FORMAT_PREFIXES = (
     b"ghs_", b"ghr_", b"github_pat_", b"glpat-", b"xox", b"hooks.slack.com", b"k_live_",
     b"k_test_", b"AIza", b"GOCSPX-", b"npm_", b"pypi-AgE", b"SG.", b"AccountKey=", b"eyJ",
 )  # fmt: skip
-_LOWERCASE = re.compile(
-    # `<kind> key` with any separator between, as `_secret_name` and the shapes read it
-    rb"(?:" + b"|".join(sorted(w.encode() for w in _KEY_KINDS)) + rb")[^a-z0-9]*key"
-    # the credential shapes' other keywords
-    rb"|sig(?:nature)?['\"]?\s{0,3}=|auth['\"]?\s{0,3}[=:]"
+# Each pattern starts with a literal, which `re` searches for fast. In the lowercased bytes: the
+# credential shapes' other keywords.
+_PATTERNS_LOWERCASE = (
+    re.compile(rb"sig(?:nature)?['\"]?\s{0,3}="),
+    re.compile(rb"auth['\"]?\s{0,3}[=:]"),
 )
-_AS_IS = re.compile(
-    # The word `pass` in a name or a credential shape; not the `pass` statement, which follows
-    # indentation, `:` or `;` and ends the statement. What that misses is inside a
-    # triple-quoted string: a dict key `pass` alone at a line's end.
-    rb"pass(?:(?<=[^a-z\s:;]pass)(?![a-z])|[_\-'\"0-9=:]|\s{1,3}=)|PASS(?![A-Z])|Pass(?![a-z])"
-    # the formats without a literal prefix
-    rb"|SK[0-9a-f]{32}|(?<![A-Za-z0-9_])sk-"
-    # `Bearer <token>` and the like, and a password in a URL, long enough to be reported
-    rb"|(?:Bearer|Basic|Token)\s{1,3}[A-Za-z0-9._~+/-]{8}|://[^\s:/@'\"]*:[^\s@/'\"]{8,}@"
+# In the bytes as they are: the word `pass` in a name or a credential shape, not the `pass`
+# statement (which follows indentation, `:` or `;` and ends the statement; what that misses is
+# inside a triple-quoted string: a dict key `pass` alone at a line's end); the formats without
+# a literal prefix; `Bearer <token>` and the like, and a password in a URL, long enough to be
+# reported.
+_PATTERNS = (
+    re.compile(rb"pass(?:(?<=[^a-z\s:;]pass)(?![a-z])|[_\-'\"0-9=:]|\s{1,3}=)"),
+    re.compile(rb"PASS(?![A-Z])"),
+    re.compile(rb"Pass(?![a-z])"),
+    re.compile(rb"SK[0-9a-f]{32}"),
+    re.compile(rb"sk-(?<![A-Za-z0-9_]sk-)"),
+    re.compile(rb"Bearer\s{1,3}[A-Za-z0-9._~+/-]{8}"),
+    re.compile(rb"Basic\s{1,3}[A-Za-z0-9._~+/-]{8}"),
+    re.compile(rb"Token\s{1,3}[A-Za-z0-9._~+/-]{8}"),
+    re.compile(rb"://[^\s:/@'\"]*:[^\s@/'\"]{8,}@"),
 )
+_KEY_KIND_WORDS = tuple(sorted(w.encode() for w in _KEY_KINDS))
+_NOT_ALNUM = bytes(b for b in range(256) if not chr(b).isascii() or not chr(b).isalnum())
 
 
 def could_hold_reportable(source: bytes) -> bool:
@@ -821,4 +834,20 @@ def could_hold_reportable(source: bytes) -> bool:
         return True
     if any(prefix in source for prefix in _FORMAT_PREFIXES):
         return True
-    return bool(_LOWERCASE.search(lowered) or _AS_IS.search(source))
+    if any(p.search(lowered) for p in _PATTERNS_LOWERCASE) or any(
+        p.search(source) for p in _PATTERNS
+    ):
+        return True
+    return _key_pair(lowered)
+
+
+def _key_pair(lowered: bytes) -> bool:
+    """`<kind> key` with any separator between (`api_key`, `apiKey`, `"Access-Key"`), as
+    `_secret_name` reads it, in the lowercased bytes."""
+    position = lowered.find(b"key")
+    while position != -1:
+        before = lowered[max(0, position - 64) : position].rstrip(_NOT_ALNUM)
+        if before.endswith(_KEY_KIND_WORDS) or (position >= 64 and not before):
+            return True
+        position = lowered.find(b"key", position + 3)
+    return False
