@@ -96,3 +96,10 @@ def test_a_private_key_marker_without_key_material_is_no_finding() -> None:
     assert _pa607('HEADER = "-----BEGIN RSA PRIVATE KEY-----"\n') == []
     key = 'KEY = "-----BEGIN RSA PRIVATE KEY-----\\nMIIEowIBAAKCAQEApemBody0123\\n"\n'
     assert [f.message.split(":")[0] for f in _pa607(key)] == ["hard-coded secret (private-key)"]
+
+
+def test_a_noqa_that_silences_pa607_is_no_unused_noqa() -> None:
+    source = f'API_TOKEN = "{TOKEN}"  # noqa: PA607\nDEBUG = True  # noqa: PA607\n'
+    config = 'select = ["PA004", "PA607"]'
+    findings = check_source(source.encode(), "x.py", settings_from_toml(config))
+    assert [(f.code, f.line) for f in findings] == [("PA004", 2)]
