@@ -517,6 +517,7 @@ def test_the_summary_line_reads_naturally(
 def test_gitlab_categories_follow_the_rule_family() -> None:
     codes = [
         *("PA001", "PA004", "PA101", "PA103", "PA201", "PA301", "PA303", "PA401", "PA403"),
+        "PA607",
         "ACME101",
     ]
     outcome = _outcome([_finding(f"{code}.py", Severity.INFO, code) for code in codes])
@@ -531,5 +532,6 @@ def test_gitlab_categories_follow_the_rule_family() -> None:
         ["Bug Risk"],
         ["Bug Risk"],  # asyncio
         ["Bug Risk"],
+        ["Security"],  # a hard-coded secret
         ["Bug Risk"],  # a plugin's rule
     ]

@@ -34,6 +34,7 @@ _CATEGORY = {
     "PA2": "Clarity",  # type hints: what a function takes and returns, unsaid
     "PA3": "Bug Risk",  # error handling: swallowed and bare excepts
     "PA4": "Bug Risk",  # asyncio
+    "PA607": "Security",  # a secret written into the source
 }
 _QUOTED_CATEGORY = {key: _string(category) for key, category in _CATEGORY.items()}
 _OTHER_CATEGORY = _string("Bug Risk")
