@@ -3,12 +3,15 @@ silences the finding and never the redaction; files that cannot hold a secret ar
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
+from click.testing import CliRunner
 from llm_server import MessagesServer
 from test_escalation_redact import FORMATS, PLACES
 
+from pyarch_lint.cli import main
 from pyarch_lint.config import LlmSettings, settings_from_toml
 from pyarch_lint.engine import check_source
 from pyarch_lint.escalation import RunOptions, run_escalation
@@ -103,3 +106,19 @@ def test_a_noqa_that_silences_pa607_is_no_unused_noqa() -> None:
     config = 'select = ["PA004", "PA607"]'
     findings = check_source(source.encode(), "x.py", settings_from_toml(config))
     assert [(f.code, f.line) for f in findings] == [("PA004", 2)]
+
+
+def test_a_warm_run_serves_the_finding_from_the_cache(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "pyproject.toml").write_text("[tool.pyarch-lint]\n")
+    (tmp_path / "app.py").write_text(f'API_TOKEN = "{TOKEN}"\n')
+    monkeypatch.chdir(tmp_path)
+    runs = [
+        CliRunner().invoke(main, ["--no-llm", "--jobs", "1", "--format", "json", "."])
+        for _ in range(2)
+    ]
+    cold, warm = (json.loads(run.stdout)["findings"] for run in runs)
+    assert [f["code"] for f in cold] == ["PA607"]
+    assert warm == cold
+    assert "cache" not in runs[1].stderr  # no entry refused as invalid
