@@ -26,6 +26,8 @@ from pyarch_lint.checks.base import Rule
 from pyarch_lint.checks.options import NoqaOptions
 from pyarch_lint.checks.registry import HARD_CODED_SECRET, load_rule_class
 from pyarch_lint.config import Settings
+from pyarch_lint.excerpt import excerpt_of, excerpt_of_bytes
+from pyarch_lint.facts import facts_of
 from pyarch_lint.files import read_regular, split_lines
 from pyarch_lint.findings import Analysis, RawFinding
 from pyarch_lint.locate import Locator, Span
@@ -208,27 +210,40 @@ def _parse(text: str, verdict: ast.Module | SyntaxError | None) -> cst.Module:
 
 
 def analyse_source(source: bytes, rules: Sequence[Visitor], settings: Settings) -> Analysis:
-    """Findings of one file's bytes, suppressions applied, per-file-ignores not yet."""
+    """Findings of one file's bytes, suppressions applied, per-file-ignores not yet, with what
+    their reports show of the file and the file's facts."""
     key = digest(source)
     try:
         with without_cyclic_gc():  # both trees are acyclic: see `memory`
             return _analyse(source, key, rules, settings)
     except _Unanalysable as problem:
-        return Analysis(key, [problem.finding])
+        found = [problem.finding]
     except (RecursionError, MemoryError) as error:
         message = (
             f"analysis failed: {type(error).__name__} (the file nests too deeply or is too big)"
         )
-        return Analysis(key, [(1, 1, 1, 1, "PA003", message)])
+        found = [(1, 1, 1, 1, "PA003", message)]
     except Exception as error:  # reported as a finding, never lost
-        message = f"analysis failed: {type(error).__name__}: {error}"
-        return Analysis(key, [(1, 1, 1, 1, "PA003", message)])
+        found = [(1, 1, 1, 1, "PA003", f"analysis failed: {type(error).__name__}: {error}")]
+    with _as_an_import():  # it parses the file again, under the same limits
+        excerpt = excerpt_of_bytes(source, found)
+    return Analysis(key, found, excerpt=excerpt)
+
+
+def _described(
+    key: str, text: str, tree: ast.Module | None, found: list[RawFinding], crashes: list[str]
+) -> Analysis:
+    """The analysis of a file that parsed: its findings, their excerpt and the file's facts,
+    all taken from the trees and lines at hand."""
+    lines = split_lines(text)
+    return Analysis(key, found, crashes, excerpt_of(lines, tree, found), facts_of(tree, lines))
 
 
 def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settings) -> Analysis:
     text = _decode(source)
     verdict = _python_verdict(text)
     module = _parse(text, verdict)
+    tree = verdict if isinstance(verdict, ast.Module) else None
     applicable = [
         (code, rule)
         for code, rule in rules
@@ -238,7 +253,7 @@ def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settin
     comments = scan(text) if b"noqa" in source.lower() else NO_COMMENTS
     secrets = _hard_coded_secrets(source, text, settings)
     if not applicable and not comments.directives and not secrets:
-        return Analysis(key, [])
+        return _described(key, text, tree, [], [])
     walker = Walker(module, applicable, dict(settings.rule_options))
     walker.walk()
     crashes = [
@@ -254,7 +269,6 @@ def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settin
     file_codes = file_suppressions(text)
     reported = list(secrets)
     if walker.reports:
-        tree = verdict if isinstance(verdict, ast.Module) else None
         locator = Locator(tree, lines, module, walker.statements, walker.handlers)
         for report in walker.reports:
             span: Span = locator.span(report)
@@ -273,7 +287,7 @@ def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settin
         findings.append(finding)
     if comments.directives:
         findings.extend(_unused_noqa(comments, suppressed, file_codes, walker, settings))
-    return Analysis(key, sorted(set(findings)), crashes)
+    return _described(key, text, tree, sorted(set(findings)), crashes)
 
 
 def _unused_noqa(

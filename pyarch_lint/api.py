@@ -45,13 +45,20 @@ from pyarch_lint.config import (
     settings_of,
 )
 from pyarch_lint.discovery import PathNotFound, discover
-from pyarch_lint.engine import SourceFile, by_place, default_jobs, run, settings_fingerprint
+from pyarch_lint.engine import (
+    Extras,
+    SourceFile,
+    by_place,
+    default_jobs,
+    run,
+    settings_fingerprint,
+)
 from pyarch_lint.errors import LintError
+from pyarch_lint.excerpt import Excerpt
 from pyarch_lint.findings import Critique, Finding, NotReviewed, Severity
 from pyarch_lint.gitdiff import Changes, changed_since, on_changed_lines, repository_root
 from pyarch_lint.plugins import load_rule_set
 from pyarch_lint.report import Outcome
-from pyarch_lint.report.text import source_lines
 from pyarch_lint.storage import KEY_ENV, Store, user_key
 
 __all__ = [
@@ -116,6 +123,9 @@ class LintOptions:
     escalate: bool = True  # False: never contact the model (--no-llm)
     llm_dry_run: bool = False  # say (through `status`) what would be sent; send nothing
     llm_required: bool = False  # a flagged file left unreviewed sets `failed_required`
+    # Whether the outcome carries the lines reports show (code frames, GitLab fingerprints):
+    # False leaves a cached file's unread, for a caller that shows none (json, sarif, ...).
+    excerpts: bool = True
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,6 +172,7 @@ class Checked:
     root_paths: Mapping[str, str]  # display path -> path from the repository root
     sources: Mapping[str, Path]  # display path -> the file
     store: Store | None  # where critiques are cached: the project root's; None: no cache
+    excerpts: Mapping[str, Excerpt]  # display path -> what the reports show of the file
 
 
 @dataclass(frozen=True, slots=True)
@@ -298,12 +309,15 @@ def check(plan: Plan, *, progress: Progress | None = None, note: Note | None = N
     a cache entry not signed with the user's cache key, ignored (what `-v` prints)."""
     options = plan.options
     jobs = options.jobs or default_jobs()
+    # A baseline's keys need the reported lines, whatever the caller shows.
+    extras = Extras(excerpts=options.excerpts or plan.recorded is not None)
     total = sum(len(group.files) for group in plan.groups)
     findings: list[Finding] = []
     warnings: list[str] = []
     crashes: list[str] = []
     root_paths: dict[str, str] = {}
     sources: dict[str, Path] = {}
+    excerpts: dict[str, Excerpt] = {}
     analysed = 0
     key = _cache_key(warnings) if options.cache else None
     heard = note or _silent
@@ -312,7 +326,14 @@ def check(plan: Plan, *, progress: Progress | None = None, note: Note | None = N
         if key is not None:
             store = Store(group.settings.root / CACHE_DIR_NAME, key, heard)
             cache = Cache(store, settings_fingerprint(group.settings))
-        result = run(group.files, group.settings, jobs, cache, _offset(progress, analysed, total))
+        result = run(
+            group.files,
+            group.settings,
+            jobs,
+            cache,
+            _offset(progress, analysed, total),
+            extras=extras,
+        )
         analysed += len(group.files)
         paths = {file.display: file.path for file in group.files}
         found = result.findings
@@ -324,11 +345,12 @@ def check(plan: Plan, *, progress: Progress | None = None, note: Note | None = N
         warnings.extend(result.warnings)
         crashes.extend(result.crashes)
         sources.update(paths)
+        excerpts.update(result.excerpts)
     if len(plan.groups) > 1:
         findings.sort(key=by_place)
     found_count = len(findings)
     if plan.recorded is not None:
-        keys = baseline.keys(findings, source_lines, root_paths)
+        keys = baseline.keys(findings, excerpts, root_paths)
         findings = baseline.new_findings(findings, keys, plan.recorded)
     critiques = None if key is None else Store(plan.settings.root / CACHE_DIR_NAME, key, heard)
     return Checked(
@@ -341,6 +363,7 @@ def check(plan: Plan, *, progress: Progress | None = None, note: Note | None = N
         root_paths,
         sources,
         critiques,
+        excerpts,
     )
 
 
@@ -407,6 +430,7 @@ def review(checked: Checked, *, status: Note | None = None, each_file: bool = Fa
         checked.root_paths,
         checked.plan.settings.rules,
         checked.baselined,
+        checked.excerpts,
     )
     return LintResult(
         outcome,
@@ -472,11 +496,12 @@ def record_baseline(
             "--write-baseline records every finding; it cannot be combined with --baseline "
             "or --changed-since"
         )
+    options = dataclasses.replace(options, excerpts=True)  # the keys need the reported lines
     planned = plan(options, note=note)
     if planned.missing:  # a baseline without a path's findings would hide them later
         raise PathNotFound("; ".join(f"{p}: no such file or directory" for p in planned.missing))
     checked = check(planned, progress=progress, note=note)
-    text = baseline.dumps(baseline.keys(checked.findings, source_lines, checked.root_paths))
+    text = baseline.dumps(baseline.keys(checked.findings, checked.excerpts, checked.root_paths))
     try:
         target.write_text(text, encoding="utf-8")
     except OSError as error:

@@ -9,38 +9,28 @@ a second copy of a baselined mistake is still reported.
 The file is a diff-friendly JSON document: one finding per line, sorted, no line numbers, no
 timestamps, so rewriting it after a fix removes exactly that finding's line.
 
-The def/class around a finding is what CPython's own parser says: each file with findings is
-parsed once with `ast`, and each finding's scope is found by bisecting the defs' and classes'
-line spans.
+The def/class around a finding and its line's text come from analysis, with the finding (see
+`excerpt`): writing or applying a baseline reads no source file.
 """
 
 from __future__ import annotations
 
-import ast
 import hashlib
 import json
-import warnings
-from bisect import bisect_right
 from collections import Counter
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
 from json.encoder import encode_basestring
 from pathlib import Path
 from typing import Any, NamedTuple
 
 from pyarch_lint.errors import LintError
+from pyarch_lint.excerpt import NO_EXCERPT, Excerpt
 from pyarch_lint.findings import Finding
 from pyarch_lint.memory import without_cyclic_gc
 from pyarch_lint.report import escape_surrogates
 
 VERSION = 1
 _string = encode_basestring  # json.dumps's escaping of a string, quotes included (not ASCII-only)
-
-SourceLines = Callable[[str], Sequence[str]]
-"""Display path -> the file's lines, as the engine numbered them."""
-
-Span = tuple[int, int, str]
-"""A def or class: its first line (the `def`/`class` keyword's), its last, its dotted name."""
 
 
 class BaselineError(LintError):
@@ -57,81 +47,6 @@ class Key(NamedTuple):
     fingerprint: str
 
 
-_DEFS = (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)
-
-
-def ast_spans(text: str) -> list[Span]:
-    """Every def and class by the stdlib `ast`, in order of their first line; none if the text
-    does not parse. Only statement lists are followed: a def or class is always a statement, and
-    the expressions, most of a tree, need not be visited."""
-    try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            tree = ast.parse(text)
-    except (SyntaxError, ValueError, RecursionError, MemoryError):
-        return []
-    found: list[Span] = []
-    stack: list[tuple[ast.AST, str]] = [(tree, "")]
-    while stack:
-        node, prefix = stack.pop()
-        for child in _statements_in(node):
-            name = prefix
-            if isinstance(child, _DEFS):
-                name = f"{prefix}.{child.name}" if prefix else child.name
-                end = child.end_lineno if child.end_lineno is not None else child.lineno
-                found.append((child.lineno, end, name))
-            stack.append((child, name))
-    return sorted(found)
-
-
-def _statements_in(node: ast.AST) -> list[ast.stmt]:
-    """The statements directly in `node`'s blocks (body, else, finally, handlers, cases)."""
-    statements: list[ast.stmt] = []
-    for field in ("body", "orelse", "finalbody"):
-        block = getattr(node, field, None)
-        if isinstance(block, list):
-            statements.extend(block)
-    for clause in (*getattr(node, "handlers", ()), *getattr(node, "cases", ())):
-        statements.extend(clause.body)
-    return statements
-
-
-@dataclass(frozen=True, slots=True)
-class Scopes:
-    """The defs and classes of one file, in order of their first line."""
-
-    starts: list[int]
-    ends: list[int]
-    names: list[str]
-    parents: list[int]  # index of the innermost span around each, -1 at module level
-
-    def at(self, line: int) -> str:
-        """The innermost scope around `line`: the last one that starts at or before it, or the
-        nearest of its parents that has not ended yet."""
-        index = bisect_right(self.starts, line) - 1
-        while index >= 0 and self.ends[index] < line:
-            index = self.parents[index]
-        return self.names[index] if index >= 0 else ""
-
-
-def _as_scopes(spans: Sequence[Span]) -> Scopes:
-    parents: list[int] = []
-    around: list[int] = []
-    for index, (first, _last, _name) in enumerate(spans):
-        while around and spans[around[-1]][1] < first:
-            around.pop()
-        parents.append(around[-1] if around else -1)
-        around.append(index)
-    firsts = [first for first, _last, _name in spans]
-    lasts = [last for _first, last, _name in spans]
-    return Scopes(firsts, lasts, [name for _first, _last, name in spans], parents)
-
-
-def scopes(lines: Sequence[str]) -> Scopes:
-    """The scopes of a file's lines."""
-    return _as_scopes(ast_spans("\n".join(lines)))
-
-
 # -- Keys --------------------------------------------------------------------------------------
 
 
@@ -143,49 +58,34 @@ def fingerprint(code: str, scope: str, line_text: str) -> str:
     return hashlib.sha256(data).hexdigest()[:16]
 
 
-@dataclass(frozen=True, slots=True)
-class _File:
-    """What every finding in one file needs: its lines, its scopes and its path as recorded."""
-
-    lines: Sequence[str]
-    scopes: Scopes
-    path: str
-
-
-def _files(
-    findings: Sequence[Finding], lines_of: SourceLines, root_paths: Mapping[str, str]
-) -> dict[str, _File]:
-    files = {}
-    for path in dict.fromkeys(f.path for f in findings):
-        lines = lines_of(path)
-        recorded = escape_surrogates(root_paths.get(path, path))
-        files[path] = _File(lines, scopes(lines), recorded)
-    return files
-
-
 def keys(
-    findings: Sequence[Finding], lines_of: SourceLines, root_paths: Mapping[str, str]
+    findings: Sequence[Finding], excerpts: Mapping[str, Excerpt], root_paths: Mapping[str, str]
 ) -> list[Key]:
-    """The key of each finding, in order. `root_paths` maps display paths to root-relative ones;
-    each file is read and scanned once, whatever its number of findings."""
+    """The key of each finding, in order. `excerpts` holds what analysis kept of each file (by
+    display path), `root_paths` maps display paths to root-relative ones."""
     with without_cyclic_gc():
-        return _keys(findings, _files(findings, lines_of, root_paths))
+        return _keys(findings, excerpts, root_paths)
 
 
-def _keys(findings: Sequence[Finding], files: Mapping[str, _File]) -> list[Key]:
+def _keys(
+    findings: Sequence[Finding], excerpts: Mapping[str, Excerpt], root_paths: Mapping[str, str]
+) -> list[Key]:
     # Findings of one code on one line (a def and its parameters, say) share their fingerprint.
     fingerprints: dict[tuple[str, int, str], tuple[str, str]] = {}
+    recorded: dict[str, str] = {}
     result = []
     for finding in findings:
-        file = files[finding.path]
-        line = finding.line
-        known = fingerprints.get((finding.path, line, finding.code))
+        path, line = finding.path, finding.line
+        known = fingerprints.get((path, line, finding.code))
         if known is None:
-            scope = file.scopes.at(line)
-            text = file.lines[line - 1] if 0 < line <= len(file.lines) else ""
-            known = scope, fingerprint(finding.code, scope, text)
-            fingerprints[finding.path, line, finding.code] = known
-        result.append(Key(file.path, finding.code, *known))
+            shown = excerpts.get(path, NO_EXCERPT)
+            scope = shown.scope(line)
+            known = scope, fingerprint(finding.code, scope, shown.text(line))
+            fingerprints[path, line, finding.code] = known
+        where = recorded.get(path)
+        if where is None:
+            where = recorded[path] = escape_surrogates(root_paths.get(path, path))
+        result.append(Key(where, finding.code, *known))
     return result
 
 

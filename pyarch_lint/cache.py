@@ -1,7 +1,9 @@
-"""A content-addressed cache: a file's findings keyed by its bytes, the settings and the version.
+"""A content-addressed cache: a file's analysis keyed by its bytes, the settings and the version.
 
-One JSON document per source folder (a shard) holds the findings of that folder's files, each
-under the file's name with the hash of the bytes they were found in; a lookup hits only when the
+A file's analysis is its findings, the excerpt of the file their reports show and the file's
+facts (see `excerpt` and `facts`). One JSON document per source folder (a shard) holds the
+analyses of that folder's files, each under the file's name with the hash of the bytes it was
+made of; a lookup hits only when the
 file's current bytes hash the same. A run over a whole tree reads one shard per folder rather
 than one entry per file, and a run over one file reads one small shard. A shard is rewritten
 only when one of its files was analysed, and then forgets the files that no longer exist.
@@ -11,8 +13,8 @@ safely from a folder the linted repository controls: a shard copied from elsewhe
 altered does not verify and is a miss (a note under -v). What verifies is JSON data, still
 validated: never pickled, never executed; a malformed shard or entry is a miss with a warning,
 and an entry can only ever apply to the exact bytes it was written for, with codes the run can
-report and positions inside the file. Two runs writing the same shard at once: the last one
-wins, and the other's entries are simply computed again next time.
+report and positions and excerpt lines inside the file. Two runs writing the same shard at
+once: the last one wins, and the other's entries are simply computed again next time.
 """
 
 from __future__ import annotations
@@ -20,16 +22,19 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
-from pyarch_lint import __version__
-from pyarch_lint.findings import RawFinding
+from pyarch_lint import __version__, excerpt, facts
+from pyarch_lint.excerpt import NO_EXCERPT
+from pyarch_lint.facts import NO_FACTS
+from pyarch_lint.findings import Analysis, RawFinding
 from pyarch_lint.storage import Store, UnusableEntry
 
 CACHE_DIR_NAME = ".pyarch_lint_cache"
-_FORMAT = 2
+_FORMAT = 3
 _SHARDS = "findings"
 
 SHARD_LIMIT = 64 * 1024 * 1024  # bytes: ten times all of django's findings; no memory problem
@@ -44,7 +49,8 @@ def digest(*parts: bytes | str) -> str:
     return hasher.hexdigest()
 
 
-# A shard's entries: file name -> [hash of its bytes, its findings], as read from JSON.
+# A shard's entries: file name -> [hash of its bytes, findings, excerpt, facts], as read from
+# JSON; the excerpt and the facts are JSON documents of their own (strings).
 _Entries = dict[str, Any]
 
 
@@ -59,28 +65,54 @@ class Cache:
     _changed: set[str] = field(default_factory=set)  # source folders with new entries
 
     def get(
-        self, path: str, content: str, source: bytes, codes: frozenset[str]
-    ) -> list[RawFinding] | None:
-        """The findings stored for `path` (relative to the project root, `/`-separated) if
-        they were found in bytes hashing to `content`, else None. An entry is valid only if
-        analysing `source` could have given it: only `codes`, positions inside the file."""
+        self,
+        path: str,
+        content: str,
+        source: bytes,
+        codes: frozenset[str],
+        *,
+        with_excerpt: bool = True,
+        with_facts: bool = True,
+    ) -> Analysis | None:
+        """The analysis stored for `path` (relative to the project root, `/`-separated) if it
+        was made of bytes hashing to `content`, else None. An entry is valid only if analysing
+        `source` could have given it: only `codes`, positions and lines inside the file.
+
+        The excerpt and the facts are read only if asked for (else the analysis has none): each
+        is stored as a JSON document of its own inside the entry, which the shard's parser only
+        scans past (django's shards: 0.07 s to parse so, 0.17 s with both parsed in place)."""
         folder, _, name = path.rpartition("/")
         entry = self._entries(folder).get(name)
         if entry is None:
             return None
-        if not (isinstance(entry, list) and len(entry) == 2 and isinstance(entry[0], str)):
+        if not (
+            type(entry) is list
+            and len(entry) == 4
+            and type(entry[0]) is str
+            and type(entry[2]) is str
+            and type(entry[3]) is str
+        ):
             self._warn_once(f"ignoring invalid cache entry for {path} in {self._path(folder)}")
             return None
         if entry[0] != content:  # the file changed since: an ordinary miss
             return None
-        findings = _validate(entry[1], _Bounds.of(source, codes))
-        if findings is None:
+        bounds = _Bounds.of(source, codes)
+        found = _validate(entry[1], bounds)
+        shown = _part(excerpt.from_json, entry[2], bounds) if with_excerpt else NO_EXCERPT
+        known = _part(facts.from_json, entry[3], bounds) if with_facts else NO_FACTS
+        if found is None or shown is None or known is None:
             self._warn_once(f"ignoring invalid cache entry for {path} in {self._path(folder)}")
-        return findings
+            return None
+        return Analysis(content, found, excerpt=shown, facts=known)
 
-    def put(self, path: str, content: str, findings: list[RawFinding]) -> None:
+    def put(self, path: str, analysis: Analysis) -> None:
         folder, _, name = path.rpartition("/")
-        self._entries(folder)[name] = [content, findings]
+        self._entries(folder)[name] = [
+            analysis.key,
+            analysis.findings,
+            json.dumps(excerpt.to_json(analysis.excerpt), separators=(",", ":")),
+            json.dumps(facts.to_json(analysis.facts), separators=(",", ":")),
+        ]
         self._changed.add(folder)
 
     def save(self) -> None:
@@ -149,6 +181,20 @@ class Cache:
     def _warn_once(self, message: str) -> None:
         if message not in self.warnings:
             self.warnings.append(message)
+
+
+Part = TypeVar("Part")
+
+
+def _part(
+    read: Callable[[Any, int, int], Part | None], document: str, bounds: _Bounds
+) -> Part | None:
+    """An entry's excerpt or facts, from the JSON document they are stored as."""
+    try:
+        data = json.loads(document)
+    except (ValueError, RecursionError):
+        return None
+    return read(data, bounds.lines, bounds.columns)
 
 
 @dataclass(frozen=True, slots=True)

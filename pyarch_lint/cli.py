@@ -278,6 +278,8 @@ def check(
         escalate=not no_llm,
         llm_dry_run=llm_dry_run,
         llm_required=llm_required,
+        # Only these formats show source lines; others leave the cached ones unread.
+        excerpts=output_format in ("text", "gitlab") and not (explain or statistics),
     )
     command = _Command(
         output_format,

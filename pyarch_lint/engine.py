@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -19,10 +19,12 @@ import pathspec
 from pyarch_lint.cache import Cache, digest
 from pyarch_lint.checks.registry import RuleSet
 from pyarch_lint.config import Settings
-from pyarch_lint.files import read_regular
+from pyarch_lint.excerpt import NO_EXCERPT, Excerpt, excerpt_of, lenient_text, merged
+from pyarch_lint.files import read_regular, split_lines
 from pyarch_lint.findings import Analysis, Finding, RawFinding
 
 if TYPE_CHECKING:
+    from pyarch_lint.project import ProjectRule
     from pyarch_lint.workers import Failure
 
 
@@ -38,11 +40,23 @@ class RunResult:
     crashes: list[str]
     warnings: list[str]
     files: int
+    excerpts: dict[str, Excerpt]  # by display path: what the reports show of each file
 
 
 def by_place(finding: Finding) -> tuple[str, int, int, str, str]:
     """The order findings are reported in."""
     return (finding.path, finding.line, finding.column, finding.code, finding.message)
+
+
+@dataclass(frozen=True, slots=True)
+class Extras:
+    """What a run does besides finding what the file rules find."""
+
+    # Rules over all the files' facts, run once every file is analysed (those selected).
+    project_rules: Sequence[ProjectRule] = ()
+    # Whether a report will show source lines (text, GitLab, baseline): if not, files read
+    # from the cache come without their excerpt, which is then not even parsed.
+    excerpts: bool = True
 
 
 def settings_fingerprint(settings: Settings) -> str:
@@ -80,12 +94,18 @@ def check_source(source: bytes, path: str, settings: Settings) -> list[Finding]:
 # -- running over many files -----------------------------------------------------------------
 
 
-def _failed(failure: Failure) -> Analysis:
+def _failed(failure: Failure, path: Path) -> Analysis:
     if failure.timed_out:
         message = f"analysis exceeded file-timeout ({failure.reason}) and was stopped"
     else:
         message = f"analysis failed: the process analysing this file died ({failure.reason})"
-    return Analysis("", [(1, 1, 1, 1, "PA003", message)])
+    found: list[RawFinding] = [(1, 1, 1, 1, "PA003", message)]
+    try:  # what the reports show of it, taken here since its worker could not; not parsed
+        # again, in this process, for its scopes: that is what stopped its worker
+        shown = excerpt_of(split_lines(lenient_text(read_regular(path))), None, found)
+    except OSError:
+        shown = NO_EXCERPT
+    return Analysis("", found, excerpt=shown)
 
 
 def _relative_to(root: Path) -> Callable[[Path], str]:
@@ -110,6 +130,8 @@ def run(
     jobs: int,
     cache: Cache | None,
     progress: Callable[[int, int], None] | None = None,
+    *,
+    extras: Extras = Extras(),
 ) -> RunResult:
     """Findings for every file, sorted; identical whatever the job count. `progress(done,
     total)` is called in this process as files complete (cache hits count as done at once)."""
@@ -119,6 +141,7 @@ def run(
     # What an analysis can store: every enabled code but PA003 (a crash or a timeout is never
     # stored).
     storable = settings.enabled_codes() - {"PA003"}
+    selected = [r for r in extras.project_rules if settings.selects(r.code, r.default_enabled)]
     for file in files:
         if cache is not None:
             try:
@@ -127,9 +150,16 @@ def run(
                 pending.append(file)
                 continue
             content = digest(source)
-            hit = cache.get(relative(file.path), content, source, storable)
+            hit = cache.get(
+                relative(file.path),
+                content,
+                source,
+                storable,
+                with_excerpt=extras.excerpts,
+                with_facts=bool(selected),
+            )
             if hit is not None:
-                analyses[file] = Analysis(content, hit)
+                analyses[file] = hit
                 continue
         pending.append(file)
     report = progress or (lambda _done, _total: None)
@@ -139,19 +169,72 @@ def run(
     if cache is not None:
         for file, analysis in fresh.items():
             if _cacheable(analysis):
-                cache.put(relative(file.path), analysis.key, analysis.findings)
+                cache.put(relative(file.path), analysis)
         cache.save()
     analyses.update(fresh)
+    project, crashes = _project_phase(selected, files, analyses, settings, relative)
     enabled = settings.enabled_codes()
     findings: list[Finding] = []
-    crashes: list[str] = []
+    excerpts: dict[str, Excerpt] = {}
     for file in files:
         analysis = analyses[file]
-        found = to_findings(file.display, analysis.findings, enabled, settings.rules)
+        more, shown = project.get(file, _NOTHING)
+        found = to_findings(file.display, analysis.findings, enabled, settings.rules) + more
         findings.extend(_per_file_ignores(found, settings, relative(file.path)))
         crashes.extend(f"{file.display}: {crash}" for crash in analysis.crashes)
+        excerpts[file.display] = merged(analysis.excerpt, shown)
     findings.sort(key=by_place)
-    return RunResult(findings, crashes, list(cache.warnings) if cache else [], len(files))
+    warnings = list(cache.warnings) if cache else []
+    return RunResult(findings, crashes, warnings, len(files), excerpts)
+
+
+_NOTHING: tuple[list[Finding], Excerpt] = ([], NO_EXCERPT)  # no project finding in a file
+
+
+def _project_phase(
+    rules: Sequence[ProjectRule],
+    files: Sequence[SourceFile],
+    analyses: Mapping[SourceFile, Analysis],
+    settings: Settings,
+    relative: Callable[[Path], str],
+) -> tuple[dict[SourceFile, tuple[list[Finding], Excerpt]], list[str]]:
+    """The project rules' findings in each file and what their reports show of it, and the
+    rules' crashes. A file they report in is read again (only such a file), for the reported
+    lines' `# noqa` and code frames: its facts alone do not hold its lines."""
+    if not rules:
+        return {}, []
+    from pyarch_lint.project import placed, run_project_rules
+
+    by_path = {relative(file.path): file for file in files}
+    facts = {path: analyses[file].facts for path, file in by_path.items()}
+    result = run_project_rules(rules, facts, settings)
+    reported: dict[SourceFile, tuple[list[Finding], Excerpt]] = {}
+    for path, found in result.found.items():
+        file = by_path[path]
+        info = {rule.code: rule for rule, _raw in found}
+        raw = [raw for _rule, raw in found]
+        try:
+            raw, shown = placed(read_regular(file.path), raw)
+        except OSError:  # gone since it was analysed: reported without a frame
+            shown = NO_EXCERPT
+        made = []
+        for line, column, end_line, end_column, code, message in raw:
+            rule = info[code]
+            made.append(
+                Finding(
+                    file.display,
+                    line,
+                    column,
+                    end_line,
+                    end_column,
+                    code,
+                    rule.name,
+                    rule.severity,
+                    message,
+                )
+            )
+        reported[file] = made, shown
+    return reported, result.crashes
 
 
 @functools.cache
@@ -213,7 +296,7 @@ def _analyse_all(
         analyse = _analyser(settings)
         return {file: analyse(file.path) for file in pending}
     return {
-        file: _failed(outcome) if isinstance(outcome, Failure) else outcome
+        file: _failed(outcome, file.path) if isinstance(outcome, Failure) else outcome
         for file, outcome in zip(pending, outcomes, strict=True)
     }
 

@@ -6,6 +6,9 @@ import enum
 from dataclasses import dataclass, field
 from typing import NamedTuple
 
+from pyarch_lint.excerpt import NO_EXCERPT, Excerpt
+from pyarch_lint.facts import NO_FACTS, FileFacts
+
 
 class Severity(enum.IntEnum):
     """How serious a finding is; ordered so that thresholds compare naturally."""
@@ -88,8 +91,11 @@ RawFinding = tuple[int, int, int, int, str, str]
 
 @dataclass(frozen=True, slots=True)
 class Analysis:
-    """What analysing one file's bytes gives: cacheable findings, and rule crashes (not cached)."""
+    """What analysing one file's bytes gives: cacheable findings with what their reports show
+    of the file, the file's facts, and rule crashes (not cached)."""
 
     key: str  # the digest of the bytes analysed; "" when they could not be read
     findings: list[RawFinding]
     crashes: list[str] = field(default_factory=list)
+    excerpt: Excerpt = NO_EXCERPT
+    facts: FileFacts = NO_FACTS

@@ -8,7 +8,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 
 import pytest
@@ -20,6 +20,8 @@ from llm_server import MessagesServer
 from pyarch_lint.checks.registry import RuleSet
 from pyarch_lint.cli import main
 from pyarch_lint.config import Settings
+from pyarch_lint.excerpt import Excerpt, excerpt_of_bytes
+from pyarch_lint.findings import Finding, RawFinding
 from pyarch_lint.storage import open_store
 
 REPO = Path(__file__).resolve().parent.parent
@@ -129,3 +131,12 @@ def make_fifo(path: Path) -> None:
 def make_huge(path: Path) -> None:
     with path.open("wb") as stream:  # sparse: 200 MB that cost no disk
         stream.truncate(200 * 1024 * 1024)
+
+
+def excerpts(findings: Sequence[Finding]) -> dict[str, Excerpt]:
+    """What analysis keeps of each findings' file for its reports, for findings made up in a
+    test about rendering (each path a file that exists)."""
+    by_path: dict[str, list[RawFinding]] = {}
+    for f in findings:
+        by_path.setdefault(f.path, []).append((*f[1:6], f.message))
+    return {path: excerpt_of_bytes(Path(path).read_bytes(), raw) for path, raw in by_path.items()}

@@ -8,6 +8,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from click.testing import CliRunner, Result
@@ -16,6 +17,7 @@ from conftest import cache_payload, sign_cache_entry
 import pyarch_lint.analysis
 import pyarch_lint.cache
 from pyarch_lint.cli import main
+from pyarch_lint.config import Settings
 from pyarch_lint.findings import Analysis
 
 CACHE = ".pyarch_lint_cache"
@@ -286,11 +288,12 @@ def _entries(project: Path) -> list[Path]:
     [
         b"",
         b"{not json",
-        b'{"format": 2, "key": "someone else", "files": {}}',
+        b'{"format": 3, "key": "someone else", "files": {}}',
         b'{"format": 1, "key": "%KEY%", "files": {}}',
-        b'{"format": 2, "key": "%KEY%", "files": "all clear"}',
-        b'{"format": 2, "key": "%KEY%", "files": {"a.py": "clean", "b.py": ["x", []]}}',
-        b'{"format": 2, "key": "%KEY%", "files": {"a.py": [[], []], "b.py": [1, 2]}}',
+        b'{"format": 3, "key": "%KEY%", "files": "all clear"}',
+        b'{"format": 3, "key": "%KEY%", "files": {"a.py": "clean", "b.py": ["x", []]}}',
+        b'{"format": 3, "key": "%KEY%", "files": {"a.py": [[], []], "b.py": [1, 2]}}',
+        b'{"format": 3, "key": "%KEY%", "files": {"a.py": ["x", [], [0, [], []], "[]"]}}',
         b"\xff\xfe garbage",
     ],
 )
@@ -354,3 +357,75 @@ def test_an_unusable_shard_folder_warns_once_and_never_fails(project: Path) -> N
     assert findings(result) == findings(lint("--no-cache"))
     warnings = [line for line in result.stderr.splitlines() if "warning" in line]
     assert len(warnings) == 2, result.stderr  # one for reading, one for writing
+
+
+def _tamper(project: Path, change: Any) -> None:
+    """Each entry of each shard through `change`, its excerpt and facts as JSON values."""
+    for shard in _entries(project):
+        document = json.loads(cache_payload(shard))
+        for name, entry in document["files"].items():
+            decoded = [*entry[:2], json.loads(entry[2]), json.loads(entry[3])]
+            changed = change(decoded)
+            document["files"][name] = [
+                *changed[:2],
+                *(part if isinstance(part, str) else json.dumps(part) for part in changed[2:]),
+            ]
+        sign_cache_entry(shard, json.dumps(document).encode())  # as if a bug of ours wrote it
+
+
+def text_lint() -> Result:
+    return CliRunner().invoke(main, ["--no-llm", "--jobs", "1", "."])
+
+
+@pytest.mark.parametrize(
+    "tamper",
+    [
+        lambda e: e[:2],  # a format 2 entry: findings only
+        lambda e: [*e[:2], "[1, [", e[3]],  # a part that is not JSON
+        lambda e: [*e[:2], [10**6, [], []], e[3]],  # more lines than the file has
+        lambda e: [*e[:2], [e[2][0], [[e[2][0], ["x"]], [0, ["y"]]], []], e[3]],  # line 0
+        lambda e: [*e[:2], [e[2][0], [[1, ["x" * 10**5]]], []], e[3]],  # longer than the file
+        lambda e: [*e[:2], [e[2][0], [[1, [7]]], []], e[3]],  # a line that is no text
+        lambda e: [*e[:2], [e[2][0], [], [[1, None]]], e[3]],  # a scope that is no text
+    ],
+)
+def test_an_entry_whose_excerpt_does_not_fit_the_file_is_recomputed_when_read(
+    project: Path, analysed: Analysed, tamper: Any
+) -> None:
+    cold = text_lint()
+    _tamper(project, tamper)
+    analysed.clear()
+    again = text_lint()
+    assert again.stdout == cold.stdout
+    assert "pyarch-lint: warning: ignoring invalid cache entry" in again.stderr
+    assert len(analysed) == 3
+
+
+def test_a_run_that_shows_no_source_lines_leaves_the_excerpts_unread(
+    project: Path, analysed: Analysed
+) -> None:
+    cold = lint()
+    _tamper(project, lambda e: [*e[:2], [e[2][0], [[1, [7]]], []], e[3]])
+    analysed.clear()
+    again = lint()  # JSON: the findings, no source lines
+    assert (again.stdout, again.stderr) == (cold.stdout, cold.stderr)
+    assert len(analysed) == 0
+    assert "ignoring invalid cache entry" in text_lint().stderr
+
+
+def test_an_entry_keeps_the_excerpt_and_facts_analysis_gave(project: Path) -> None:
+    (project / "c.py").write_text("import os\n" + SWALLOWING, encoding="utf-8")
+    lint()
+    (shard,) = _entries(project)
+    entry = json.loads(cache_payload(shard))["files"]["c.py"]
+    analysis = pyarch_lint.analysis.analyse_source(
+        (project / "c.py").read_bytes(), [], Settings.default()
+    )
+    assert json.loads(entry[3]) == json.loads(json.dumps(list(analysis.facts)))
+    assert json.loads(entry[3])[0] == [["os", None, None, 0, 1, 1, False, False]]
+    # Lines 2 to 5 frame the findings on line 4 (two either side; the file has 5 lines).
+    assert json.loads(entry[2]) == [
+        5,
+        [[2, ["try:", "    pass", "except:", "    pass"]]],
+        [[4, ""]],
+    ]

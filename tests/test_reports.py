@@ -13,7 +13,7 @@ import click
 import jsonschema  # type: ignore[import-untyped]
 import pytest
 from click.testing import CliRunner
-from conftest import SARIF_SCHEMA
+from conftest import SARIF_SCHEMA, excerpts
 
 from pyarch_lint.baseline import Key, dumps
 from pyarch_lint.catalogue import load_catalogue
@@ -226,7 +226,15 @@ AWKWARD = [
 
 
 def _outcome(findings: list[Finding], **more: Any) -> Outcome:
-    return Outcome(findings, more.get("critiques", []), more.get("not_reviewed", []), 9, 2, 1)
+    return Outcome(
+        findings,
+        more.get("critiques", []),
+        more.get("not_reviewed", []),
+        9,
+        2,
+        1,
+        excerpts=more.get("excerpts", {}),
+    )
 
 
 def test_json_is_exactly_what_json_dumps_writes_for_the_contract_document() -> None:
@@ -415,7 +423,7 @@ def _at(path: str, line: int, column: int, end: int, severity: Severity = Severi
 def test_findings_on_one_line_share_its_context_and_each_gets_its_own_carets(source: str) -> None:
     # Line 8 shows lines 6-10 (a two-digit gutter), line 7 shows 5-9 (a one-digit one).
     findings = [_at(source, 7, 1, 3), _at(source, 8, 7, 8), _at(source, 8, 10, 12)]
-    assert render_text(_outcome(findings)).splitlines() == [
+    assert render_text(_outcome(findings, excerpts=excerpts(findings))).splitlines() == [
         "m.py:7:1: PA201 at 7:1",
         "  |",
         "5 | x5 = 5",
@@ -453,7 +461,8 @@ def test_colour_is_click_styles_around_each_part(
     source: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr("pyarch_lint.report.text.use_colour", lambda: True)
-    shown = render_text(_outcome([_at(source, 11, 1, 2, Severity.ERROR)])).splitlines()
+    findings = [_at(source, 11, 1, 2, Severity.ERROR)]
+    shown = render_text(_outcome(findings, excerpts=excerpts(findings))).splitlines()
 
     def blue(text: str) -> str:
         return click.style(text, fg="blue", bold=True)

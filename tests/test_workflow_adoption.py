@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import json
 import os
 import subprocess
@@ -15,6 +16,7 @@ from conftest import git, invoke
 from pyarch_lint import baseline
 from pyarch_lint.checks.registry import BUILTIN
 from pyarch_lint.config import Settings, settings_from_table
+from pyarch_lint.excerpt import Scopes, def_spans, excerpt_of_bytes, scopes_of
 from pyarch_lint.findings import Finding, Severity
 from pyarch_lint.gitdiff import parse_diff
 from pyarch_lint.init import render_table
@@ -275,7 +277,6 @@ def test_a_missing_baseline_and_conflicting_options_are_errors(folder: Path) -> 
 
 # -- baseline: the def or class around a finding ----------------------------------------------
 
-# Each is scanned (no `ast` tree is built) and must give exactly CPython's spans.
 SCOPED = {
     "nested": (
         "import os\n\n\n@decorator(\n    arg=1,\n)\nclass Outer(Base, metaclass=Meta):\n"
@@ -295,9 +296,13 @@ SCOPED = {
 }
 
 
+def _scopes(text: str) -> Scopes:
+    return scopes_of(def_spans(ast.parse(text)))
+
+
 def test_baseline_scopes_of_a_nested_tree() -> None:
     lines = SCOPED["nested"].split("\n")
-    scopes = baseline.scopes(lines)
+    scopes = _scopes(SCOPED["nested"])
     at = {lines[n - 1].strip(): scopes.at(n) for n in range(1, len(lines) + 1)}
     assert at["arg=1,"] == ""  # a decorator is outside what it decorates
     assert at["class Outer(Base, metaclass=Meta):"] == "Outer"
@@ -308,16 +313,17 @@ def test_baseline_scopes_of_a_nested_tree() -> None:
     assert at["return None"] == "Outer.second"
     assert at["# a comment at column 0 after the class"] == ""
     assert at["y = 2"] == ""
-    unicode = baseline.scopes(SCOPED["unicode names are NFKC-normalised"].split("\n"))
+    unicode = _scopes(SCOPED["unicode names are NFKC-normalised"])
     assert unicode.at(3) == "Full.file"
 
 
 def test_baseline_scope_in_a_file_python_cannot_parse_is_the_module() -> None:
-    lines = ["def f():", "    return 1 +"]
     engine = Finding("x.py", 2, 15, 2, 16, "PA001", "syntax-error", Severity.ERROR, "m")
     rule = engine._replace(code="PA201", name="missing-annotation")
-    keys = [baseline.keys([finding], lambda _path: lines, {})[0] for finding in (engine, rule)]
+    shown = {"x.py": excerpt_of_bytes(b"def f():\n    return 1 +\n", [(*engine[1:6], "m")])}
+    keys = baseline.keys([engine, rule], shown, {})
     assert [key.scope for key in keys] == ["", ""]
+    assert keys[0].fingerprint == baseline.fingerprint("PA001", "", "return 1 +")
 
 
 def test_baseline_of_a_file_named_with_undecodable_bytes(folder: Path) -> None:

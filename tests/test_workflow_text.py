@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner, Result
+from conftest import excerpts
 
 from pyarch_lint.cli import main
 from pyarch_lint.config import Settings
@@ -57,7 +58,8 @@ def finding(path: Path, line: int, column: int, end_line: int, end_column: int) 
 
 
 def shown(*findings: Finding) -> list[str]:
-    return render(Outcome(list(findings), [], [], 1, 1, 0)).splitlines()
+    outcome = Outcome(list(findings), [], [], 1, 1, 0, excerpts=excerpts(findings))
+    return render(outcome).splitlines()
 
 
 def test_one_line_span_with_two_lines_of_context_either_side(folder: Path) -> None:

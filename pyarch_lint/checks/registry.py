@@ -235,18 +235,16 @@ class RuleSet:
     ) -> frozenset[str]:
         """The codes that run (`select` None: those on by default): the most specific matching
         selector wins, ignore wins ties; PA001-PA003 are on unless ignored."""
-        enabled = set()
-        for code, info in self.by_code.items():
-            if select is None:
-                selected = 0 if info.default_enabled else -1
-            else:
-                selected = _specificity(code, select)
-            selected = max(selected, _specificity(code, extend_select))
-            if code in _ALWAYS_NEWS:
-                selected = max(selected, 0)
-            if selected >= 0 and selected > _specificity(code, ignore):
-                enabled.add(code)
-        return frozenset(enabled)
+        return frozenset(
+            code
+            for code, info in self.by_code.items()
+            if is_selected(
+                code,
+                info.default_enabled,
+                (select, extend_select, ignore),
+                always=code in _ALWAYS_NEWS,
+            )
+        )
 
     def knows(self, selector: str) -> bool:
         """Is `selector` ALL, a known code, or a prefix of one that keeps its letters whole?"""
@@ -256,6 +254,23 @@ class RuleSet:
             return False
         wanted = letters(selector)
         return any(c.startswith(selector) and letters(c) == wanted for c in self.by_code)
+
+
+def is_selected(
+    code: str,
+    default_enabled: bool,
+    selectors: tuple[tuple[str, ...] | None, tuple[str, ...], tuple[str, ...]],
+    *,
+    always: bool = False,
+) -> bool:
+    """Does `code` run under (select, extend-select, ignore)? `always`: unless ignored."""
+    select, extend_select, ignore = selectors
+    by_default = 0 if default_enabled else -1
+    selected = by_default if select is None else _specificity(code, select)
+    selected = max(selected, _specificity(code, extend_select))
+    if always:
+        selected = max(selected, 0)
+    return selected >= 0 and selected > _specificity(code, ignore)
 
 
 def _specificity(code: str, selectors: tuple[str, ...]) -> int:

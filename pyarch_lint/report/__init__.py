@@ -1,4 +1,9 @@
-"""findings + critiques -> text | concise | json | sarif | github | gitlab. Pure formatting."""
+"""findings + critiques -> text | concise | json | sarif | github | gitlab. Pure formatting.
+
+What a report shows of a file besides the findings (code frames, the def/class and line text
+that baseline and GitLab fingerprints hash) came from analysis with them, in `Outcome.excerpts`:
+no renderer reads or parses a file.
+"""
 
 from __future__ import annotations
 
@@ -7,6 +12,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from pyarch_lint.checks.registry import BUILTIN, RuleSet
+from pyarch_lint.excerpt import Excerpt
 from pyarch_lint.findings import Critique, Finding, NotReviewed
 
 # C0 and C1 controls but tab and newline, line and paragraph separators, the bidirectional
@@ -109,6 +115,8 @@ class Outcome:
     root_paths: Mapping[str, str] = field(default_factory=dict)
     rules: RuleSet = BUILTIN  # the run's rules, which SARIF describes
     baselined: int = 0  # findings the baseline hid (not in `findings`)
+    # Display path -> what the reports show of the file (a file missing here: no code frames).
+    excerpts: Mapping[str, Excerpt] = field(default_factory=dict)
 
     def root_path(self, display: str) -> str:
         return self.root_paths.get(display, display)

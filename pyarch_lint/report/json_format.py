@@ -22,7 +22,8 @@ def _dumps(value: object) -> str:
 
 def _finding_json(f: Finding) -> str:
     """A finding as json.dumps writes it (same fields, order, separators and string escapes),
-    without a dict to build and walk: a large result holds tens of thousands of findings."""
+    without a dict to build and walk: for django's 49,464 findings, a warm run takes about 0.55 s
+    so and 1.2 s through json.dumps (measured on a loaded 2-core machine), past its 1 s target."""
     return (
         f'{{"path": {_string(f.path)}, "line": {f.line}, "column": {f.column}, '
         f'"end_line": {f.end_line}, "end_column": {f.end_column}, "code": {_string(f.code)}, '

@@ -1,32 +1,28 @@
 """Text for people: ruff's shape, `path:line:col: CODE message`, sorted, with the source line
-and a caret under the span (or one line per finding with `concise`), then the critiques."""
+and a caret under the span (or one line per finding with `concise`), then the critiques. The
+source lines are those analysis kept with the findings (`Outcome.excerpts`)."""
 
 from __future__ import annotations
 
 import functools
-import io
 import os
 import sys
-import tokenize
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from itertools import groupby
 from operator import attrgetter
-from pathlib import Path
 from typing import Any
 
 import click
 
-from pyarch_lint.files import read_regular, split_lines
+from pyarch_lint.excerpt import CONTEXT, MAX_SPAN_LINES, NO_EXCERPT, Excerpt
 from pyarch_lint.findings import Critique, Finding, Severity
 from pyarch_lint.report import Outcome, counted, one_line
 
 _COLOUR = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
-_CONTEXT = 2  # source lines shown before and after the reported ones, as ruff does
 _TAB = 4
-_MAX_SPAN_LINES = 8
 
 
 def use_colour() -> bool:
@@ -77,33 +73,6 @@ def _headline(f: Finding, where: str, palette: _Palette) -> str:
     """`where` is the finding's path as shown, made once for all the findings in its file."""
     place = palette.bold(f"{where}:{f.line}:{f.column}:")
     return f"{place} {palette.severity[f.severity](f.code)} {one_line(f.message)}"
-
-
-def source_lines(path: str) -> tuple[str, ...]:
-    """The file's lines as the engine numbered them: same decoding, same line breaks."""
-    try:
-        info = os.stat(path)
-    except OSError:
-        return ()
-    return _read_lines(os.path.abspath(path), info.st_mtime_ns, info.st_size)
-
-
-@functools.lru_cache(maxsize=64)
-def _read_lines(path: str, _mtime_ns: int, _size: int) -> tuple[str, ...]:
-    """Cached by where the file is and its version: several findings share one file."""
-    try:
-        data = read_regular(Path(path))  # it could have become a FIFO since it was analysed
-    except OSError:
-        return ()
-    try:
-        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
-        text = data.decode(encoding, "replace")
-    except (SyntaxError, LookupError):
-        text = data.decode("utf-8", "replace")
-    lines = split_lines(text)
-    if lines and not lines[-1]:  # the "line" after the final line break is not shown
-        lines.pop()
-    return tuple(lines)
 
 
 @dataclass(frozen=True, slots=True)
@@ -170,18 +139,22 @@ class _Around:
 class _Source:
     """One file's lines as its snippets show them."""
 
-    lines: Sequence[str]
+    excerpt: Excerpt
     palette: _Palette
     # Line -> what one-line spans there show around their carets: drawn once for all of them
     # (a def and each of its parameters, say), the work of most of a large report.
     arounds: dict[int, _Around] = field(default_factory=dict)
 
+    @property
+    def count(self) -> int:
+        return self.excerpt.line_count
+
     def cells(self, number: int) -> _Cells:
-        return _cells(self.lines[number - 1])
+        return _cells(self.excerpt.text(number))
 
     def numbered(self, number: int, width: int, mark: str | None = None) -> str:
         """Line `number` behind a gutter `width` digits wide, and `mark` before it if any."""
-        gutter, text = self.palette.gutter, _shown(self.lines[number - 1])
+        gutter, text = self.palette.gutter, _shown(self.excerpt.text(number))
         if mark is not None:
             text = f"{mark} {text}"
         return f"{gutter.before}{number:>{width}} |{gutter.after} {text}".rstrip()
@@ -192,7 +165,7 @@ class _Source:
     def around(self, number: int) -> _Around:
         around = self.arounds.get(number)
         if around is None:
-            first, last = max(1, number - _CONTEXT), min(len(self.lines), number + _CONTEXT)
+            first, last = max(1, number - CONTEXT), min(self.count, number + CONTEXT)
             width = len(str(last))
             gutter = self.gutter(width)
             above = [gutter, *(self.numbered(n, width) for n in range(first, number + 1))]
@@ -208,13 +181,13 @@ def _snippet(f: Finding, source: _Source) -> list[str]:
     """ruff's full output, as rows of the report: the reported lines with two lines of context
     either side, carets under a one-line span, and a bracket down the left of a span over
     several lines."""
-    lines = source.lines
-    if f.code == "PA002" or not 0 < f.line <= len(lines):
+    count = source.count
+    if f.code == "PA002" or not 0 < f.line <= count:
         return []
-    end_line, end_column = min(max(f.end_line, f.line), len(lines)), f.end_column
+    end_line, end_column = min(max(f.end_line, f.line), count), f.end_column
     if end_line > f.line and end_column <= 1:  # a span that ends right after a line break
         end_line -= 1
-        end_column = len(lines[end_line - 1]) + 1
+        end_column = len(source.excerpt.text(end_line)) + 1
     if end_line > f.line:
         return list(_bracketed(_Window(f, source, end_line, end_column)))
     around = source.around(f.line)
@@ -234,11 +207,11 @@ class _Window:
 
     @property
     def first(self) -> int:  # first line shown (context included)
-        return max(1, self.finding.line - _CONTEXT)
+        return max(1, self.finding.line - CONTEXT)
 
     @property
     def last(self) -> int:  # last line shown
-        return min(len(self.source.lines), self.end_line + _CONTEXT)
+        return min(self.source.count, self.end_line + CONTEXT)
 
     @property
     def width(self) -> int:  # of the line numbers
@@ -267,8 +240,8 @@ def _bracketed(window: _Window) -> Iterator[str]:
     start = head.at(f.column)
     slash = start <= len(head.text) - len(head.text.lstrip())
     shown = list(range(window.first, window.last + 1))
-    if end_line - f.line + 1 > _MAX_SPAN_LINES:  # keep the head and the tail of a long span
-        keep = _MAX_SPAN_LINES // 2
+    if end_line - f.line + 1 > MAX_SPAN_LINES:  # keep the head and the tail of a long span
+        keep = MAX_SPAN_LINES // 2
         shown = [n for n in shown if n < f.line + keep or n > end_line - keep]
     yield gutter
     previous = window.first - 1
@@ -312,7 +285,7 @@ def _render(outcome: Outcome, full: bool) -> str:
     shown: set[str] = set()
     for path, group in groupby(outcome.findings, key=attrgetter("path")):
         where = one_line(path)
-        source = _Source(source_lines(path) if full else (), palette)
+        source = _Source(outcome.excerpts.get(path, NO_EXCERPT) if full else NO_EXCERPT, palette)
         for finding in group:
             out.append(_headline(finding, where, palette))
             if full:
