@@ -205,7 +205,8 @@ def plan(options: LintOptions, *, note: Note | None = None) -> Plan:
     absolute = [Path(os.path.abspath(cwd / path)) for path in paths]
     rules = load_rule_set()
     folders = [p if p.is_dir() else p.parent for p in absolute]
-    found = settings_of(folders, options.config, cwd, rules)
+    nearest: dict[Path, Settings | None] = {}  # each folder's configuration, looked up once
+    found = settings_of(folders, options.config, cwd, rules, nearest)
     check_selectors("command line", "--select", options.select or (), rules)
     check_selectors("command line", "--extend-select", options.extend_select, rules)
     check_selectors("command line", "--ignore", options.ignore, rules)
@@ -224,6 +225,8 @@ def plan(options: LintOptions, *, note: Note | None = None) -> Plan:
         )
         groups.append(Group(resolved, tuple(files)))
     groups = _each_file_once(groups)
+    if options.config is None:
+        groups = _with_nested_configurations(groups, options, cwd, nearest, note or _silent)
     changes = None
     if options.changed_since is not None:
         changes = touched = changed_since(options.changed_since, cwd)
@@ -276,6 +279,49 @@ def _llm(llm: LlmSettings, overrides: LlmOverrides) -> LlmSettings:
     llm = dataclasses.replace(llm, **changes)
     check_llm(llm, "command line")
     return llm
+
+
+def _with_nested_configurations(
+    groups: list[Group],
+    options: LintOptions,
+    cwd: Path,
+    nearest: dict[Path, Settings | None],
+    note: Note,
+) -> list[Group]:
+    """Files below a deeper configuration than their path's are checked with it, as ruff does:
+    `pyarch-lint .` checks `sub/` with `sub/pyproject.toml`'s settings (its excludes included),
+    and the rest with the outer one's. Each folder's nearest configuration is looked up once."""
+    known = {group.settings.config_path for group in groups}
+    rules = groups[0].settings.rules
+    while True:
+        files = [file for group in groups for file in group.files]
+        folders = [Path(os.path.abspath(file.path)).parent for file in files]
+        around = dict(zip(files, settings_of(folders, None, cwd, rules, nearest), strict=True))
+        deeper = {
+            settings.config_path: settings
+            for settings in around.values()
+            if settings.config_path not in known
+        }
+        if not deeper:
+            return groups
+        groups = [
+            Group(
+                group.settings,
+                tuple(
+                    file
+                    for file in group.files
+                    if around[file].config_path == group.settings.config_path
+                ),
+            )
+            for group in groups
+        ]
+        for settings in deeper.values():
+            resolved = _with_options(settings, options)
+            found = discover(
+                [settings.root], resolved, cwd=cwd, force_exclude=options.force_exclude, note=note
+            )
+            groups.append(Group(resolved, tuple(found)))
+        known.update(deeper)
 
 
 def _each_file_once(groups: list[Group]) -> list[Group]:

@@ -502,16 +502,22 @@ def _load(path: Path, rules: RuleSet) -> Settings:
 
 
 def settings_of(
-    folders: Sequence[Path], config: Path | None, cwd: Path, rules: RuleSet = BUILTIN
+    folders: Sequence[Path],
+    config: Path | None,
+    cwd: Path,
+    rules: RuleSet = BUILTIN,
+    nearest: dict[Path, Settings | None] | None = None,
 ) -> list[Settings]:
     """The settings of each folder (absolute): those of `config` when one is named; else of the
     nearest pyproject.toml with a `[tool.pyarch-lint]` table at the folder or above it, as ruff
     finds them; else the working folder's, found the same way; else the defaults, rooted at the
     project root. Folders that share a file share one Settings: each file met on the way up is
-    read, parsed and validated once (invalid TOML there is an error, as it is for ruff)."""
+    read, parsed and validated once (invalid TOML there is an error, as it is for ruff); a
+    caller asking again passes the same `nearest`, which remembers every folder's answer."""
     if config is not None:
         return [_load(config, rules)] * len(folders)
-    nearest: dict[Path, Settings | None] = {}
+    if nearest is None:
+        nearest = {}
     fallback = None
     result = []
     for folder in folders:
