@@ -21,7 +21,7 @@ from pathlib import Path
 
 import libcst as cst
 
-from pyarch_lint.cache import digest
+from pyarch_lint.cache import Analysis, digest
 from pyarch_lint.checks.base import Rule
 from pyarch_lint.checks.options import NoqaOptions
 from pyarch_lint.checks.registry import HARD_CODED_SECRET, load_rule_class
@@ -29,7 +29,7 @@ from pyarch_lint.config import Settings
 from pyarch_lint.excerpt import excerpt_of, excerpt_of_bytes
 from pyarch_lint.facts import facts_of
 from pyarch_lint.files import read_regular, split_lines
-from pyarch_lint.findings import Analysis, RawFinding
+from pyarch_lint.findings import RawFinding
 from pyarch_lint.locate import Locator, Span
 from pyarch_lint.memory import without_cyclic_gc
 from pyarch_lint.secrets import Untokenizable, could_hold_reportable, find_secrets, reportable

@@ -25,9 +25,9 @@ from typing import Any, NamedTuple
 
 from pyarch_lint.errors import LintError
 from pyarch_lint.excerpt import NO_EXCERPT, Excerpt
+from pyarch_lint.files import escape_surrogates
 from pyarch_lint.findings import Finding
 from pyarch_lint.memory import without_cyclic_gc
-from pyarch_lint.report import escape_surrogates
 
 VERSION = 1
 _string = encode_basestring  # json.dumps's escaping of a string, quotes included (not ASCII-only)

@@ -28,9 +28,9 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from pyarch_lint import __version__, excerpt, facts
-from pyarch_lint.excerpt import NO_EXCERPT
-from pyarch_lint.facts import NO_FACTS
-from pyarch_lint.findings import Analysis, RawFinding
+from pyarch_lint.excerpt import NO_EXCERPT, Excerpt
+from pyarch_lint.facts import NO_FACTS, FileFacts
+from pyarch_lint.findings import RawFinding
 from pyarch_lint.storage import Store, UnusableEntry
 
 CACHE_DIR_NAME = ".pyarch_lint_cache"
@@ -38,6 +38,18 @@ _FORMAT = 3
 _SHARDS = "findings"
 
 SHARD_LIMIT = 64 * 1024 * 1024  # bytes: ten times all of django's findings; no memory problem
+
+
+@dataclass(frozen=True, slots=True)
+class Analysis:
+    """What analysing one file's bytes gives: cacheable findings with what their reports show
+    of the file, the file's facts, and rule crashes (not cached)."""
+
+    key: str  # the digest of the bytes analysed; "" when they could not be read
+    findings: list[RawFinding]
+    crashes: list[str] = field(default_factory=list)
+    excerpt: Excerpt = NO_EXCERPT
+    facts: FileFacts = NO_FACTS
 
 
 def digest(*parts: bytes | str) -> str:

@@ -16,12 +16,12 @@ from typing import TYPE_CHECKING
 
 import pathspec
 
-from pyarch_lint.cache import Cache, digest
+from pyarch_lint.cache import Analysis, Cache, digest
 from pyarch_lint.checks.registry import RuleSet
 from pyarch_lint.config import Settings
 from pyarch_lint.excerpt import NO_EXCERPT, Excerpt, excerpt_of, lenient_text, merged
 from pyarch_lint.files import read_regular, split_lines
-from pyarch_lint.findings import Analysis, Finding, RawFinding
+from pyarch_lint.findings import Finding, RawFinding
 
 if TYPE_CHECKING:
     from pyarch_lint.project import ProjectRule

@@ -46,3 +46,23 @@ def split_lines(text: str) -> list[str]:
     if "\r" not in text:  # the common case, and a plain split is several times faster
         return text.split("\n")
     return _LINE_BREAK.split(text)
+
+
+# A lone surrogate: what os.fsdecode makes of a file name's byte that is not valid UTF-8.
+SURROGATE = re.compile(r"[\ud800-\udfff]")
+
+
+def escaped_surrogate(char: str) -> str:
+    code = ord(char)
+    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for the undecodable byte code - 0xDC00
+        return f"\\x{code - 0xDC00:02x}"
+    return f"\\u{code:04x}"
+
+
+def escape_surrogates(text: str) -> str:
+    """`text` as UTF-8 can carry it: a lone surrogate, which a file name that is not valid UTF-8
+    is made of (`bad\\udcff.py` for the bytes `bad\\xff.py`), becomes the `\\xff` the byte was,
+    any other one `\\udxxx`. Text without one comes back as it is."""
+    if text.isascii() or not SURROGATE.search(text):
+        return text
+    return SURROGATE.sub(lambda m: escaped_surrogate(m.group()), text)

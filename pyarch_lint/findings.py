@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import NamedTuple
-
-from pyarch_lint.excerpt import NO_EXCERPT, Excerpt
-from pyarch_lint.facts import NO_FACTS, FileFacts
 
 
 class Severity(enum.IntEnum):
@@ -87,15 +84,3 @@ class NotReviewed:
 # (line, column, end_line, end_column, code, message): a finding as analysis places it, before
 # the run names its file and rule (what the cache stores and workers send back).
 RawFinding = tuple[int, int, int, int, str, str]
-
-
-@dataclass(frozen=True, slots=True)
-class Analysis:
-    """What analysing one file's bytes gives: cacheable findings with what their reports show
-    of the file, the file's facts, and rule crashes (not cached)."""
-
-    key: str  # the digest of the bytes analysed; "" when they could not be read
-    findings: list[RawFinding]
-    crashes: list[str] = field(default_factory=list)
-    excerpt: Excerpt = NO_EXCERPT
-    facts: FileFacts = NO_FACTS

@@ -16,9 +16,9 @@ from conftest import cache_payload, sign_cache_entry
 
 import pyarch_lint.analysis
 import pyarch_lint.cache
+from pyarch_lint.cache import Analysis
 from pyarch_lint.cli import main
 from pyarch_lint.config import Settings
-from pyarch_lint.findings import Analysis
 
 CACHE = ".pyarch_lint_cache"
 SWALLOWING = "try:\n    pass\nexcept:\n    pass\n"  # PA301, PA302 on line 3

@@ -19,8 +19,9 @@ from pyarch_lint.baseline import Key, dumps
 from pyarch_lint.catalogue import load_catalogue
 from pyarch_lint.checks.registry import BUILTIN
 from pyarch_lint.cli import main
+from pyarch_lint.files import escape_surrogates
 from pyarch_lint.findings import Critique, CritiqueItem, Finding, NotReviewed, Severity
-from pyarch_lint.report import Outcome, escape_surrogates, inert_lines, one_line, sanitize
+from pyarch_lint.report import Outcome, inert_lines, one_line, sanitize
 from pyarch_lint.report.gitlab import render as render_gitlab
 from pyarch_lint.report.json_format import render as render_json
 from pyarch_lint.report.sarif import render as render_sarif

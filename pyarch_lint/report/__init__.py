@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 from pyarch_lint.checks.registry import BUILTIN, RuleSet
 from pyarch_lint.excerpt import Excerpt
+from pyarch_lint.files import SURROGATE, escape_surrogates, escaped_surrogate
 from pyarch_lint.findings import Critique, Finding, NotReviewed
 
 # C0 and C1 controls but tab and newline, line and paragraph separators, the bidirectional
@@ -31,25 +32,6 @@ _NEXT_COMMAND = re.compile(r"\n([ \t]*)(?=::|##)")
 _AZURE_COMMAND = "##vso["
 
 
-_SURROGATE = re.compile(r"[\ud800-\udfff]")
-
-
-def _escaped_surrogate(char: str) -> str:
-    code = ord(char)
-    if 0xDC80 <= code <= 0xDCFF:  # os.fsdecode's stand-in for the undecodable byte code - 0xDC00
-        return f"\\x{code - 0xDC00:02x}"
-    return f"\\u{code:04x}"
-
-
-def escape_surrogates(text: str) -> str:
-    """`text` as UTF-8 can carry it: a lone surrogate, which a file name that is not valid UTF-8
-    is made of (`bad\\udcff.py` for the bytes `bad\\xff.py`), becomes the `\\xff` the byte was,
-    any other one `\\udxxx`. Text without one comes back as it is."""
-    if text.isascii() or not _SURROGATE.search(text):
-        return text
-    return _SURROGATE.sub(lambda m: _escaped_surrogate(m.group()), text)
-
-
 def escape_surrogates_in_json(document: str) -> str:
     """A JSON document `json.dumps(..., ensure_ascii=False)` wrote, as if every string in it had
     gone through `escape_surrogates` first: surrogates occur only inside its strings, and there
@@ -58,9 +40,7 @@ def escape_surrogates_in_json(document: str) -> str:
     try:
         document.encode("utf-8")
     except UnicodeEncodeError:  # it holds at least one
-        return _SURROGATE.sub(
-            lambda m: _escaped_surrogate(m.group()).replace("\\", "\\\\"), document
-        )
+        return SURROGATE.sub(lambda m: escaped_surrogate(m.group()).replace("\\", "\\\\"), document)
     return document
 
 

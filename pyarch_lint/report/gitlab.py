@@ -14,8 +14,9 @@ from collections.abc import Iterator
 from json.encoder import encode_basestring
 
 from pyarch_lint.baseline import keys
+from pyarch_lint.files import escape_surrogates
 from pyarch_lint.findings import Severity
-from pyarch_lint.report import Outcome, escape_surrogates, escape_surrogates_in_json
+from pyarch_lint.report import Outcome, escape_surrogates_in_json
 
 # GitLab's scale is info, minor, major, critical, blocker; nothing of ours blocks by itself.
 _SEVERITY = {Severity.INFO: "info", Severity.WARNING: "minor", Severity.ERROR: "major"}

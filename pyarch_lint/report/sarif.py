@@ -16,9 +16,10 @@ from urllib.parse import quote
 from pyarch_lint import __version__
 from pyarch_lint.catalogue import documents
 from pyarch_lint.checks.registry import RuleSet
+from pyarch_lint.files import escape_surrogates
 from pyarch_lint.findings import Severity
 from pyarch_lint.memory import without_cyclic_gc
-from pyarch_lint.report import Outcome, escape_surrogates, escape_surrogates_in_json
+from pyarch_lint.report import Outcome, escape_surrogates_in_json
 
 SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
