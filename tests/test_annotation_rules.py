@@ -22,6 +22,10 @@ def _lines(source: str, code: str, options: str = "") -> list[int]:
     return [f.line for f in _findings(source, code, options)]
 
 
+# Every function checked, those without any hint included (not the default).
+EVERY = "ignore-fully-untyped = false"
+
+
 @pytest.mark.parametrize("code", ["PA201", "PA202"])
 def test_ignore_private_skips_private_functions_but_not_dunders(code: str) -> None:
     source = """\
@@ -34,8 +38,8 @@ def test_ignore_private_skips_private_functions_but_not_dunders(code: str) -> No
 
     def typed() -> None: ...
     """
-    assert _lines(source, code) == [1, 5]
-    assert _lines(source, code, "ignore-private = true") == [5]
+    assert _lines(source, code, EVERY) == [1, 5]
+    assert _lines(source, code, f"{EVERY}\nignore-private = true") == [5]
 
 
 @pytest.mark.parametrize("code", ["PA201", "PA202"])
@@ -49,12 +53,12 @@ def test_ignore_nested_skips_functions_inside_functions(code: str) -> None:
             def method(self, item):
                 return item
     """
-    assert _lines(source, code) == [2, 6]
-    assert _lines(source, code, "ignore-nested = true") == []
+    assert _lines(source, code, EVERY) == [2, 6]
+    assert _lines(source, code, f"{EVERY}\nignore-nested = true") == []
 
 
 @pytest.mark.parametrize("code", ["PA201", "PA202"])
-def test_ignore_fully_untyped_skips_only_functions_without_any_hint(code: str) -> None:
+def test_by_default_only_functions_without_any_hint_are_skipped(code: str) -> None:
     source = """\
     def untyped(value):
         return value
@@ -62,8 +66,8 @@ def test_ignore_fully_untyped_skips_only_functions_without_any_hint(code: str) -
     def started(value: int, other):
         return value
     """
-    assert _lines(source, code) == [1, 4]
-    assert _lines(source, code, "ignore-fully-untyped = true") == [4]
+    assert _lines(source, code) == [4]
+    assert _lines(source, code, EVERY) == [1, 4]
 
 
 def test_an_annotated_self_makes_a_method_typed_for_ignore_fully_untyped() -> None:
@@ -72,7 +76,7 @@ def test_an_annotated_self_makes_a_method_typed_for_ignore_fully_untyped() -> No
         def m(self: "C", value):
             return value
     """
-    assert _lines(source, "PA201", "ignore-fully-untyped = true") == [2]
+    assert _lines(source, "PA201") == [2]
 
 
 def test_suppress_dummy_args_skips_dummy_parameter_names() -> None:
@@ -85,7 +89,7 @@ def test_suppress_dummy_args_skips_dummy_parameter_names() -> None:
 
 def test_suppress_dummy_args_does_not_touch_returns() -> None:
     source = "def f(_):\n    pass\n"
-    options = "suppress-dummy-args = true\nsummarize-untyped-modules = false"
+    options = f"suppress-dummy-args = true\n{EVERY}"
     assert _lines(source, "PA202", options) == [1]
 
 
@@ -99,13 +103,13 @@ def test_mypy_init_return_needs_one_annotated_argument() -> None:
         def __init__(self, value):
             self.value = value
     """
-    assert _lines(source, "PA202") == [6]
-    assert _lines(source, "PA202", "mypy-init-return = false") == [2, 6]
+    assert _lines(source, "PA202", EVERY) == [6]
+    assert _lines(source, "PA202", f"{EVERY}\nmypy-init-return = false") == [2, 6]
 
 
 def test_init_message_suggests_none() -> None:
     source = "class C:\n    def __init__(self):\n        pass\n"
-    [finding] = _findings(source, "PA202", "summarize-untyped-modules = false")
+    [finding] = _findings(source, "PA202", EVERY)
     assert "-> None" in finding.message
 
 
@@ -128,7 +132,7 @@ def test_one_finding_per_parameter_reported_on_its_own_line() -> None:
 
 
 def test_stub_files_are_checked() -> None:
-    found = _findings("def f(x): ...\ndef g(y: int): ...\n", "PA201", path="module.pyi")
+    found = _findings("def f(x) -> None: ...\ndef g(y: int): ...\n", "PA201", path="module.pyi")
     assert [f.line for f in found] == [1]
 
 
@@ -148,7 +152,7 @@ def test_any_annotation_is_off_by_default_and_selectable() -> None:
 
 
 def test_missing_annotations_are_on_by_default() -> None:
-    source = b"def f(x):\n    return x\n\ndef g(y) -> int:\n    return y\n"
+    source = b"def f(x):\n    return x\n\ndef g(y, z: int):\n    return y\n"
     found = check_source(source, "module.py", Settings.default())
     assert {f.code for f in found} >= {"PA201", "PA202"}
     untyped = check_source(b"def f(x):\n    return x\n", "module.py", Settings.default())
@@ -170,11 +174,11 @@ def test_exemption_options_do_not_hide_any() -> None:
 def test_defaults_are_the_documented_ones() -> None:
     options = Settings.default().rule_options[AnnotationOptions]
     assert options == AnnotationOptions(
-        summarize_untyped_modules=True,
         ignore_private=False,
         mypy_init_return=True,
         suppress_dummy_args=False,
-        ignore_fully_untyped=False,
+        ignore_fully_untyped=True,
+        ignore_pytest_parameters=True,
         ignore_nested=False,
     )
 
@@ -203,7 +207,7 @@ def test_an_untyped_module_gets_one_finding_on_its_first_function() -> None:
 
 
 @pytest.mark.parametrize("code", ["PA201", "PA202"])
-def test_one_hint_anywhere_brings_back_every_finding_above_and_below_it(code: str) -> None:
+def test_a_hint_makes_its_own_function_checked_and_the_module_typed(code: str) -> None:
     source = """\
     def first(a):
         return a
@@ -214,23 +218,22 @@ def test_one_hint_anywhere_brings_back_every_finding_above_and_below_it(code: st
     def last(c):
         return c
     """
-    expected = {"PA201": [1, 7], "PA202": [1, 4, 7]}[code]
-    assert _lines(source, code) == expected
+    assert _lines(source, code) == {"PA201": [], "PA202": [4]}[code]
+    assert _lines(source, code, EVERY) == {"PA201": [1, 7], "PA202": [1, 4, 7]}[code]
     assert _lines(source, "PA204") == []
 
 
-def test_summarize_untyped_modules_false_reports_every_parameter_and_no_module() -> None:
+def test_ignore_fully_untyped_false_reports_every_parameter_and_no_module() -> None:
     source = "def f(x, y):\n    return x\n"
-    options = "summarize-untyped-modules = false"
-    assert [f.message.split("`")[1] for f in _findings(source, "PA201", options)] == ["x", "y"]
-    assert _lines(source, "PA202", options) == [1]
-    assert _lines(source, "PA204", options) == []
+    assert [f.message.split("`")[1] for f in _findings(source, "PA201", EVERY)] == ["x", "y"]
+    assert _lines(source, "PA202", EVERY) == [1]
+    assert _lines(source, "PA204", EVERY) == []
 
 
 def test_a_module_without_functions_or_with_only_exempt_ones_is_not_reported() -> None:
     assert _lines("x = 1\nclass C:\n    y = 2\n", "PA204") == []
     assert _lines("def _private(x):\n    return x\n", "PA204", "ignore-private = true") == []
-    assert _lines("def f(x):\n    return x\n", "PA204", "ignore-fully-untyped = true") == []
+    assert _lines("def f(x):\n    return x\n", "PA204", EVERY) == []
     [one] = _findings("async def f(x):\n    return x\n", "PA204")
     assert "(1 function)" in one.message
 
@@ -291,8 +294,8 @@ def test_only_the_def_right_after_the_overloads_in_their_scope_is_their_implemen
         def m(self, x):
             return x
     """
-    assert _lines(source, "PA201") == [8, 13, 14]
-    assert _lines(source, "PA202") == [8, 14]
+    assert _lines(source, "PA201", EVERY) == [8, 13, 14]
+    assert _lines(source, "PA202", EVERY) == [8, 14]
 
 
 def test_type_comments_count_as_annotations() -> None:
@@ -318,12 +321,45 @@ def test_type_comments_count_as_annotations() -> None:
     def ignored(a):  # type: ignore[no-untyped-def]
         pass
     """
-    found = _findings(source, "PA201")
+    found = _findings(source, "PA201", EVERY)
     assert [(f.line, f.message.split("`")[1]) for f in found] == [(16, "b"), (19, "a")]
-    assert _lines(source, "PA202") == [15, 19]
+    assert _lines(source, "PA202", EVERY) == [15, 19]
+    assert _lines(source, "PA202") == [15]  # `ignored` has no hint: skipped by default
 
 
 def test_a_type_comment_alone_makes_the_module_typed() -> None:
     source = "def f(a):  # type: (int) -> int\n    return a\n\ndef g(b):\n    return b\n"
     assert _lines(source, "PA204") == []
+    assert _lines(source, "PA201", EVERY) == [4]
+    ignored = "def f(a):  # type: ignore\n    return a\n"
+    assert _lines(ignored, "PA204") == [1]
+
+
+# --- the parameters pytest fills in ------------------------------------------------------
+
+
+def test_pytest_tests_and_fixtures_keep_their_return_findings() -> None:
+    source = """\
+    import pytest as pt
+
+    @pt.fixture(autouse=True)
+    def server(port, host: str):
+        return port
+
+    def test_get(server, client: object):
+        assert server
+    """
+    assert _lines(source, "PA201") == []
+    assert _lines(source, "PA202") == [4, 7]
+    assert _lines(source, "PA201", "ignore-pytest-parameters = false") == [4, 7]
+
+
+def test_a_name_only_pytest_would_call_a_fixture_is_not_one() -> None:
+    source = """\
+    from helpers import fixture
+
+    @fixture
+    def server(port) -> int:
+        return port
+    """
     assert _lines(source, "PA201") == [4]

@@ -154,11 +154,12 @@ def test_hook_passes_on_clean_code_and_honours_excludes_for_named_files(
 def test_hook_passes_on_info_findings_unless_the_project_raises_their_severity(
     hook_repo: HookRepo, user_repo: UserRepo
 ) -> None:
-    """An unannotated test (type hints are `info`) is no reason to refuse a commit."""
+    """A test without its return type (type hints are `info`) is no reason to refuse a commit."""
     user_repo.config(hook_repo, "pyarch-lint")
-    # A typed helper beside it: the test's own PA202, not a finding for an untyped module.
+    # One hint makes the test checked: PA202 for its missing return type.
     user_repo.write(
-        "tests/test_app.py", TYPED_HELPER + "\n\ndef test_x():\n    assert twice(1) == 2\n"
+        "tests/test_app.py",
+        TYPED_HELPER + "\n\ndef test_x(tmp_path: object):\n    assert twice(1) == 2\n",
     )
     run = user_repo.pre_commit("run", "--all-files")
     assert run.code == 0, run.output

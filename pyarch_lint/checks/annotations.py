@@ -6,8 +6,9 @@ another function, which the semantic model's scope tells). They never look into 
 body beyond the comment on its first line. PA203 asks the semantic model which names mean
 `typing.Any` where the header is evaluated, PA201 and PA202 which decorator is `@overload`.
 
-Whether a module has any hint at all is known only at its end: until a function shows one,
-PA201 and PA202 hold their findings, and drop them if none does (PA204 then reports the module).
+As mypy does by default, a function with no hint at all is not checked (`ignore-fully-untyped`):
+its first hint makes every missing one a finding. A module where no function has one is reported
+once, by PA204, when the walk leaves it.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from collections.abc import Sequence
 
 import libcst as cst
 
-from pyarch_lint.checks.base import Report, Rule, RuleContext, all_params
+from pyarch_lint.checks.base import Rule, RuleContext, all_params
 from pyarch_lint.checks.options import AnnotationOptions
 from pyarch_lint.findings import Severity
 from pyarch_lint.semantics import Scope, ScopeKind, string_annotation
@@ -30,6 +31,7 @@ _IMPLICIT_CLASSMETHODS = frozenset({"__new__", "__init_subclass__", "__class_get
 # signature (on the def line or the first line of its body). `# type: ignore` is no hint.
 _TYPE_COMMENT = re.compile(r"#\s*type:(?!\s*ignore\b)")
 _OVERLOAD = frozenset({"typing.overload", "typing_extensions.overload"})
+_PYTEST_FIXTURE = frozenset({"pytest.fixture", "pytest_asyncio.fixture"})
 
 
 def decorator_names(node: cst.FunctionDef) -> frozenset[str]:
@@ -143,42 +145,30 @@ class FunctionRule(Rule):
 
 
 class _MissingAnnotationRule(FunctionRule):
-    """What PA201, PA202 and PA204 share: the functions the options exempt, the `@overload`
-    implementations, and whether the module has shown a hint yet."""
+    """What PA201, PA202 and PA204 share: the functions the options exempt and the `@overload`
+    implementations."""
 
     REQUIRES_ANY = (b"def",)
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
         self.options = context.options(AnnotationOptions)
-        # True until a function of the module shows a hint (never, when every finding is wanted).
-        self.untyped = self.options.summarize_untyped_modules
         # Per scope: the name of its last def, when that def was an `@overload` variant.
         self._overloaded: dict[Scope, str] = {}
-        self._held: list[Report] = []
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if self.untyped and has_hint(node):
-            self.untyped = False
-            for report in self._held:
-                self.deliver(report)
-            self._held.clear()
-        super().visit_FunctionDef(node)
-
-    def flag(self, node: cst.CSTNode, message: str) -> None:
-        """Report, or hold until the module shows a hint (dropped if it never does)."""
-        if self.untyped:
-            self._held.append(self.hold(node, message))
-        else:
-            self.report(node, message)
 
     def exempt(self, node: cst.FunctionDef, nested: bool) -> bool:
+        """Is `node` none of these rules' business? Called for every def, in order."""
         options = self.options
         return (
             self._implements_overloads(node)
             or (options.ignore_private and _is_private(node.name.value))
             or (options.ignore_nested and nested)
-            or (options.ignore_fully_untyped and not has_hint(node))
+        )
+
+    def unchecked(self, node: cst.FunctionDef, nested: bool) -> bool:
+        """Does PA201 or PA202 skip `node`: exempt, or without any hint (mypy's default)?"""
+        return self.exempt(node, nested) or (
+            self.options.ignore_fully_untyped and not has_hint(node)
         )
 
     def _implements_overloads(self, node: cst.FunctionDef) -> bool:
@@ -204,10 +194,10 @@ class MissingParameterAnnotation(_MissingAnnotationRule):
     OPTIONS = AnnotationOptions
 
     def check(self, node: cst.FunctionDef, in_class: bool, nested: bool) -> None:
-        if self.exempt(node, nested):
+        if self.unchecked(node, nested):
             return
         unannotated = unannotated_params(node)
-        if not unannotated:
+        if not unannotated or (self.options.ignore_pytest_parameters and self._pytest(node)):
             return
         params = node.params
         implicit = receiver(node, in_class, decorator_names(node))
@@ -217,11 +207,29 @@ class MissingParameterAnnotation(_MissingAnnotationRule):
                 continue
             if self.options.suppress_dummy_args and is_dummy(param.name.value):
                 continue
-            self.flag(
+            self.report(
                 param,
                 f"Parameter `{display_name(param, params)}` of `{function}` has no type "
                 "annotation: say what it expects",
             )
+
+    def _pytest(self, node: cst.FunctionDef) -> bool:
+        """Does pytest fill in `node`'s parameters? A test function (pytest's default
+        `python_functions` and `python_classes`: `test*` at module level or in a `Test*` class)
+        or a fixture. Judged from the module alone: rules do not see the file's name."""
+        if node.name.value.startswith("test"):
+            owner = self.semantic.scope.owner
+            if isinstance(owner, cst.Module) or (
+                isinstance(owner, cst.ClassDef) and owner.name.value.startswith("Test")
+            ):
+                return True
+        for decorator in node.decorators:
+            expression = decorator.decorator
+            if isinstance(expression, cst.Call):  # `@pytest.fixture(scope="module")`
+                expression = expression.func
+            if any(name in _PYTEST_FIXTURE for name in self.semantic.qualified_names(expression)):
+                return True
+        return False
 
 
 class MissingReturnAnnotation(_MissingAnnotationRule):
@@ -231,7 +239,7 @@ class MissingReturnAnnotation(_MissingAnnotationRule):
     OPTIONS = AnnotationOptions
 
     def check(self, node: cst.FunctionDef, in_class: bool, nested: bool) -> None:
-        if self.exempt(node, nested) or node.returns is not None or signature_comment(node):
+        if self.unchecked(node, nested) or node.returns is not None or signature_comment(node):
             return
         function = node.name.value
         decorators = decorator_names(node)
@@ -244,12 +252,13 @@ class MissingReturnAnnotation(_MissingAnnotationRule):
             decorators & {"setter", "deleter"}
         )
         hint = "add `-> None`" if returns_none else "say what it returns"
-        self.flag(node, f"`{function}` has no return annotation: {hint}")
+        self.report(node, f"`{function}` has no return annotation: {hint}")
 
 
 class UntypedModule(_MissingAnnotationRule):
     """PA204: one finding, on the first function, for a module whose functions have no hint at
-    all; PA201 and PA202 hold theirs back in such a module."""
+    all, which PA201 and PA202 then leave alone (`ignore-fully-untyped`, whose `false` turns this
+    rule off)."""
 
     CODE = "PA204"
     NAME = "untyped-module"
@@ -258,25 +267,33 @@ class UntypedModule(_MissingAnnotationRule):
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
+        # True until a function of the module shows a hint.
+        self._untyped = self.options.ignore_fully_untyped
         self._first: cst.FunctionDef | None = None
         self._functions = 0
 
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if self._untyped and has_hint(node):
+            self._untyped = False
+        super().visit_FunctionDef(node)
+
     def check(self, node: cst.FunctionDef, in_class: bool, nested: bool) -> None:
-        if not self.untyped or self.exempt(node, nested):
+        # Counted: the functions PA201 and PA202 would check once the module has a hint.
+        if not self._untyped or self.exempt(node, nested):
             return
         self._functions += 1
         if self._first is None:
             self._first = node
 
     def leave_Module(self, node: cst.Module) -> None:
-        if not self.untyped or self._first is None:
+        if not self._untyped or self._first is None:
             return
         count = self._functions
         functions = "1 function" if count == 1 else f"{count} functions"
         self.report(
             self._first,
             f"No function in this module has a type hint ({functions}): annotate its public "
-            "functions first; from the first hint on, PA201 and PA202 list each one missing",
+            "functions first; PA201 and PA202 then list what each annotated function still misses",
         )
 
 

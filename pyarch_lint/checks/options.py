@@ -73,13 +73,6 @@ class AnnotationOptions:
     """`[tool.pyarch-lint.annotations]`: which functions the type-hint rules leave alone."""
 
     SECTION: ClassVar[str] = "annotations"
-    summarize_untyped_modules: bool = field(
-        default=True,
-        metadata={
-            "help": "PA201, PA202, PA204: a module where no function has a hint gets one PA204 "
-            "finding instead of one per parameter and return; false reports each everywhere."
-        },
-    )
     ignore_private: bool = field(
         default=False,
         metadata={
@@ -99,10 +92,18 @@ class AnnotationOptions:
         metadata={"help": "PA201: do not report parameters with dummy names (`_`, `_unused`)."},
     )
     ignore_fully_untyped: bool = field(
-        default=False,
+        default=True,
         metadata={
-            "help": "PA201, PA202: skip functions with no annotation at all, for gradual "
-            "adoption: once a function has one hint, all of them are required."
+            "help": "PA201, PA202, PA204: skip functions with no hint at all (once a function has "
+            "one, all are required) and report a module without any once (PA204); false "
+            "reports every parameter and return everywhere."
+        },
+    )
+    ignore_pytest_parameters: bool = field(
+        default=True,
+        metadata={
+            "help": "PA201: skip the parameters pytest fills in: those of `test*` functions "
+            "(module level or in `Test*` classes) and of `@pytest.fixture` functions."
         },
     )
     ignore_nested: bool = field(
