@@ -1,5 +1,6 @@
-"""Rule plugins: the README's plugin, installed into a virtual environment beside pyarch-lint,
-runs like a built-in rule; a plugin that claims our prefix or another's code is refused."""
+"""Rule plugins: the plugin of docs/plugins.md, installed into a virtual environment beside
+pyarch-lint, runs like a built-in rule; a plugin that claims our prefix or another's code is
+refused."""
 
 from __future__ import annotations
 
@@ -38,11 +39,11 @@ def debug(order: str) -> None:
 """
 
 
-def _readme_plugin() -> dict[str, str]:
-    """The files of the plugin in the README's "Writing a plugin": each code block's first line
-    is a comment naming its file."""
-    readme = (REPO / "README.md").read_text(encoding="utf-8")
-    section = readme.split("## Writing a plugin\n", 1)[1].split("\n## ", 1)[0]
+def _documented_plugin() -> dict[str, str]:
+    """The files of the plugin in docs/plugins.md's "Writing a plugin": each code block's first
+    line is a comment naming its file."""
+    guide = (REPO / "docs" / "plugins.md").read_text(encoding="utf-8")
+    section = guide.split("## Writing a plugin\n", 1)[1].split("\n## ", 1)[0]
     files = {}
     for block in re.findall(r"^```(?:toml|python)\n(.*?)^```", section, re.M | re.S):
         first, _, _ = block.partition("\n")
@@ -107,8 +108,8 @@ _WARM_PROBE = (
 
 
 @pytest.mark.slow
-def test_the_readme_plugin_runs_like_a_built_in_rule(venv: Path, tmp_path: Path) -> None:
-    files = _readme_plugin()
+def test_the_documented_plugin_runs_like_a_built_in_rule(venv: Path, tmp_path: Path) -> None:
+    files = _documented_plugin()
     assert set(files) == {"pyproject.toml", "acme_lint/__init__.py"}
     _install(venv, _write_package(tmp_path / "acme-lint", files))
     project = tmp_path / "project"
