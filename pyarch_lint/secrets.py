@@ -47,6 +47,7 @@ import tokenize
 from collections import Counter
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, replace
+from typing import NamedTuple
 
 __all__ = [
     "Secret",
@@ -275,11 +276,14 @@ _FSTRING_END = {
     getattr(tokenize, n) for n in ("FSTRING_END", "TSTRING_END") if hasattr(tokenize, n)
 }
 _SKIPPED = {tokenize.NL, tokenize.ENCODING}
+_KIND = {**tokenize.tok_name, tokenize.STRING: "STR"}  # a token type's name, as `_Token` has it
 _DEFAULT_KEYWORDS = frozenset({"default", "value", "initial", "fallback"})
 
 
-@dataclass(frozen=True, slots=True)
-class _Token:
+class _Token(NamedTuple):
+    """One token with offsets into the source. A named tuple: a file has tens of thousands,
+    and a frozen dataclass costs several times as much to build."""
+
     kind: str  # "STR" for a whole literal, "NAME", "OP", or another token type's name
     text: str
     start: int
@@ -377,13 +381,12 @@ def _grouped(source: str) -> Iterator[_Token]:
     starts = [0]
     for line in io.StringIO(source):
         starts.append(starts[-1] + len(line))
+    lines = len(starts)
     depth = 0
     literal_start = 0
     for token in _python_tokens(source):
         start = starts[token.start[0] - 1] + token.start[1]
-        end = (
-            starts[token.end[0] - 1] + token.end[1] if token.end[0] <= len(starts) else len(source)
-        )
+        end = starts[token.end[0] - 1] + token.end[1] if token.end[0] <= lines else len(source)
         if token.type in _FSTRING_START:
             depth += 1
             literal_start = start if depth == 1 else literal_start
@@ -392,8 +395,7 @@ def _grouped(source: str) -> Iterator[_Token]:
             if depth == 0:
                 yield _Token("STR", source[literal_start:end], literal_start, end)
         elif depth == 0 and token.type not in _SKIPPED:
-            kind = "STR" if token.type == tokenize.STRING else tokenize.tok_name[token.type]
-            yield _Token(kind, token.string, start, end)
+            yield _Token(_KIND[token.type], token.string, start, end)
 
 
 def _python_tokens(source: str) -> Iterator[tokenize.TokenInfo]:
