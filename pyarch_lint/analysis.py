@@ -231,11 +231,14 @@ def analyse_source(source: bytes, rules: Sequence[Visitor], settings: Settings) 
 
 
 def _described(
-    key: str, text: str, tree: ast.Module | None, found: list[RawFinding], crashes: list[str]
+    key: str,
+    lines: Sequence[str],
+    tree: ast.Module | None,
+    found: list[RawFinding],
+    crashes: list[str],
 ) -> Analysis:
     """The analysis of a file that parsed: its findings, their excerpt and the file's facts,
     all taken from the trees and lines at hand."""
-    lines = split_lines(text)
     return Analysis(key, found, crashes, excerpt_of(lines, tree, found), facts_of(tree, lines))
 
 
@@ -244,6 +247,7 @@ def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settin
     verdict = _python_verdict(text)
     module = _parse(text, verdict)
     tree = verdict if isinstance(verdict, ast.Module) else None
+    lines = split_lines(text)
     applicable = [
         (code, rule)
         for code, rule in rules
@@ -253,7 +257,7 @@ def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settin
     comments = scan(text) if b"noqa" in source.lower() else NO_COMMENTS
     secrets = _hard_coded_secrets(source, text, settings)
     if not applicable and not comments.directives and not secrets:
-        return _described(key, text, tree, [], [])
+        return _described(key, lines, tree, [], [])
     walker = Walker(module, applicable, dict(settings.rule_options))
     walker.walk()
     crashes = [
@@ -265,7 +269,6 @@ def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settin
         (1, 1, 1, 1, "PA003", f"analysis incomplete: {crash}; its other findings are reported")
         for crash in crashes
     ]
-    lines = split_lines(text)
     file_codes = file_suppressions(text)
     reported = list(secrets)
     if walker.reports:
@@ -287,7 +290,7 @@ def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settin
         findings.append(finding)
     if comments.directives:
         findings.extend(_unused_noqa(comments, suppressed, file_codes, walker, settings))
-    return _described(key, text, tree, sorted(set(findings)), crashes)
+    return _described(key, lines, tree, sorted(set(findings)), crashes)
 
 
 def _unused_noqa(

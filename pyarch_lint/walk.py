@@ -181,7 +181,7 @@ class Walker:
             self._enter(node, kind)
         hooks = self._visit.get(kind)
         if hooks:
-            self._dispatch_visit(hooks, node)
+            self._dispatch(hooks, node, visiting=True)
         if fields:
             self._walk_fields(node, kind, fields)
         if self._skipping:
@@ -189,7 +189,7 @@ class Walker:
                 del self._skipping[rule]
         hooks = self._leave.get(kind)
         if hooks:
-            self._dispatch_leave(hooks, node)
+            self._dispatch(hooks, node, visiting=False)
         if marked:
             self._exit(kind)
 
@@ -227,29 +227,22 @@ class Walker:
         else:
             self.semantic.pop()
 
-    def _dispatch_visit(
-        self, hooks: list[tuple[Rule, Callable[[Any], object]]], node: cst.CSTNode
+    def _dispatch(
+        self,
+        hooks: list[tuple[Rule, Callable[[Any], object]]],
+        node: cst.CSTNode,
+        visiting: bool,
     ) -> None:
+        """Each rule's hook for `node`, but for rules skipping this subtree. A visit hook that
+        returns False starts skipping, for its rule alone, until `node` is left."""
         skipping = self._skipping
         for rule, method in hooks:
             if skipping and rule in skipping:
                 continue
             try:
-                if method(node) is False:
+                if method(node) is False and visiting:
                     skipping[rule] = node
             except Exception as error:  # one broken rule must not stop the others
-                self._disable(rule, error)
-
-    def _dispatch_leave(
-        self, hooks: list[tuple[Rule, Callable[[Any], object]]], node: cst.CSTNode
-    ) -> None:
-        skipping = self._skipping
-        for rule, method in hooks:
-            if skipping and rule in skipping:
-                continue
-            try:
-                method(node)
-            except Exception as error:
                 self._disable(rule, error)
 
     def _disable(self, broken: Rule, error: Exception) -> None:
