@@ -301,11 +301,13 @@ def _unused_noqa(
     settings: Settings,
 ) -> list[RawFinding]:
     """PA004, when it is on and the file does not suppress it. Only the codes that ran in full
-    in this run are judged: enabled, and their rule did not crash."""
+    in this run are judged: enabled, and their rule did not crash. A project rule's code is
+    never judged here: its findings come later, from every file's facts."""
     enabled = settings.enabled_codes()
     if UNUSED_NOQA not in enabled or any(UNUSED_NOQA.startswith(c) for c in file_codes):
         return []
     judged = enabled - {crash.code for crash in walker.crashes}
+    judged -= {info.code for info in settings.rules.by_code.values() if info.project_rule}
     options = settings.rule_options.get(NoqaOptions, NoqaOptions())
     return unused(comments, suppressed, settings.rules.by_code, judged, options.check_bare)
 

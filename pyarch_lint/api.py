@@ -134,6 +134,10 @@ class Group:
 
     settings: Settings
     files: tuple[SourceFile, ...]
+    # The project's other files, when project rules run: analysed (or read from the cache) for
+    # their facts, so that those rules see the whole project whichever files were named, and
+    # reported in none of them.
+    context: tuple[SourceFile, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,8 +237,26 @@ def plan(options: LintOptions, *, note: Note | None = None) -> Plan:
         groups = [
             Group(g.settings, tuple(f for f in g.files if touched.touches(f.path))) for g in groups
         ]
+    groups = [
+        _with_context(group, absolute, changes is not None, cwd, note or _silent)
+        for group in groups
+    ]
     recorded = baseline.load(options.baseline) if options.baseline is not None else None
     return Plan(options, tuple(groups), changes, recorded, missing)
+
+
+def _with_context(group: Group, named: list[Path], narrowed: bool, cwd: Path, note: Note) -> Group:
+    """`group` with the rest of its project as context when its settings run project rules and
+    its files may not be the whole project (pre-commit names only the changed files;
+    `--changed-since` keeps only those). The project is what discovery finds from its root,
+    excluded files left out as if named with `--force-exclude`."""
+    root = group.settings.root
+    if not group.settings.enabled_project_rules() or (root in named and not narrowed):
+        return group
+    checked = {os.path.abspath(cwd / file.path) for file in group.files}
+    everything = discover([root], group.settings, cwd=cwd, force_exclude=True, note=note)
+    context = [f for f in everything if os.path.abspath(cwd / f.path) not in checked]
+    return Group(group.settings, group.files, tuple(context))
 
 
 def _with_options(settings: Settings, options: LintOptions) -> Settings:
@@ -379,6 +401,7 @@ def check(plan: Plan, *, progress: Progress | None = None, note: Note | None = N
             cache,
             _offset(progress, analysed, total),
             extras=extras,
+            context=group.context,
         )
         analysed += len(group.files)
         paths = {file.display: file.path for file in group.files}

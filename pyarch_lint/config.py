@@ -28,7 +28,7 @@ if sys.version_info >= (3, 11):
 else:  # the same parser, before it joined the standard library
     import tomli as tomllib
 
-from pyarch_lint.checks.registry import BUILTIN, RuleInfo, RuleSet, is_selected
+from pyarch_lint.checks.registry import BUILTIN, RuleInfo, RuleSet
 from pyarch_lint.errors import LintError
 from pyarch_lint.findings import Severity
 
@@ -237,10 +237,14 @@ class Settings:
             if code in codes and info.rule_class is not None
         ]
 
-    def selects(self, code: str, default_on: bool) -> bool:
-        """Does `code` run, a rule that is on by default or not (the decision of
-        `enabled_codes`, for a rule given to the run rather than registered)?"""
-        return is_selected(code, default_on, (self.select, self.extend_select, self.ignore))
+    def enabled_project_rules(self) -> list[RuleInfo]:
+        """The enabled rules that run over every file's facts (`project`)."""
+        codes = self.enabled_codes()
+        return [
+            info
+            for code, info in self.rules.by_code.items()
+            if code in codes and info.project_rule is not None
+        ]
 
 
 def _default_options(rules: RuleSet) -> dict[type[Any], Any]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -24,7 +24,7 @@ from pyarch_lint.files import read_regular, split_lines
 from pyarch_lint.findings import Finding, RawFinding
 
 if TYPE_CHECKING:
-    from pyarch_lint.project import ProjectRule
+    from pyarch_lint.checks.registry import RuleInfo
     from pyarch_lint.workers import Failure
 
 
@@ -52,8 +52,6 @@ def by_place(finding: Finding) -> tuple[str, int, int, str, str]:
 class Extras:
     """What a run does besides finding what the file rules find."""
 
-    # Rules over all the files' facts, run once every file is analysed (those selected).
-    project_rules: Sequence[ProjectRule] = ()
     # Whether a report will show source lines (text, GitLab, baseline): if not, files read
     # from the cache come without their excerpt, which is then not even parsed.
     excerpts: bool = True
@@ -132,17 +130,21 @@ def run(
     progress: Callable[[int, int], None] | None = None,
     *,
     extras: Extras = Extras(),
+    context: Sequence[SourceFile] = (),
 ) -> RunResult:
     """Findings for every file, sorted; identical whatever the job count. `progress(done,
-    total)` is called in this process as files complete (cache hits count as done at once)."""
+    total)` is called in this process as files complete (cache hits count as done at once).
+    `context`: other files of the project, analysed for what project rules see of them and
+    reported in none of them (nor counted in `files`)."""
     analyses: dict[SourceFile, Analysis] = {}
     pending: list[SourceFile] = []
     relative = _relative_to(settings.root)
     # What an analysis can store: every enabled code but PA003 (a crash or a timeout is never
     # stored).
     storable = settings.enabled_codes() - {"PA003"}
-    selected = [r for r in extras.project_rules if settings.selects(r.code, r.default_enabled)]
-    for file in files:
+    selected = settings.enabled_project_rules()
+    everything = [*files, *context] if selected else files
+    for file in everything:
         if cache is not None:
             try:
                 source = read_regular(file.path)
@@ -163,16 +165,20 @@ def run(
                 continue
         pending.append(file)
     report = progress or (lambda _done, _total: None)
-    report(len(analyses), len(files))
+    report(len(analyses), len(everything))
     cached = len(analyses)
-    fresh = _analyse_all(pending, settings, jobs, lambda done: report(cached + done, len(files)))
+    fresh = _analyse_all(
+        pending, settings, jobs, lambda done: report(cached + done, len(everything))
+    )
     if cache is not None:
         for file, analysis in fresh.items():
             if _cacheable(analysis):
                 cache.put(relative(file.path), analysis)
         cache.save()
     analyses.update(fresh)
-    project, crashes = _project_phase(selected, files, analyses, settings, relative)
+    project, crashes = _project_phase(
+        selected, everything, analyses, settings, relative, report_in=frozenset(files)
+    )
     enabled = settings.enabled_codes()
     findings: list[Finding] = []
     excerpts: dict[str, Excerpt] = {}
@@ -192,48 +198,37 @@ _NOTHING: tuple[list[Finding], Excerpt] = ([], NO_EXCERPT)  # no project finding
 
 
 def _project_phase(
-    rules: Sequence[ProjectRule],
-    files: Sequence[SourceFile],
+    rules: Sequence[RuleInfo],
+    project: Sequence[SourceFile],
     analyses: Mapping[SourceFile, Analysis],
     settings: Settings,
     relative: Callable[[Path], str],
+    *,
+    report_in: Collection[SourceFile],
 ) -> tuple[dict[SourceFile, tuple[list[Finding], Excerpt]], list[str]]:
-    """The project rules' findings in each file and what their reports show of it, and the
-    rules' crashes. A file they report in is read again (only such a file), for the reported
-    lines' `# noqa` and code frames: its facts alone do not hold its lines."""
+    """The project rules' findings over the facts of every file of `project`, in each file of
+    `report_in`, what their reports show of it, and the rules' crashes. A file they report in
+    is read again (only such a file), for the reported lines' `# noqa` and code frames: its
+    facts alone do not hold its lines."""
     if not rules:
         return {}, []
+    from pyarch_lint.checks.registry import load_project_rule
     from pyarch_lint.project import placed, run_project_rules
 
-    by_path = {relative(file.path): file for file in files}
+    by_path = {relative(file.path): file for file in project}
     facts = {path: analyses[file].facts for path, file in by_path.items()}
-    result = run_project_rules(rules, facts, settings)
+    result = run_project_rules([load_project_rule(info) for info in rules], facts, settings)
+    codes = frozenset(info.code for info in rules)
     reported: dict[SourceFile, tuple[list[Finding], Excerpt]] = {}
     for path, found in result.found.items():
         file = by_path[path]
-        info = {rule.code: rule for rule, _raw in found}
-        raw = [raw for _rule, raw in found]
+        if file not in report_in:
+            continue
         try:
-            raw, shown = placed(read_regular(file.path), raw)
+            kept, shown = placed(read_regular(file.path), found)
         except OSError:  # gone since it was analysed: reported without a frame
-            shown = NO_EXCERPT
-        made = []
-        for line, column, end_line, end_column, code, message in raw:
-            rule = info[code]
-            made.append(
-                Finding(
-                    file.display,
-                    line,
-                    column,
-                    end_line,
-                    end_column,
-                    code,
-                    rule.name,
-                    rule.severity,
-                    message,
-                )
-            )
-        reported[file] = made, shown
+            kept, shown = found, NO_EXCERPT
+        reported[file] = to_findings(file.display, kept, codes, settings.rules), shown
     return reported, result.crashes
 
 

@@ -2,18 +2,21 @@
 of every file (see `facts`) once each file is analysed or read from the cache. No file is parsed
 here, so a warm run pays only for the rules themselves.
 
-A project rule is a value: its code, name and default severity, and a function from the facts
-of the project's files (by path relative to the project root, `/`-separated) and the settings to
-findings in those files. The engine runs the rules the selection enables; their findings then
-go through what every finding goes through: the reported line's `# noqa`, a file-level
-suppression, per-file-ignores and the sort apply to them as to any other.
+A project rule is a value: its code, name, default severity and options, and a function from
+the facts of the project's files (by path relative to the project root, `/`-separated) and the
+settings to findings in those files. It is registered like a rule class (`checks.registry`,
+`RuleInfo.project_rule`), so selection, severities, options and documents work for it as for
+any rule. The engine runs the rules the selection enables; their findings then go through what
+every finding goes through: the reported line's `# noqa`, a file-level suppression,
+per-file-ignores and the sort apply to them as to any other. (`# noqa` comments naming a
+project rule are not judged unused by PA004: the analysis of one file cannot know.)
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 from pyarch_lint.config import Settings
 from pyarch_lint.excerpt import Excerpt, excerpt_of_text, lenient_text
@@ -44,11 +47,14 @@ class ProjectRule:
     severity: Severity
     check: Check
     default_enabled: bool = True
+    # A frozen dataclass, its table `[tool.pyarch-lint.<SECTION>]`; the check finds the
+    # configured values in `settings.rule_options`.
+    options: type[Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
 class ProjectResult:
-    found: dict[str, list[tuple[ProjectRule, RawFinding]]]  # by path, in the rules' order
+    found: dict[str, list[RawFinding]]  # by path, in the rules' order
     crashes: list[str]
 
 
@@ -58,7 +64,7 @@ def run_project_rules(
     """The findings of `rules` (those the selection runs) over `facts`, in the files `facts`
     holds. A rule that raises is reported by name, and the other rules' findings still come
     out."""
-    found: dict[str, list[tuple[ProjectRule, RawFinding]]] = {}
+    found: dict[str, list[RawFinding]] = {}
     crashes: list[str] = []
     for rule in rules:
         try:
@@ -77,7 +83,7 @@ def run_project_rules(
             continue
         for result in results:
             raw = (*result[1:5], rule.code, result.message)
-            found.setdefault(result.path, []).append((rule, raw))
+            found.setdefault(result.path, []).append(raw)
     return ProjectResult(found, crashes)
 
 

@@ -1,6 +1,7 @@
 """The project phase: a rule over every file's facts, whose findings are like any other's
-(selection, noqa, per-file-ignores, sorting, code frames, baseline keys), the same from a cold
-and a warm run and for any job count. The rule here exists only in this test."""
+(selection, severities, noqa, per-file-ignores, sorting, code frames, baseline keys), the same
+from a cold and a warm run and for any job count, and which sees the whole project whichever
+files are named. The rules here exist only in this test, registered like ours."""
 
 from __future__ import annotations
 
@@ -12,11 +13,12 @@ from pathlib import Path
 import pytest
 from conftest import cache_payload, sign_cache_entry
 
-from pyarch_lint import baseline
+from pyarch_lint import api, baseline
 from pyarch_lint.cache import Cache
 from pyarch_lint.config import Settings
 from pyarch_lint.discovery import discover
-from pyarch_lint.engine import Extras, RunResult, run, settings_fingerprint
+from pyarch_lint.checks.registry import BUILTIN, RuleInfo, RuleSet
+from pyarch_lint.engine import RunResult, run, settings_fingerprint
 from pyarch_lint.facts import FileFacts
 from pyarch_lint.findings import Severity
 from pyarch_lint.project import ProjectFinding, ProjectRule
@@ -51,7 +53,27 @@ def mutual_imports(facts: Mapping[str, FileFacts], _settings: Settings) -> Itera
                 )
 
 
+def crash(_facts: Mapping[str, FileFacts], _settings: Settings) -> list[ProjectFinding]:
+    raise KeyError("boom")
+
+
+def stray(_facts: Mapping[str, FileFacts], _settings: Settings) -> list[ProjectFinding]:
+    return [ProjectFinding("elsewhere.py", 1, 1, 1, 2, "m")]
+
+
 MUTUAL = ProjectRule("PA999", "mutual-import", Severity.WARNING, mutual_imports)
+CRASHING = ProjectRule("PA997", "crashing", Severity.ERROR, crash)
+STRAY = ProjectRule("PA998", "stray", Severity.ERROR, stray)
+# The rules as a run knows them: ours, and these three, found by their location in this module.
+RULES = RuleSet(
+    {
+        **BUILTIN.by_code,
+        **{
+            rule.code: RuleInfo.of_project(rule, f"{__name__}:{name}")
+            for name, rule in (("MUTUAL", MUTUAL), ("CRASHING", CRASHING), ("STRAY", STRAY))
+        },
+    }
+)
 
 
 @pytest.fixture
@@ -73,11 +95,8 @@ def project(tmp_path: Path) -> Path:
 
 
 def settings_for(root: Path, **changes: object) -> Settings:
-    """Made directly: the configuration knows only the registered rules' codes, not PA999."""
-    # PA004 is left out: analysis, in the workers, judges a noqa comment for PA999 unused (a project
-    # rule's findings are suppressed later, in the project phase).
-    default = {"select": ("PA301", "PA9"), "ignore": ("PA004",), "root": root}
-    return dataclasses.replace(Settings.default(), **{**default, **changes})  # type: ignore[arg-type]
+    default = {"select": ("PA301", "PA004", "PA999"), "root": root}
+    return dataclasses.replace(Settings.default(RULES), **{**default, **changes})  # type: ignore[arg-type]
 
 
 def lint(root: Path, jobs: int = 1, cached: bool = False, **changes: object) -> RunResult:
@@ -85,7 +104,7 @@ def lint(root: Path, jobs: int = 1, cached: bool = False, **changes: object) -> 
     files = discover([root], settings, cwd=root)
     store = open_store(root / ".cache", lambda _note: None)
     cache = Cache(store, settings_fingerprint(settings)) if cached else None
-    return run(files, settings, jobs, cache, extras=Extras([MUTUAL]))
+    return run(files, settings, jobs, cache)
 
 
 def places(result: RunResult) -> list[tuple[str, int, int, str]]:
@@ -112,7 +131,7 @@ def test_project_findings_are_placed_sorted_and_suppressed_like_any_other(projec
 
 
 def test_selection_file_level_noqa_and_per_file_ignores_apply(project: Path) -> None:
-    ignoring = lint(project, select=None, ignore=("PA004", "PA9"))
+    ignoring = lint(project, select=None, ignore=("PA9",))
     assert "PA999" not in {f.code for f in ignoring.findings}
     assert SEEN == []  # a rule that is not selected does not run
     (project / "b.py").write_text('"""B."""\n# pyarch-lint: noqa: PA9\nimport a\n', "utf-8")
@@ -149,20 +168,7 @@ def test_reports_show_a_project_finding_like_any_other(project: Path) -> None:
 def test_a_rule_that_crashes_or_reports_elsewhere_is_named_and_the_run_goes_on(
     project: Path,
 ) -> None:
-    def crash(_facts: Mapping[str, FileFacts], _settings: Settings) -> list[ProjectFinding]:
-        raise KeyError("boom")
-
-    def stray(_facts: Mapping[str, FileFacts], _settings: Settings) -> list[ProjectFinding]:
-        return [ProjectFinding("elsewhere.py", 1, 1, 1, 2, "m")]
-
-    settings = settings_for(project)
-    files = discover([project], settings, cwd=project)
-    rules = [
-        ProjectRule("PA997", "crashing", Severity.ERROR, crash),
-        ProjectRule("PA998", "stray", Severity.ERROR, stray),
-        MUTUAL,
-    ]
-    result = run(files, settings, 1, None, extras=Extras(rules))
+    result = lint(project, select=("PA9",))
     assert result.crashes == [
         "project rule PA997 (crashing) crashed: KeyError: 'boom'",
         "project rule PA998 (stray) reported in 'elsewhere.py', which is not a file of the "
@@ -194,3 +200,33 @@ def test_facts_in_the_cache_that_do_not_fit_the_file_are_recomputed(
     assert warm.findings == cold.findings
     assert SEEN[1] == SEEN[0]
     assert any("ignoring invalid cache entry" in warning for warning in warm.warnings)
+
+
+def test_severities_and_noqa_comments_of_a_project_rule(project: Path) -> None:
+    (project / "e.py").write_text("import d  # noqa: PA999\n", encoding="utf-8")
+    settings = settings_for(project)
+    louder = dataclasses.replace(
+        settings, rules=settings.rules.with_severities({"PA999": Severity.ERROR})
+    )
+    result = run(discover([project], louder, cwd=project), louder, 1, None)
+    assert {f.severity for f in result.findings if f.code == "PA999"} == {Severity.ERROR}
+    # Neither the comment that hides a finding (pkg/__init__.py) nor one with nothing to hide
+    # (e.py: its import of d is function-level on d's side) is judged by PA004: a file's
+    # analysis cannot see a project rule's findings.
+    assert "PA004" not in {f.code for f in result.findings}
+
+
+def test_named_files_see_the_whole_project_and_only_they_are_reported(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(project)
+    monkeypatch.setattr(api, "load_rule_set", lambda: RULES)
+    options = api.LintOptions(paths=(Path("b.py"),), select=("PA999",), jobs=1)
+    checked = api.check(api.plan(options))
+    assert [(f.path, f.line, f.code) for f in checked.findings] == [("b.py", 2, "PA999")]
+    assert checked.files == 1
+    assert set(SEEN[0]) == {"a.py", "b.py", "c.py", "d.py", "e.py", "pkg/__init__.py", "pkg/f.py"}
+    # Without a project rule, nothing but the named file is read.
+    SEEN.clear()
+    plain = api.plan(dataclasses.replace(options, select=("PA301",)))
+    assert [g.context for g in plain.groups] == [()]

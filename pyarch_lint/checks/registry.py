@@ -28,6 +28,7 @@ from pyarch_lint.findings import Severity
 
 if TYPE_CHECKING:
     from pyarch_lint.checks.base import Rule
+    from pyarch_lint.project import ProjectRule
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +48,9 @@ class RuleInfo:
     plugin: str | None = None
     # A plugin rule's document (its DOC, else its docstring); ours are in `rules/`.
     doc: str | None = None
+    # "package.module:NAME" of a `project.ProjectRule`, a rule over every file's facts run once
+    # in the main process (`rule_class` is then None); imported only when it runs.
+    project_rule: str | None = None
 
     @classmethod
     def of(cls, rule: type[Rule], plugin: str | None = None) -> RuleInfo:
@@ -61,6 +65,19 @@ class RuleInfo:
             plugin,
         )
 
+    @classmethod
+    def of_project(cls, rule: ProjectRule, location: str) -> RuleInfo:
+        """The entry of the project rule found at `location` ("package.module:NAME")."""
+        return cls(
+            rule.code,
+            rule.name,
+            rule.severity,
+            None,
+            rule.default_enabled,
+            rule.options,
+            project_rule=location,
+        )
+
 
 def load_rule_class(info: RuleInfo) -> type[Rule]:
     """The rule class, checked against the walker's contract (`InvalidRuleError` if it asks
@@ -72,6 +89,19 @@ def load_rule_class(info: RuleInfo) -> type[Rule]:
     module, _, name = info.rule_class.partition(":")
     rule: type[Rule] = getattr(importlib.import_module(module), name)
     rule_hooks(rule)
+    return rule
+
+
+def load_project_rule(info: RuleInfo) -> ProjectRule:
+    """The project rule `info` points to, checked to be the one it declares."""
+    from pyarch_lint.project import ProjectRule
+
+    if info.project_rule is None:
+        raise ValueError(f"{info.code} is not a project rule")
+    module, _, name = info.project_rule.partition(":")
+    rule = getattr(importlib.import_module(module), name)
+    if not isinstance(rule, ProjectRule) or rule.code != info.code:
+        raise TypeError(f"{info.project_rule} is not the project rule {info.code}")
     return rule
 
 
