@@ -1,12 +1,14 @@
 """Run pyarch-lint over the sdists of popular projects and count what it finds and what breaks.
 
-    python benchmarks/sweep.py [--jobs 2] [--only django,flask] [--select ALL]
+    python benchmarks/sweep.py [--jobs 2] [--only django,flask] [--select ALL|default|PA5,...]
 
 Downloads each project's source distribution from PyPI once (`pip download --no-deps
 --no-binary :all:`, into the gitignored `benchmarks/.corpus/sweep/`), extracts it once, runs
 `pyarch-lint --no-llm --no-cache --format json` over the extracted tree, and prints a Markdown
-table: files, findings per code, PA001/PA002 (files that do not parse or decode), internal errors
-(PA003 findings, crashed rules, an exit status other than 0 or 1, a traceback) and wall time.
+table: files, lines, findings per code and per 1,000 lines (the day-one budget compares the
+default selection's with ruff's defaults), PA001/PA002 (files that do not parse or decode),
+internal errors (PA003 findings, crashed rules, an exit status other than 0 or 1, a traceback)
+and wall time.
 
 Zero internal errors is the bar: the exit status is 1 when any project has one.
 """
@@ -47,6 +49,7 @@ class Sweep:
     project: str
     version: str
     files: int
+    lines: int  # in every .py file of the tree
     seconds: float
     counts: Counter[str]
     internal: list[str] = field(default_factory=list)
@@ -104,7 +107,9 @@ def linter() -> Path:
 
 def sweep(project: str, tree: Path, config: Path, jobs: int, select: str) -> Sweep:
     command = [str(linter()), "--no-llm", "--no-cache", "--format", "json"]
-    command += ["--config", str(config), "--jobs", str(jobs), "--select", select, "."]
+    command += ["--config", str(config), "--jobs", str(jobs), "."]
+    if select != "default":
+        command += ["--select", select]
     start = time.perf_counter()
     done = subprocess.run(command, cwd=tree, capture_output=True, text=True, check=False)
     seconds = time.perf_counter() - start
@@ -120,23 +125,27 @@ def sweep(project: str, tree: Path, config: Path, jobs: int, select: str) -> Swe
         report = json.loads(done.stdout)
     except ValueError:
         internal.append("stdout is not JSON")
-        return Sweep(project, _version(tree), 0, seconds, Counter(), internal)
+        return Sweep(project, _version(tree), 0, 0, seconds, Counter(), internal)
     findings = report["findings"]
     internal += [
         f"{f['path']}:{f['line']}: PA003 {f['message']}" for f in findings if f["code"] == "PA003"
     ]
     counts = Counter(str(f["code"]) for f in findings)
-    return Sweep(project, _version(tree), report["summary"]["files"], seconds, counts, internal)
+    lines = sum(len(path.read_bytes().splitlines()) for path in tree.rglob("*.py"))
+    files = report["summary"]["files"]
+    return Sweep(project, _version(tree), files, lines, seconds, counts, internal)
 
 
 def table(results: Sequence[Sweep]) -> str:
     rule_codes = sorted({c for r in results for c in r.counts if c not in ENGINE_CODES})
-    head = ["project", "version", "files", *rule_codes, *ENGINE_CODES, "internal", "wall s"]
+    head = ["project", "version", "files", "lines", *rule_codes, *ENGINE_CODES]
+    head += ["per 1k lines", "internal", "wall s"]
     rows = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in results:
-        cells = [r.project, r.version, str(r.files)]
+        cells = [r.project, r.version, str(r.files), str(r.lines)]
         cells += [str(r.counts.get(code, 0)) for code in (*rule_codes, *ENGINE_CODES)]
-        cells += [str(len(r.internal)), f"{r.seconds:.1f}"]
+        per_1k = 1000 * sum(r.counts.values()) / r.lines if r.lines else 0.0
+        cells += [f"{per_1k:.2f}", str(len(r.internal)), f"{r.seconds:.1f}"]
         rows.append("| " + " | ".join(cells) + " |")
     return "\n".join(rows) + "\n"
 
@@ -145,7 +154,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--jobs", type=int, default=2, help="worker processes (default 2)")
     parser.add_argument("--only", default="", help="comma-separated subset of the projects")
-    parser.add_argument("--select", default="ALL", help="rules to run (default ALL)")
+    parser.add_argument(
+        "--select", default="ALL", help="rules to run (default ALL; `default`: the defaults)"
+    )
     parser.add_argument("--corpus", type=Path, default=CORPUS, help="download/extract folder")
     args = parser.parse_args(argv)
     wanted = [name for name in args.only.split(",") if name] or list(PROJECTS)
