@@ -32,7 +32,7 @@ from pyarch_lint.files import read_regular, split_lines
 from pyarch_lint.findings import RawFinding
 from pyarch_lint.locate import Locator, Span
 from pyarch_lint.memory import without_cyclic_gc
-from pyarch_lint.secrets import Untokenizable, could_hold_reportable, find_secrets, reportable
+from pyarch_lint.secrets import Untokenizable, find_reportable
 from pyarch_lint.suppress import (
     NO_COMMENTS,
     UNUSED_NOQA,
@@ -255,7 +255,7 @@ def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settin
     ]
     # Tokenizing costs milliseconds a file; one without the word has no comment to read.
     comments = scan(text) if b"noqa" in source.lower() else NO_COMMENTS
-    secrets = _hard_coded_secrets(source, text, settings)
+    secrets = _hard_coded_secrets(text, tree, settings)
     if not applicable and not comments.directives and not secrets:
         return _described(key, lines, tree, [], [])
     walker = Walker(module, applicable, dict(settings.rule_options))
@@ -317,16 +317,16 @@ _SECRET_ADVICE = (
 )
 
 
-def _hard_coded_secrets(source: bytes, text: str, settings: Settings) -> list[RawFinding]:
+def _hard_coded_secrets(text: str, tree: ast.Module | None, settings: Settings) -> list[RawFinding]:
     """PA607, before suppressions: the secrets `pyarch_lint.secrets` finds that are precise
     enough to report, at the literal (or the match in a string or comment). The detector reads
     tokens, and a comment is no node of the tree the rules walk, so the engine reports them
-    itself; the bytes are tokenized only when they could hold one. The message names the kind,
+    itself; only the statements that could hold one are tokenized. The message names the kind,
     never the value."""
-    if HARD_CODED_SECRET not in settings.enabled_codes() or not could_hold_reportable(source):
+    if HARD_CODED_SECRET not in settings.enabled_codes():
         return []
     try:
-        found = [secret for secret in find_secrets(text) if reportable(secret, text)]
+        found = find_reportable(text, tree)
     except Untokenizable:  # the parse accepted what this Python's tokenizer rejects
         return []
     findings: list[RawFinding] = []

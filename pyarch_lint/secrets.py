@@ -33,12 +33,14 @@ values, and high-entropy words. Strings of hexadecimal digits alone are taken fo
 Detection is all here, in one function, `find_secrets`; two users build on it. Redaction
 (`escalation.redact`) replaces every secret before anything is sent to the model; PA607
 `hard-coded-secret` reports those `reportable` says are precise enough for a rule that is on by
-default. This module imports nothing heavy: the rule runs in every worker.
+default (`find_reportable`: the same, reading only the statements that could hold one). This module imports nothing heavy: the rule runs in every worker.
 """
 
 from __future__ import annotations
 
+import ast
 import base64
+import bisect
 import io
 import itertools
 import math
@@ -54,6 +56,7 @@ __all__ = [
     "Untokenizable",
     "could_hold_reportable",
     "find_in_text",
+    "find_reportable",
     "find_secrets",
     "reportable",
 ]
@@ -303,10 +306,11 @@ class _Literal:
         return "".join(source[a:b] for a, b in self.parts)
 
 
-def find_secrets(source: str) -> list[Secret]:
+def find_secrets(source: str, regions: Sequence[tuple[int, int]] | None = None) -> list[Secret]:
     """Every secret in `source` (Python), in source order, none overlapping another; raises
-    Untokenizable."""
-    tokens, comments = _tokenize(source)
+    Untokenizable. `regions`: only those spans of the source are read, each tokenized on its
+    own (see `find_reportable`)."""
+    tokens, comments = _tokenize(source, regions)
     literals = _literals(tokens, source)
     by_first = {literal.first: literal for literal in literals}
     found: list[Secret] = []
@@ -363,15 +367,21 @@ def _blocks(source: str, comments: Sequence[tuple[int, int]]) -> Iterator[tuple[
         yield block
 
 
-def _tokenize(source: str) -> tuple[list[_Token], list[tuple[int, int]]]:
-    """Significant tokens, each literal one token `STR`, and the comments' spans."""
+def _tokenize(
+    source: str, regions: Sequence[tuple[int, int]] | None
+) -> tuple[list[_Token], list[tuple[int, int]]]:
+    """Significant tokens, each literal one token `STR`, and the comments' spans; of the
+    regions only, when given, with offsets into the whole source."""
     tokens: list[_Token] = []
     comments: list[tuple[int, int]] = []
-    for token in _grouped(source):
-        if token.kind == "COMMENT":
-            comments.append((token.start, token.end))
-        else:
-            tokens.append(token)
+    for start, end in [(0, len(source))] if regions is None else regions:
+        for token in _grouped(source[start:end]):
+            if token.kind == "COMMENT":
+                comments.append((token.start + start, token.end + start))
+            elif regions is None:
+                tokens.append(token)
+            elif token.kind != "ENDMARKER":  # one region's end is no end of the source
+                tokens.append(token._replace(start=token.start + start, end=token.end + start))
     return tokens, comments
 
 
@@ -846,10 +856,145 @@ def could_hold_reportable(source: bytes) -> bool:
 def _key_pair(lowered: bytes) -> bool:
     """`<kind> key` with any separator between (`api_key`, `apiKey`, `"Access-Key"`), as
     `_secret_name` reads it, in the lowercased bytes."""
+    return next(_key_pairs(lowered), -1) != -1
+
+
+def _key_pairs(lowered: bytes) -> Iterator[int]:
+    """Where `_key_pair` finds its pairs."""
     position = lowered.find(b"key")
     while position != -1:
         before = lowered[max(0, position - 64) : position].rstrip(_NOT_ALNUM)
         if before.endswith(_KEY_KIND_WORDS) or (position >= 64 and not before):
-            return True
+            yield position
         position = lowered.find(b"key", position + 3)
-    return False
+
+
+def _anchors(source: bytes) -> Iterator[int]:
+    """Every place in `source` where `could_hold_reportable` sees its condition met."""
+    lowered = source.lower()
+    for words, data in ((_WORDS_LOWERCASE, lowered), (_FORMAT_PREFIXES, source)):
+        for word in words:
+            position = data.find(word)
+            while position != -1:
+                yield position
+                position = data.find(word, position + 1)
+    for patterns, data in ((_PATTERNS_LOWERCASE, lowered), (_PATTERNS, source)):
+        for pattern in patterns:
+            yield from (match.start() for match in pattern.finditer(data))
+    yield from _key_pairs(lowered)
+
+
+# --- PA607: only the statements that could hold a reportable secret ---------------------------
+#
+# Tokenizing is most of the detector's time, and most of a file cannot hold a secret that
+# `reportable` keeps: what makes one (a secret-like name, a provider's prefix, a credential
+# shape) sits in the statement that holds the secret, or in the comments beside it. So PA607
+# tokenizes only the statements around the places `could_hold_reportable` looks for, each on its
+# own (a statement is a whole logical line: it tokenizes alone), found in the tree the caller
+# already has. Anything this cannot be sure of reads the whole file instead.
+
+
+def find_reportable(source: str, tree: ast.Module | None) -> list[Secret]:
+    """The secrets of `source` (Python) that `reportable` keeps: those of
+    `find_secrets(source)`, found by tokenizing only the statements that could hold one.
+    `tree`: CPython's tree of the source (None: the whole source is read). Raises
+    Untokenizable."""
+    data = source.encode("utf-8", "surrogatepass")
+    if not could_hold_reportable(data):
+        return []
+    regions = None if tree is None or "\r" in source else _regions(source, tree, data)
+    return [secret for secret in find_secrets(source, regions) if reportable(secret, source)]
+
+
+def _regions(source: str, tree: ast.Module, data: bytes) -> list[tuple[int, int]]:
+    """Offsets of the statements and comment lines that hold an anchor, each whole, with the
+    comment lines next to them (a key pasted over several comment lines is read as one)."""
+    lines = source.split("\n")
+    breaks = [match.start() for match in _NEWLINE.finditer(data)]
+    wanted = sorted({bisect.bisect_right(breaks, at) + 1 for at in _anchors(data)})
+    spans: set[tuple[int, int]] = set()
+    for line in wanted:
+        first, last = _statement_at(tree.body, line, lines)
+        spans.add((first, last))
+    for first, last in list(spans):
+        above, below = first, last
+        while above > 1 and _comment_only(lines[above - 2]):
+            above -= 1
+        while below < len(lines) and _comment_only(lines[below]):
+            below += 1
+        spans.update((n, n) for n in (*range(above, first), *range(last + 1, below + 1)))
+    starts = [0]
+    for text in lines:
+        starts.append(starts[-1] + len(text) + 1)
+    kept: list[tuple[int, int]] = []
+    for first, last in sorted(spans, key=lambda span: (span[0], -span[1])):
+        if kept and last <= kept[-1][1]:
+            continue  # inside a statement already read
+        kept.append((first, last))
+    return [(starts[first - 1], min(starts[last], len(source))) for first, last in kept]
+
+
+_NEWLINE = re.compile(b"\n")
+
+
+def _comment_only(line: str) -> bool:
+    return line.lstrip().startswith("#")
+
+
+def _statement_at(body: Sequence[ast.stmt], line: int, lines: Sequence[str]) -> tuple[int, int]:
+    """First and last line of the innermost statement of `body` at `line` that tokenizes on
+    its own: a simple statement, a compound statement's header, or (on a line between a
+    compound statement's parts: `else:`, a comment) the whole compound statement; a comment
+    line outside every statement is itself."""
+    starts = [_first_line(statement) for statement in body]
+    index = bisect.bisect_right(starts, line) - 1
+    if index < 0 or line > (body[index].end_lineno or starts[index]):
+        return line, line  # between statements: a comment or blank line
+    statement = body[index]
+    first, last = starts[index], statement.end_lineno or starts[index]
+    inner = _bodies(statement)
+    if not inner:
+        return first, last
+    opening = inner[0][0]
+    header_end = _first_line(opening) - 1
+    if _shares_its_line(opening, lines):  # `def f(...) -> None: ...`: the header ends there
+        header_end = opening.end_lineno or opening.lineno
+    if line <= header_end:
+        return first, header_end
+    for block in inner:
+        block_first, block_last = _first_line(block[0]), block[-1].end_lineno or 0
+        if block_first <= line <= block_last:
+            found = _statement_at(block, line, lines)
+            if found != (line, line) or _comment_only(lines[line - 1]):
+                return found
+    return first, last
+
+
+def _shares_its_line(statement: ast.stmt, lines: Sequence[str]) -> bool:
+    """Does code precede `statement` on its first line (its column counts UTF-8 bytes)?"""
+    if getattr(statement, "decorator_list", None):
+        return False
+    line = lines[statement.lineno - 1].encode("utf-8", "surrogatepass")
+    return bool(line[: statement.col_offset].strip())
+
+
+def _first_line(statement: ast.stmt) -> int:
+    decorators = getattr(statement, "decorator_list", None)
+    return (
+        min(statement.lineno, *(d.lineno for d in decorators)) if decorators else statement.lineno
+    )
+
+
+def _bodies(statement: ast.stmt) -> list[list[ast.stmt]]:
+    """The statement lists a compound statement holds, in source order."""
+    found: list[list[ast.stmt]] = []
+    for name in ("body", "orelse", "finalbody"):
+        block = getattr(statement, name, None)
+        if isinstance(block, list) and block and isinstance(block[0], ast.stmt):
+            found.append(block)
+        if name == "body":
+            for handler in getattr(statement, "handlers", ()):
+                found.append(handler.body)
+            for case in getattr(statement, "cases", ()):
+                found.append(case.body)
+    return sorted(found, key=lambda block: block[0].lineno)

@@ -3,6 +3,7 @@ silences the finding and never the redaction; files that cannot hold a secret ar
 
 from __future__ import annotations
 
+import ast
 import json
 from pathlib import Path
 
@@ -16,7 +17,7 @@ from pyarch_lint.config import LlmSettings, settings_from_toml
 from pyarch_lint.engine import check_source
 from pyarch_lint.escalation import RunOptions, run_escalation
 from pyarch_lint.findings import Finding, Severity
-from pyarch_lint.secrets import could_hold_reportable, find_secrets, reportable
+from pyarch_lint.secrets import could_hold_reportable, find_reportable, find_secrets, reportable
 
 FIXTURES = Path(__file__).parent / "fixtures"
 TOKEN = "ghp_R2d2C3poR2d2C3poR2d2C3poR2d2C3po1234"
@@ -41,6 +42,36 @@ def _sources() -> list[str]:
 def test_a_file_skipped_by_the_byte_filter_holds_nothing_to_report(source: str) -> None:
     reported = [s for s in find_secrets(source) if reportable(s, source)]
     assert could_hold_reportable(source.encode()) or not reported, reported
+
+
+# Statements that the rule, which tokenizes only the statements around what could make a
+# secret, must read whole: headers that end on their body's line, decorators, clauses, comment
+# blocks beside code, comment-like lines inside strings, nesting that goes up and down again.
+_TRICKY = [
+    "class A:\n    @property\n    @overload\n    def f(\n"
+    '        self, password: str = "hunter2-Xy9!"\n    ) -> None: ...\n',
+    'def f(\n    token="ghp_R2d2C3poR2d2C3poR2d2C3poR2d2C3po1234",\n):\n    pass\n',
+    'if x:\n    pass\nelse:  # the token below\n    password = "Zq8#wLx2!pVm3"\n',
+    "try:\n    pass\n# -----BEGIN RSA PRIVATE KEY-----\n"
+    "# MIIEowIBAAKCAQEAx4Zq8wLx2pVm3Zq8wLx2pVm3\n# -----END RSA PRIVATE KEY-----\n"
+    "except E:\n    pass\n",
+    "x = 1  # key: ghp_R2d2C3poR2d2C3po\n# R2d2C3poR2d2C3po1234\n"
+    'y = """\n# password = "Zq8#wLx2!pV"\n"""\n',
+    'def f():\n    def g():\n        api_key = "Zq8#wLx2!pVm3"\n    secret = "Zq8#wLx2!pVm3"\n',
+    'match x:\n    case {"password": p}:\n        db_password = "Zq8#wLx2!pVm3"\n',
+    'auth = (\n    "user",\n    # a comment\n    "Zq8#wLx2!pVm3",\n); token = "Zq8#wLx2!pVm3"\n',
+    'for i in x: print(i); pw = "Zq8#wLx2!pVm3"\n',
+]
+
+
+@pytest.mark.parametrize("source", _sources() + _TRICKY)
+def test_reading_only_the_statements_that_could_hold_a_secret_finds_what_the_file_holds(
+    source: str,
+) -> None:
+    whole = [s for s in find_secrets(source) if reportable(s, source)]
+    assert whole or source not in _TRICKY  # each of these holds one
+    assert find_reportable(source, ast.parse(source)) == whole
+    assert find_reportable(source, None) == whole
 
 
 def test_the_message_names_the_kind_never_the_value() -> None:
