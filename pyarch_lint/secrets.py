@@ -33,7 +33,8 @@ values, and high-entropy words. Strings of hexadecimal digits alone are taken fo
 Detection is all here, in one function, `find_secrets`; two users build on it. Redaction
 (`escalation.redact`) replaces every secret before anything is sent to the model; PA607
 `hard-coded-secret` reports those `reportable` says are precise enough for a rule that is on by
-default (`find_reportable`: the same, reading only the statements that could hold one). This module imports nothing heavy: the rule runs in every worker.
+default (`find_reportable`: the same, reading only the statements that could hold one). This
+module imports nothing heavy: the rule runs in every worker.
 """
 
 from __future__ import annotations
@@ -903,7 +904,15 @@ def find_reportable(source: str, tree: ast.Module | None) -> list[Secret]:
     if not could_hold_reportable(data):
         return []
     regions = None if tree is None or "\r" in source else _regions(source, tree, data)
-    return [secret for secret in find_secrets(source, regions) if reportable(secret, source)]
+    try:
+        found = find_secrets(source, regions)
+    except Untokenizable:
+        if regions is None:
+            raise
+        # A statement cut where it does not end (a shape `_statement_at` does not know): the
+        # whole file says whether the tokenizer rejects the source.
+        found = find_secrets(source)
+    return [secret for secret in found if reportable(secret, source)]
 
 
 def _regions(source: str, tree: ast.Module, data: bytes) -> list[tuple[int, int]]:

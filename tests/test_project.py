@@ -15,9 +15,9 @@ from conftest import cache_payload, sign_cache_entry
 
 from pyarch_lint import api, baseline
 from pyarch_lint.cache import Cache
+from pyarch_lint.checks.registry import BUILTIN, RuleInfo, RuleSet
 from pyarch_lint.config import Settings
 from pyarch_lint.discovery import discover
-from pyarch_lint.checks.registry import BUILTIN, RuleInfo, RuleSet
 from pyarch_lint.engine import RunResult, run, settings_fingerprint
 from pyarch_lint.facts import FileFacts
 from pyarch_lint.findings import Severity

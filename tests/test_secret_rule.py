@@ -12,6 +12,7 @@ from click.testing import CliRunner
 from llm_server import MessagesServer
 from test_escalation_redact import FORMATS, PLACES
 
+from pyarch_lint import secrets
 from pyarch_lint.cli import main
 from pyarch_lint.config import LlmSettings, settings_from_toml
 from pyarch_lint.engine import check_source
@@ -72,6 +73,12 @@ def test_reading_only_the_statements_that_could_hold_a_secret_finds_what_the_fil
     assert whole or source not in _TRICKY  # each of these holds one
     assert find_reportable(source, ast.parse(source)) == whole
     assert find_reportable(source, None) == whole
+
+
+def test_a_statement_cut_short_is_read_from_the_whole_file(monkeypatch: pytest.MonkeyPatch) -> None:
+    source = _TRICKY[1]  # the secret's statement spans lines 1-3
+    monkeypatch.setattr(secrets, "_regions", lambda *_args: [(0, source.index("\n") + 1)])
+    assert [s.kind for s in find_reportable(source, ast.parse(source))] == ["github-token"]
 
 
 def test_the_message_names_the_kind_never_the_value() -> None:
