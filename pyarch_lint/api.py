@@ -500,6 +500,7 @@ def review(checked: Checked, *, status: Note | None = None, each_file: bool = Fa
         checked.plan.settings.rules,
         checked.baselined,
         checked.excerpts,
+        language=llm.language,
     )
     return LintResult(
         outcome,

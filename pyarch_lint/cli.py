@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import enum
+import os
 import shutil
 import sys
 import textwrap
@@ -436,14 +437,31 @@ def _report(outcome: Outcome, command: _Command) -> None:
     if command.explain:
         from pyarch_lint.report.explain import render_explain
 
-        explained = render_explain(outcome.findings, outcome.critiques, outcome.not_reviewed)
-        click.echo(inert_lines(explained), nl=False)
+        click.echo(inert_lines(render_explain(outcome)), nl=False)
     elif command.statistics:
         click.echo(_statistics(outcome), nl=False)
     else:
         click.echo(renderer(command.output_format)(outcome), nl=False)
+    if command.output_format == "github" and os.environ.get("GITHUB_STEP_SUMMARY"):
+        _write_step_summary(outcome, Path(os.environ["GITHUB_STEP_SUMMARY"]))
     if not command.quiet and command.output_format in ("text", "concise"):
         click.echo(summary_line(outcome), err=True)
+
+
+def _write_step_summary(outcome: Outcome, target: Path) -> None:
+    """The critiques, as Markdown, at the end of the job's summary page (GitHub Actions shows
+    the file each step appends to)."""
+    from pyarch_lint.report.github import blob_url, step_summary
+
+    summary = step_summary(outcome, blob_url(os.environ))
+    if not summary:
+        return
+    try:
+        with target.open("a", encoding="utf-8", errors="backslashreplace") as file:
+            file.write(summary)
+    except OSError as error:
+        message = one_line(f"{target}: {error.strerror or error}")
+        click.echo(f"pyarch-lint: warning: step summary not written: {message}", err=True)
 
 
 def _statistics(outcome: Outcome) -> str:

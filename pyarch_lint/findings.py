@@ -62,7 +62,8 @@ class CritiqueItem:
 
 @dataclass(frozen=True, slots=True)
 class Critique:
-    """The model's review of one file."""
+    """The model's review of one file: an overview, the points tied to lines, and what a
+    reviewer says of the file as a whole (each a short list, often empty)."""
 
     path: str
     model: str
@@ -71,6 +72,9 @@ class Critique:
     cached: bool = False
     note: str | None = None
     dropped_items: int = 0
+    trade_offs: tuple[str, ...] = ()  # what the suggested design costs, and what it buys
+    testing: tuple[str, ...] = ()  # how to test the suggested design
+    monitoring: tuple[str, ...] = ()  # what to log, measure or alert on in production
 
 
 @dataclass(frozen=True, slots=True)

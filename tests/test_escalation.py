@@ -157,8 +157,11 @@ def test_the_request_carries_model_tool_schema_cache_breakpoint_and_fenced_code(
     assert tool["name"] == TOOL_NAME
     assert tool["strict"] is True
     schema = tool["input_schema"]
-    assert schema["required"] == ["summary", "items"]
+    assert schema["required"] == ["summary", "items", "trade_offs", "testing", "monitoring"]
     assert schema["additionalProperties"] is False
+    for name in ("trade_offs", "testing", "monitoring"):
+        assert schema["properties"][name]["type"] == "array"
+        assert schema["properties"][name]["items"] == {"type": "string"}
     item_schema = schema["properties"]["items"]["items"]
     assert set(item_schema["required"]) == {
         "line",

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from pyarch_lint.catalogue import load_catalogue
 from pyarch_lint.findings import Critique, CritiqueItem, Finding, NotReviewed, Severity
-from pyarch_lint.report.explain import render_explain
+from pyarch_lint.report import Outcome
+from pyarch_lint.report.explain import render_explain as render
+
+
+def render_explain(
+    findings: list[Finding], critiques: list[Critique], not_reviewed: list[NotReviewed]
+) -> str:
+    return render(Outcome(findings, critiques, not_reviewed, 1, 1, len(critiques)))
 
 
 def finding(path: str, line: int, code: str = "PA301", name: str = "bare-except") -> Finding:

@@ -187,17 +187,23 @@ def test_sarif_results_point_at_rules_and_regions(project: Path) -> None:
 def test_github_annotations_map_severity_and_place(project: Path) -> None:
     lines = run("--format", "github", ".").splitlines()
     assert len(lines) == 6
-    assert lines[0] == (
-        "::notice file=app/__init__.py,line=11,col=1,endLine=11,endColumn=17,"
-        "title=PA303 silenced-exception::PA303 "
-        + as_json("app/__init__.py")["findings"][0]["message"]
-    )
+    # Errors first, then warnings, then the rest: GitHub shows only so many of a step.
+    assert [line.split(" ", 1)[0] for line in lines] == [
+        "::error",
+        *["::warning"] * 3,
+        *["::notice"] * 2,
+    ]
+    assert lines[0].startswith("::error file=broken.py,line=1,col=1,")
+    assert "title=PA001 syntax-error::PA001 syntax error: " in lines[0]
     assert lines[1].startswith(
         "::warning file=app/service.py,line=9,col=5,endLine=9,endColumn=12,"
         "title=PA301 bare-except::PA301 Bare `except:`"
     )
-    assert lines[-1].startswith("::error file=broken.py,line=1,col=1,")
-    assert "title=PA001 syntax-error::PA001 syntax error: " in lines[-1]
+    assert lines[4] == (
+        "::notice file=app/__init__.py,line=11,col=1,endLine=11,endColumn=17,"
+        "title=PA303 silenced-exception::PA303 "
+        + as_json("app/__init__.py")["findings"][0]["message"]
+    )
 
 
 def test_github_escapes_what_would_end_a_property_or_a_command(project: Path) -> None:
@@ -246,7 +252,9 @@ def test_json_is_exactly_what_json_dumps_writes_for_the_contract_document() -> N
         for n, text in enumerate(AWKWARD, start=1)
     ]
     item = CritiqueItem(3, 5, Severity.WARNING, AWKWARD[0], AWKWARD[1], AWKWARD[2], AWKWARD[3])
-    critique = Critique("a.py", "model", AWKWARD[4], (item,), True, AWKWARD[5], 2)
+    critique = Critique(
+        "a.py", "model", AWKWARD[4], (item,), True, AWKWARD[5], 2, (AWKWARD[0],), (AWKWARD[6],)
+    )
     skipped = NotReviewed(AWKWARD[6], "too large")
     outcome = _outcome(findings, critiques=[critique], not_reviewed=[skipped])
     expected = {
@@ -274,6 +282,9 @@ def test_json_is_exactly_what_json_dumps_writes_for_the_contract_document() -> N
                 "cached": True,
                 "note": AWKWARD[5],
                 "dropped_items": 2,
+                "trade_offs": [AWKWARD[0]],
+                "testing": [AWKWARD[6]],
+                "monitoring": [],
                 "items": [
                     {
                         "line": 3,
@@ -316,7 +327,8 @@ def _awkward_outcome() -> Outcome:
     ]
     findings.append(findings[-1])
     item = CritiqueItem(3, 5, Severity.WARNING, "\udc80", AWKWARD[1], "\ud800 " + AWKWARD[2])
-    return _outcome(findings, critiques=[Critique("\udc80.py", "m", "s", (item,))])
+    critique = Critique("\udc80.py", "m", "s", (item,), monitoring=("\udc80 " + AWKWARD[6],))
+    return _outcome(findings, critiques=[critique])
 
 
 CRITIQUE_TEXT = f"\\x80: {AWKWARD[1]} Suggestion: \\ud800 {AWKWARD[2]}"
@@ -362,8 +374,12 @@ def test_sarif_is_one_line_of_json_with_surrogates_escaped() -> None:
     results = document["runs"][0]["results"]
     assert [r["message"]["text"] for r in results] == [
         *(escape_surrogates(f.message) for f in outcome.findings),
+        f"s\n\nMonitoring:\n- \\x80 {AWKWARD[6]}",
         CRITIQUE_TEXT,
     ]
+    assert results[-2]["message"]["markdown"] == (
+        "s\n\n**Monitoring**\n\n- \\\\x80 \\<\\/script\\>"
+    )
     uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in results]
     assert uris[5] == uris[-1] == "%80.py"  # the name's own byte
 

@@ -23,6 +23,8 @@ from pyarch_lint.escalation.validate import critique_from_input
 from pyarch_lint.findings import Critique
 from pyarch_lint.storage import Store
 
+# Fields are only added (an entry without `trade_offs`, `testing` or `monitoring` reads as
+# having none), so the format stays 1.
 _FORMAT = 1
 _ENTRY_LIMIT = 4 * 1024 * 1024  # bytes: a critique is bounded by max-output-tokens and validation
 
@@ -88,5 +90,8 @@ def store(storage: Store, key: str, critique: Critique) -> None:
         "summary": critique.summary,
         "items": items,
         "dropped_items": critique.dropped_items,
+        "trade_offs": list(critique.trade_offs),
+        "testing": list(critique.testing),
+        "monitoring": list(critique.monitoring),
     }
     storage.write(_entry(key), json.dumps(entry).encode("utf-8"))

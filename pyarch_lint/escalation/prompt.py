@@ -36,6 +36,8 @@ MAX_SUMMARY = 2000
 MAX_PRINCIPLE = 200
 MAX_TEXT = 2000
 MAX_EXAMPLE = 3000
+MAX_POINTS = 8  # entries of each file-level list (trade-offs, testing, monitoring)
+MAX_POINT = 1000
 
 STANCE = """\
 You review Python code as a senior Python systems engineer and architect. You build systems \
@@ -89,9 +91,12 @@ ask for the redacted value and do not comment on the marker itself.
 Answer only by calling the record_critique tool, exactly once. Line numbers refer to the \
 numbers shown before each line; cite only lines you were shown. Keep the summary under 150 words \
 and each text field short; give at most 10 items; the optional example is a short Python \
-snippet showing the suggested shape, or null. When a request names a language, write the \
-summary, principle, problem and suggestion in it, and keep code, identifiers and technical \
-terms in English."""
+snippet showing the suggested shape, or null. Then, for the file as a whole, as a senior \
+reviewer would close: the trade-offs of what you suggest (what it costs, what it buys), how to \
+test the suggested design, and what to log, measure or alert on in production; at most 5 short \
+points each, and an empty list where nothing is worth saying (a sound file needs none). When a \
+request names a language, write the summary, principle, problem, suggestion, trade-offs, \
+testing and monitoring in it, and keep code, identifiers and technical terms in English."""
 
 _ITEM_SCHEMA: dict[str, Any] = {
     "type": "object",
@@ -117,6 +122,15 @@ _ITEM_SCHEMA: dict[str, Any] = {
     "additionalProperties": False,
 }
 
+
+def _points(what: str) -> dict[str, Any]:
+    return {
+        "type": "array",
+        "items": {"type": "string"},
+        "description": f"{what} At most 5 short entries; empty when there is nothing to say.",
+    }
+
+
 TOOL: dict[str, Any] = {
     "name": TOOL_NAME,
     "description": "Record the architectural critique of the file under review.",
@@ -129,8 +143,13 @@ TOOL: dict[str, Any] = {
                 "description": "What the file does and its main architectural problem.",
             },
             "items": {"type": "array", "items": _ITEM_SCHEMA},
+            "trade_offs": _points("The trade-offs of the suggested design, one per entry."),
+            "testing": _points("How to test the suggested design, one step per entry."),
+            "monitoring": _points(
+                "What to log, measure or alert on in production, one signal per entry."
+            ),
         },
-        "required": ["summary", "items"],
+        "required": ["summary", "items", "trade_offs", "testing", "monitoring"],
         "additionalProperties": False,
     },
 }

@@ -18,6 +18,8 @@ from typing import TypeGuard
 from pyarch_lint.escalation.prompt import (
     MAX_EXAMPLE,
     MAX_ITEMS,
+    MAX_POINT,
+    MAX_POINTS,
     MAX_PRINCIPLE,
     MAX_SUMMARY,
     MAX_TEXT,
@@ -31,6 +33,9 @@ from pyarch_lint.report import sanitize
 # older `##[command]` form anywhere in a line, whatever output format printed it.
 _WORKFLOW_COMMAND = re.compile(r"^(\s*):(?=:)|##\[", re.MULTILINE)
 
+
+# The file-level lists of an answer, beside its summary and items.
+_POINT_LISTS = ("trade_offs", "testing", "monitoring")
 
 # A summary shorter than this says nothing (`ok`, `n/a`, `LGTM`); with no item, no review.
 _SUMMARY_WORDS = 3
@@ -84,6 +89,11 @@ def critique_from_input(data: object, prompt: FilePrompt, model: str) -> Critiqu
         return Unusable("malformed answer: no summary")
     if not isinstance(raw_items, list):
         return Unusable("malformed answer: items is not a list")
+    # Missing or null is an empty list: an older answer or cache entry has none.
+    malformed = [key for key in _POINT_LISTS if not isinstance(data.get(key), list | None)]
+    if malformed:
+        return Unusable(f"malformed answer: {malformed[0]} is not a list")
+    trade_offs, testing, monitoring = (_points(data.get(key)) for key in _POINT_LISTS)
     items = [item for raw in raw_items[:MAX_ITEMS] if (item := _item(raw, prompt)) is not None]
     text = clean(summary[:MAX_SUMMARY]).strip()
     if not items and raw_items:
@@ -97,7 +107,18 @@ def critique_from_input(data: object, prompt: FilePrompt, model: str) -> Critiqu
         items=tuple(sorted(items, key=lambda i: (i.line, i.end_line))),
         note=prompt.note,
         dropped_items=len(raw_items) - len(items),
+        trade_offs=trade_offs,
+        testing=testing,
+        monitoring=monitoring,
     )
+
+
+def _points(raw: object) -> tuple[str, ...]:
+    """A file-level list (trade-offs, testing, monitoring), bounded like the items: entries
+    past MAX_POINTS, and those that are no text or too long, are left out."""
+    if not isinstance(raw, list):
+        return ()
+    return tuple(text for value in raw[:MAX_POINTS] if (text := _text(value, MAX_POINT)))
 
 
 def _item(raw: object, prompt: FilePrompt) -> CritiqueItem | None:

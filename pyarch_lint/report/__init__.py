@@ -7,9 +7,13 @@ no renderer reads or parses a file.
 
 from __future__ import annotations
 
+import functools
 import re
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from pathlib import PurePath
+from urllib.parse import quote
 
 from pyarch_lint.checks.registry import BUILTIN, RuleSet
 from pyarch_lint.excerpt import Excerpt
@@ -59,6 +63,29 @@ def sanitize(text: str) -> str:
     return _CONTROL.sub(lambda m: _escape(m.group()), text)
 
 
+def char_width(char: str) -> int:
+    """Columns a terminal gives one character: two for wide ones (Chinese, Japanese, Korean),
+    none for a combining mark."""
+    if unicodedata.combining(char):
+        return 0
+    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
+
+
+def display_width(text: str) -> int:
+    return len(text) if text.isascii() else sum(map(char_width, text))
+
+
+@functools.lru_cache(maxsize=4096)  # one per file, where a file often has many findings
+def path_uri(path: str) -> str:
+    """The path as a URI reference, percent-encoded from its bytes: a name that is not valid
+    UTF-8 (`bad\\udcff.py`, for the bytes `bad\\xff.py`) gives back those bytes (`bad%FF.py`)."""
+    posix = PurePath(path).as_posix()
+    try:
+        return quote(posix, errors="surrogateescape")
+    except UnicodeEncodeError:  # a lone surrogate that stands for no byte
+        return quote(escape_surrogates(posix))
+
+
 def counted(number: int, noun: str, plural: str | None = None) -> str:
     """`1 file`, `3 files`, `2 info` (with the plural given): a count as people write it."""
     return f"{number} {noun if number == 1 else plural or noun + 's'}"
@@ -97,6 +124,7 @@ class Outcome:
     baselined: int = 0  # findings the baseline hid (not in `findings`)
     # Display path -> what the reports show of the file (a file missing here: no code frames).
     excerpts: Mapping[str, Excerpt] = field(default_factory=dict)
+    language: str = ""  # llm.language: the model's prose's, which --explain's headings follow
 
     def root_path(self, display: str) -> str:
         return self.root_paths.get(display, display)

@@ -40,6 +40,9 @@ def critique_dict(critique: Critique) -> dict[str, Any]:
         "cached": critique.cached,
         "note": critique.note,
         "dropped_items": critique.dropped_items,
+        "trade_offs": list(critique.trade_offs),
+        "testing": list(critique.testing),
+        "monitoring": list(critique.monitoring),
         "items": [
             {
                 "line": item.line,

@@ -7,24 +7,22 @@ size of a file that code scanning caps."""
 
 from __future__ import annotations
 
-import functools
 import json
-from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from pyarch_lint import __version__
 from pyarch_lint.catalogue import documents
 from pyarch_lint.checks.registry import RuleSet
-from pyarch_lint.files import escape_surrogates
-from pyarch_lint.findings import Severity
+from pyarch_lint.findings import Critique, CritiqueItem, Severity
 from pyarch_lint.memory import without_cyclic_gc
-from pyarch_lint.report import Outcome, escape_surrogates_in_json
+from pyarch_lint.report import Outcome, escape_surrogates_in_json, path_uri
+from pyarch_lint.report import markdown as md
 
 SCHEMA = (
     "https://docs.oasis-open.org/sarif/sarif/v2.1.0/errata01/os/schemas/sarif-schema-2.1.0.json"
 )
-CRITIQUE_RULE = "architecture-critique"
+CRITIQUE_RULE = "architecture-critique"  # each item of a critique
+REVIEW_RULE = "architecture-review"  # a critique's file-level part
 _LEVEL = {Severity.ERROR: "error", Severity.WARNING: "warning", Severity.INFO: "note"}
 
 
@@ -50,25 +48,31 @@ def _rules(rules: RuleSet) -> list[dict[str, Any]]:
             "id": CRITIQUE_RULE,
             "name": CRITIQUE_RULE,
             "shortDescription": {"text": "Architectural critique by the model"},
+            "fullDescription": {
+                "text": "A point of the model's architectural critique of a file the rules "
+                "flagged: the problem, the suggested change and an example of it."
+            },
+            "defaultConfiguration": {"level": "note"},
+        }
+    )
+    descriptors.append(
+        {
+            "id": REVIEW_RULE,
+            "name": REVIEW_RULE,
+            "shortDescription": {"text": "Architectural review of a file by the model"},
+            "fullDescription": {
+                "text": "The model's review of a file the rules flagged, as a whole: its "
+                "summary, the trade-offs of the suggested design, how to test it and what "
+                "to monitor in production. Shown on the file's first line."
+            },
             "defaultConfiguration": {"level": "note"},
         }
     )
     return descriptors
 
 
-@functools.lru_cache(maxsize=4096)  # one per file, where a file often has many findings
-def _uri(path: str) -> str:
-    """The path as a URI reference, percent-encoded from its bytes: a name that is not valid
-    UTF-8 (`bad\\udcff.py`, for the bytes `bad\\xff.py`) gives back those bytes (`bad%FF.py`)."""
-    posix = Path(path).as_posix()
-    try:
-        return quote(posix, errors="surrogateescape")
-    except UnicodeEncodeError:  # a lone surrogate that stands for no byte
-        return quote(escape_surrogates(posix))
-
-
 def _location(path: str, region: dict[str, int]) -> dict[str, Any]:
-    uri = _uri(path)
+    uri = path_uri(path)
     return {
         "physicalLocation": {
             "artifactLocation": {"uri": uri, "uriBaseId": "%SRCROOT%"},
@@ -96,23 +100,56 @@ def _results(outcome: Outcome, index: dict[str, int]) -> list[dict[str, Any]]:
             }
         )
     for critique in outcome.critiques:
+        path = outcome.root_path(critique.path)
+        results.append(
+            {
+                "ruleId": REVIEW_RULE,
+                "ruleIndex": index[REVIEW_RULE],
+                "level": "note",
+                "message": _review_message(critique),
+                # Code scanning needs a line: the first, for what is about the whole file.
+                "locations": [_location(path, {"startLine": 1})],
+            }
+        )
         for item in critique.items:
-            text = f"{item.principle}: {item.problem} Suggestion: {item.suggestion}"
             results.append(
                 {
                     "ruleId": CRITIQUE_RULE,
                     "ruleIndex": index[CRITIQUE_RULE],
                     "level": _LEVEL[item.severity],
-                    "message": {"text": text},
+                    "message": _item_message(item),
                     "locations": [
-                        _location(
-                            outcome.root_path(critique.path),
-                            {"startLine": item.line, "endLine": item.end_line},
-                        )
+                        _location(path, {"startLine": item.line, "endLine": item.end_line})
                     ],
                 }
             )
     return results
+
+
+def _item_message(item: CritiqueItem) -> dict[str, str]:
+    text = f"{item.principle}: {item.problem} Suggestion: {item.suggestion}"
+    markdown = [
+        f"**{md.text(item.principle)}**: {md.text(item.problem)}",
+        f"**Suggestion:** {md.text(item.suggestion)}",
+    ]
+    if item.example:
+        text += f"\n\nExample:\n{item.example}"
+        markdown.append(md.code_block(item.example))
+    return {"text": text, "markdown": "\n\n".join(markdown)}
+
+
+def _review_message(critique: Critique) -> dict[str, str]:
+    text = [critique.summary]
+    markdown = [md.paragraphs(critique.summary)]
+    for title, points in (
+        ("Trade-offs", critique.trade_offs),
+        ("Testing", critique.testing),
+        ("Monitoring", critique.monitoring),
+    ):
+        if points:
+            text.append(f"{title}:\n" + "\n".join(f"- {point}" for point in points))
+            markdown.append(f"**{title}**\n\n" + "\n".join(f"- {md.text(p)}" for p in points))
+    return {"text": "\n\n".join(text), "markdown": "\n\n".join(markdown)}
 
 
 def _document(outcome: Outcome) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import click
 
 from pyarch_lint.excerpt import CONTEXT, MAX_SPAN_LINES, NO_EXCERPT, Excerpt
 from pyarch_lint.findings import Critique, Finding, Severity
-from pyarch_lint.report import Outcome, counted, one_line
+from pyarch_lint.report import Outcome, char_width, counted, one_line
 
 _COLOUR = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
 _TAB = 4
@@ -87,12 +87,6 @@ class _Cells:
         return self.starts[min(max(column, 1), len(self.starts)) - 1]
 
 
-def _char_width(char: str) -> int:
-    if unicodedata.combining(char):
-        return 0
-    return 2 if unicodedata.east_asian_width(char) in "WF" else 1
-
-
 def _plain(line: str) -> bool:
     """Printable ASCII, as most lines are: one cell per character, each shown as it is."""
     return line.isascii() and line.isprintable()
@@ -120,7 +114,7 @@ def _cells(line: str) -> _Cells:
         else:
             shown = char
         parts.append(shown)
-        width += len(shown) if shown != char else _char_width(char)
+        width += len(shown) if shown != char else char_width(char)
     starts.append(width)
     return _Cells("".join(parts).rstrip(), tuple(starts))
 
@@ -276,6 +270,12 @@ def _critique_lines(critique: Critique, palette: _Palette) -> Iterator[str]:
         yield f"  {one_line(critique.path)}:{lines}: {label} [{one_line(item.principle)}]"
         yield f"    {one_line(item.problem)}"
         yield f"    suggestion: {one_line(item.suggestion)}"
+    for label, points in (
+        ("trade-off", critique.trade_offs),
+        ("testing", critique.testing),
+        ("monitoring", critique.monitoring),
+    ):
+        yield from (f"  {label}: {one_line(point)}" for point in points)
 
 
 def _render(outcome: Outcome, full: bool) -> str:
