@@ -16,6 +16,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from pyarch_lint.checks.registry import BUILTIN, RuleInfo, RuleSet
 from pyarch_lint.cli import main
 from pyarch_lint.findings import Critique, CritiqueItem, Finding, Severity
 from pyarch_lint.report import Outcome, display_width
@@ -25,9 +26,9 @@ FIXTURES = Path(__file__).parent / "fixtures"
 WIDTH = 100
 
 _FILE = re.compile(r"^(?:File: |文件：)(.+)$")
-_RULE = re.compile(r"^(PA\d{3}) \S+ ?[(（]")
+_RULE = re.compile(r"^([A-Z]+\d+) \S+ ?[(（]")
 # Wrapped like any prose: the path may be on the next line.
-_POINTER = re.compile(r"under (PA\d{3}) in\s+(\S+), above\.|见上文\s*(\S+) 下的 (PA\d{3})")
+_POINTER = re.compile(r"under ([A-Z]+\d+) in\s+(\S+), above\.|见上文\s*(\S+) 下的 ([A-Z]+\d+)")
 # Headings after which a paragraph starts (as after a blank line).
 _HEADING = re.compile(r"^ *(?:[A-Z][a-z-]+(?: [a-z]+)*:|Example:|[^\x00-\x7f]+[：:])$")
 # How a paragraph may start: a capital, a digit, code, emphasis, a bracket, a bullet, a wide
@@ -203,6 +204,48 @@ def test_english_prose_wraps_at_spaces_with_a_hanging_indent() -> None:
     assert lines[start + 2].startswith("      ")  # hangs under the text, not the bullet
     assert all(len(line) <= WIDTH for line in lines)
     assert not any(line.endswith(" ") for line in lines)
+
+
+PLUGIN_DOC = """# ACME001 no-print
+
+## What it does
+
+Flags `print`.
+
+## Why is this bad?
+
+*Explicit is better than implicit.* Output belongs to a logger.
+
+Severity: warning.
+
+## How to fix
+
+Log instead:
+
+```python
+log.info("%s", value)  # not print(value)
+```
+
+| call | instead |
+|---|---|
+| print | log.info |
+"""
+
+
+def test_a_plugin_rule_is_explained_from_its_own_document() -> None:
+    info = RuleInfo(
+        "ACME001", "no-print", Severity.WARNING, None, plugin="acme 1.0", doc=PLUGIN_DOC
+    )
+    rules = RuleSet({**BUILTIN.by_code, "ACME001": info}, ("acme 1.0",))
+    finding = Finding("a.py", 3, 1, 3, 8, "ACME001", "no-print", Severity.WARNING, "print call")
+    outcome = Outcome([finding, finding._replace(path="b.py")], [], [], 2, 2, 0, rules=rules)
+    text = render_explain(outcome)
+    assert problems(text) == []
+    assert "    *Explicit is better than implicit.* Output belongs to a logger.\n" in text
+    assert '    Log instead:\n\n        log.info("%s", value)  # not print(value)\n' in text
+    assert "```" not in text  # the fence is Markdown; the code is shown indented
+    assert "The rest of the rule's document: `pyarch-lint rule ACME001`." in text  # the table
+    assert "under ACME001 in a.py, above." in text
 
 
 def test_problems_finds_what_the_old_report_had() -> None:

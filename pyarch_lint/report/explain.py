@@ -15,7 +15,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
-from itertools import groupby
+from itertools import groupby, takewhile
 
 from pyarch_lint.catalogue import RuleDoc, documents
 from pyarch_lint.findings import Critique, CritiqueItem, Finding, Severity
@@ -186,35 +186,25 @@ def _prose_of(markdown: str) -> tuple[list[str | list[str]], bool]:
     `pyarch-lint rule CODE` shows whole and a wrapped paragraph would garble."""
     blocks: list[str | list[str]] = []
     paragraph: list[str] = []
-    code: list[str] | None = None  # the lines of the code block being read
     cut = False
-    for line in markdown.splitlines():
-        stripped = line.strip()
-        if code is not None:
-            if stripped.startswith("```"):
-                blocks.append(code)
-                code = None
-            else:
-                code.append(line)
-            continue
-        if stripped.startswith("#"):
+    lines = iter(markdown.splitlines())
+    for line in lines:
+        text = line.strip()
+        if text.startswith("#"):
             cut = True
             break
-        starts = stripped.startswith(("```", "|")) or _LIST_ITEM.match(stripped)
-        if paragraph and (not stripped or starts):
+        if paragraph and (not text or text.startswith(("```", "|")) or _LIST_ITEM.match(text)):
             blocks.append(" ".join(paragraph))
             paragraph = []
-        if stripped.startswith("```"):
-            code = []
-        elif stripped.startswith("|"):
+        if text.startswith("```"):  # the code up to the closing fence, which is consumed too
+            blocks.append(list(takewhile(lambda code: not code.strip().startswith("```"), lines)))
+        elif text.startswith("|"):
             cut = True
-        elif stripped:
-            paragraph.append(stripped)
+        elif text:
+            paragraph.append(text)
     if paragraph:
         blocks.append(" ".join(paragraph))
-    if code:  # never closed: shown all the same
-        blocks.append(code)
-    return blocks, cut
+    return [block for block in blocks if block], cut
 
 
 def _is_list_item(block: str | list[str]) -> bool:
