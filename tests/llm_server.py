@@ -109,9 +109,14 @@ def critique(
     stop_reason: str = "tool_use",
     tokens: dict[str, int] | None = None,
     tool_input: Any = None,
+    **file_level: Any,
 ) -> Answer:
-    """A forced tool call carrying a critique (or any `tool_input`, for malformed answers)."""
-    payload = tool_input if tool_input is not None else {"summary": summary, "items": items or []}
+    """A forced tool call carrying a critique (or any `tool_input`, for malformed answers).
+    `file_level`: `trade_offs`, `testing`, `monitoring`, sent only when given (an answer in the
+    shape before they existed has none)."""
+    payload = tool_input
+    if payload is None:
+        payload = {"summary": summary, "items": items or [], **file_level}
     block = {"type": "tool_use", "id": "toolu_test", "name": TOOL_NAME, "input": payload}
     return message([block], stop_reason=stop_reason, tokens=tokens)
 

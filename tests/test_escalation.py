@@ -28,7 +28,7 @@ from llm_server import (
 from pyarch_lint.catalogue import load_catalogue, parse_doc
 from pyarch_lint.config import DEFAULT_MODEL, ConfigError, LlmSettings, settings_from_toml
 from pyarch_lint.escalation import EscalationResult, RunOptions, run_escalation
-from pyarch_lint.escalation.prompt import FilePrompt, build_prompt
+from pyarch_lint.escalation.prompt import MAX_POINT, MAX_POINTS, FilePrompt, build_prompt
 from pyarch_lint.escalation.select import FlaggedFile
 from pyarch_lint.findings import Critique, Finding, Severity
 from pyarch_lint.storage import open_store
@@ -234,6 +234,31 @@ def test_the_critique_comes_back_validated(server, tree):
     assert review.items[0].example == "try:\n    ...\nexcept OSError:\n    raise"
 
 
+def test_the_file_level_lists_come_back_bounded_like_the_items(server, tree):
+    server.script(
+        critique(
+            items=[item(10)],
+            trade_offs=["A seam for tests costs one module.", "", 42, "x" * (MAX_POINT + 1)],
+            testing=[f"step {n}" for n in range(MAX_POINTS + 3)],
+            monitoring=None,
+        )
+    )
+    result, _ = escalate([bare_except(tree, "loader.py")], tree)
+
+    (review,) = result.critiques
+    assert review.trade_offs == ("A seam for tests costs one module.",)
+    assert review.testing == tuple(f"step {n}" for n in range(MAX_POINTS))
+    assert review.monitoring == ()  # null is an empty list
+    assert review.dropped_items == 0  # the lists' entries are not items
+
+
+def test_an_answer_without_the_file_level_lists_has_none(server, tree):
+    server.script(critique(items=[item(10)]))  # the shape before they existed
+    result, _ = escalate([bare_except(tree, "loader.py")], tree)
+    (review,) = result.critiques
+    assert (review.trade_offs, review.testing, review.monitoring) == ((), (), ())
+
+
 def test_only_findings_at_or_above_min_severity_flag_a_file(server, tree):
     info = bare_except(tree, "loader.py", Severity.INFO)
     result, lines = escalate([info], tree)
@@ -348,6 +373,30 @@ def test_an_unsigned_cache_entry_is_a_quiet_miss_with_a_note(server, tree, tmp_p
         f"note: ignoring cache entry {entry}: not written with this user's cache key "
         "(copied from elsewhere, or altered)"
     ]
+
+
+def test_the_file_level_lists_are_cached_and_an_entry_without_them_still_loads(
+    server, tree, tmp_path
+):
+    cache = tmp_path / "cache"
+    findings = [bare_except(tree, "loader.py")]
+    server.script(critique(items=[item(10)], trade_offs=["t"], testing=["u"], monitoring=["m"]))
+    first, _ = escalate(findings, tree, cache_dir=cache)
+    second, _ = escalate(findings, tree, cache_dir=cache)
+    assert dataclasses.replace(second.critiques[0], cached=False) == first.critiques[0]
+    assert first.critiques[0].monitoring == ("m",)
+
+    (entry,) = (cache / "critiques").glob("*.json")
+    data = json.loads(cache_payload(entry))
+    for name in ("trade_offs", "testing", "monitoring"):
+        del data[name]  # as an entry written before the fields existed
+    sign_cache_entry(entry, json.dumps(data).encode())
+    older, lines = escalate(findings, tree, cache_dir=cache)
+    assert len(server.requests) == 1
+    (review,) = older.critiques
+    assert review.cached is True
+    assert (review.trade_offs, review.testing, review.monitoring) == ((), (), ())
+    assert not any("ignoring" in line for line in lines)
 
 
 def test_a_cache_entry_with_out_of_range_lines_is_not_trusted(server, tree, tmp_path):
@@ -482,6 +531,7 @@ def test_concurrency_is_bounded(server, tree):
         critique(tool_input="not an object"),
         critique(tool_input={"items": []}),  # no summary
         critique(tool_input={"summary": "ok", "items": "none"}),
+        critique(items=[item(10)], testing="write tests"),
         text_only("I would rather chat."),
         critique(stop_reason="max_tokens"),
         text_only("", stop_reason="refusal"),
@@ -492,6 +542,7 @@ def test_concurrency_is_bounded(server, tree):
         "input-not-object",
         "no-summary",
         "items-not-list",
+        "testing-not-list",
         "text-only",
         "max-tokens",
         "refusal",
