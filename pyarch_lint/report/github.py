@@ -124,11 +124,4 @@ def _critique(critique: Critique, path: str, base: str) -> Iterator[str]:
         yield f"**Suggestion:** {md.text(item.suggestion)}"
         if item.example:
             yield md.code_block(item.example)
-    for title, points in (
-        ("Trade-offs", critique.trade_offs),
-        ("Testing", critique.testing),
-        ("Monitoring", critique.monitoring),
-    ):
-        if points:
-            yield f"**{title}**"
-            yield "\n".join(f"- {md.text(point)}" for point in points)
+    yield from md.closing_lists(critique)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import re
 
+from pyarch_lint.findings import Critique
 from pyarch_lint.report import one_line, sanitize
 
 # Every ASCII punctuation character: CommonMark lets a backslash make each one literal, which
@@ -33,3 +34,17 @@ def code_block(code: str) -> str:
     longest = max((len(run) for run in _BACKTICKS.findall(code)), default=0)
     fence = "`" * max(3, longest + 1)
     return f"{fence}python\n{sanitize(code).rstrip()}\n{fence}"
+
+
+def closing_lists(critique: Critique) -> list[str]:
+    """The critique's trade-offs, testing and monitoring, each a titled list of literal text;
+    nothing for an empty one."""
+    return [
+        f"**{title}**\n\n" + "\n".join(f"- {text(point)}" for point in points)
+        for title, points in (
+            ("Trade-offs", critique.trade_offs),
+            ("Testing", critique.testing),
+            ("Monitoring", critique.monitoring),
+        )
+        if points
+    ]

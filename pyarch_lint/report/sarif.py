@@ -140,7 +140,6 @@ def _item_message(item: CritiqueItem) -> dict[str, str]:
 
 def _review_message(critique: Critique) -> dict[str, str]:
     text = [critique.summary]
-    markdown = [md.paragraphs(critique.summary)]
     for title, points in (
         ("Trade-offs", critique.trade_offs),
         ("Testing", critique.testing),
@@ -148,7 +147,7 @@ def _review_message(critique: Critique) -> dict[str, str]:
     ):
         if points:
             text.append(f"{title}:\n" + "\n".join(f"- {point}" for point in points))
-            markdown.append(f"**{title}**\n\n" + "\n".join(f"- {md.text(p)}" for p in points))
+    markdown = [md.paragraphs(critique.summary), *md.closing_lists(critique)]
     return {"text": "\n\n".join(text), "markdown": "\n\n".join(markdown)}
 
 
