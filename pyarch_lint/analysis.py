@@ -16,20 +16,21 @@ import re
 import sys
 import tokenize
 import warnings
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import libcst as cst
 
 from pyarch_lint.cache import Analysis, digest
-from pyarch_lint.checks.base import Rule
+from pyarch_lint.checks.base import Fix, Rule
 from pyarch_lint.checks.options import NoqaOptions
 from pyarch_lint.checks.registry import HARD_CODED_SECRET, load_rule_class
 from pyarch_lint.config import Settings
 from pyarch_lint.excerpt import excerpt_of, excerpt_of_bytes
 from pyarch_lint.facts import facts_of
 from pyarch_lint.files import read_regular, split_lines
-from pyarch_lint.findings import RawFinding
+from pyarch_lint.findings import Applicability, RawFinding
 from pyarch_lint.locate import Locator, Span
 from pyarch_lint.memory import without_cyclic_gc
 from pyarch_lint.secrets import Untokenizable, find_reportable
@@ -37,6 +38,7 @@ from pyarch_lint.suppress import (
     NO_COMMENTS,
     UNUSED_NOQA,
     Comments,
+    Unused,
     file_suppressions,
     scan,
     suppressing_line,
@@ -209,9 +211,29 @@ def _parse(text: str, verdict: ast.Module | SyntaxError | None) -> cst.Module:
     raise _Unanalysable(problem)
 
 
+# A finding's fix as analysis finds it: a rule's `Fix`, or the codes of a `# noqa` comment
+# that suppress nothing (PA004), which `fixes` turns into an edit of that comment.
+FindingFix = Fix | Unused
+
+
+@dataclass(frozen=True, slots=True)
+class Examined:
+    """One file's analysis and, for `fixes`, the tree it was made from and each fixable
+    finding's fix."""
+
+    analysis: Analysis
+    module: cst.Module | None  # None: the file could not be analysed
+    fixes: Mapping[RawFinding, FindingFix]
+
+
 def analyse_source(source: bytes, rules: Sequence[Visitor], settings: Settings) -> Analysis:
     """Findings of one file's bytes, suppressions applied, per-file-ignores not yet, with what
     their reports show of the file and the file's facts."""
+    return examine(source, rules, settings).analysis
+
+
+def examine(source: bytes, rules: Sequence[Visitor], settings: Settings) -> Examined:
+    """`analyse_source`, with the tree and the findings' fixes."""
     key = digest(source)
     try:
         with without_cyclic_gc():  # both trees are acyclic: see `memory`
@@ -227,22 +249,35 @@ def analyse_source(source: bytes, rules: Sequence[Visitor], settings: Settings) 
         found = [(1, 1, 1, 1, "PA003", f"analysis failed: {type(error).__name__}: {error}")]
     with _as_an_import():  # it parses the file again, under the same limits
         excerpt = excerpt_of_bytes(source, found)
-    return Analysis(key, found, excerpt=excerpt)
+    return Examined(Analysis(key, found, excerpt=excerpt), None, {})
 
 
 def _described(
     key: str,
     lines: Sequence[str],
     tree: ast.Module | None,
+    module: cst.Module,
     found: list[RawFinding],
+    *,
     crashes: list[str],
-) -> Analysis:
+    fixes: Mapping[RawFinding, FindingFix],
+) -> Examined:
     """The analysis of a file that parsed: its findings, their excerpt and the file's facts,
     all taken from the trees and lines at hand."""
-    return Analysis(key, found, crashes, excerpt_of(lines, tree, found), facts_of(tree, lines))
+    marks = {}
+    if fixes:
+        for index, finding in enumerate(found):
+            fix = fixes.get(finding)
+            if fix is not None:
+                safe = isinstance(fix, Unused) or fix.safe
+                marks[index] = Applicability.SAFE if safe else Applicability.UNSAFE
+    analysis = Analysis(
+        key, found, crashes, excerpt_of(lines, tree, found), facts_of(tree, lines), marks
+    )
+    return Examined(analysis, module, fixes)
 
 
-def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settings) -> Analysis:
+def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settings) -> Examined:
     text = _decode(source)
     verdict = _python_verdict(text)
     module = _parse(text, verdict)
@@ -257,7 +292,7 @@ def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settin
     comments = scan(text) if b"noqa" in source.lower() else NO_COMMENTS
     secrets = _hard_coded_secrets(text, tree, settings)
     if not applicable and not comments.directives and not secrets:
-        return _described(key, lines, tree, [], [])
+        return _described(key, lines, tree, module, [], crashes=[], fixes={})
     walker = Walker(module, applicable, dict(settings.rule_options))
     walker.walk()
     crashes = [
@@ -271,12 +306,16 @@ def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settin
     ]
     file_codes = file_suppressions(text)
     reported = list(secrets)
+    fixes: dict[RawFinding, FindingFix] = {}
     if walker.reports:
         locator = Locator(tree, lines, module, walker.statements, walker.handlers)
         for report in walker.reports:
             span: Span = locator.span(report)
             place = (span.line, span.column, span.end_line, span.end_column)
-            reported.append((*place, report.code, report.message))
+            raw = (*place, report.code, report.message)
+            reported.append(raw)
+            if report.fix is not None:
+                fixes[raw] = report.fix
     suppressed: set[tuple[int, str]] = set()  # (line of the comment, or 0 for the file's; code)
     for finding in reported:
         code = finding[4]
@@ -289,8 +328,10 @@ def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settin
             continue
         findings.append(finding)
     if comments.directives:
-        findings.extend(_unused_noqa(comments, suppressed, file_codes, walker, settings))
-    return _described(key, lines, tree, sorted(set(findings)), crashes)
+        for noqa in _unused_noqa(comments, suppressed, file_codes, walker, settings):
+            findings.append(noqa.finding)
+            fixes[noqa.finding] = noqa
+    return _described(key, lines, tree, module, sorted(set(findings)), crashes=crashes, fixes=fixes)
 
 
 def _unused_noqa(
@@ -299,7 +340,7 @@ def _unused_noqa(
     file_codes: tuple[str, ...],
     walker: Walker,
     settings: Settings,
-) -> list[RawFinding]:
+) -> list[Unused]:
     """PA004, when it is on and the file does not suppress it. Only the codes that ran in full
     in this run are judged: enabled, and their rule did not crash. A project rule's code is
     never judged here: its findings come later, from every file's facts."""

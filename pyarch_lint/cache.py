@@ -30,11 +30,11 @@ from typing import Any, TypeVar
 from pyarch_lint import __version__, excerpt, facts
 from pyarch_lint.excerpt import NO_EXCERPT, Excerpt
 from pyarch_lint.facts import NO_FACTS, FileFacts
-from pyarch_lint.findings import RawFinding
+from pyarch_lint.findings import Applicability, RawFinding
 from pyarch_lint.storage import Store, UnusableEntry
 
 CACHE_DIR_NAME = ".pyarch_lint_cache"
-_FORMAT = 3
+_FORMAT = 4
 _SHARDS = "findings"
 
 SHARD_LIMIT = 64 * 1024 * 1024  # bytes: ten times all of django's findings; no memory problem
@@ -43,13 +43,16 @@ SHARD_LIMIT = 64 * 1024 * 1024  # bytes: ten times all of django's findings; no 
 @dataclass(frozen=True, slots=True)
 class Analysis:
     """What analysing one file's bytes gives: cacheable findings with what their reports show
-    of the file, the file's facts, and rule crashes (not cached)."""
+    of the file, the file's facts, which findings have a fix, and rule crashes (not cached)."""
 
     key: str  # the digest of the bytes analysed; "" when they could not be read
     findings: list[RawFinding]
     crashes: list[str] = field(default_factory=list)
     excerpt: Excerpt = NO_EXCERPT
     facts: FileFacts = NO_FACTS
+    # Index in `findings` -> how its fix applies; the fix itself is made again when applied
+    # (`fixes` analyses the file it fixes afresh), this says which findings `[*]` marks.
+    fixes: dict[int, Applicability] = field(default_factory=dict)
 
 
 def digest(*parts: bytes | str) -> str:
@@ -61,8 +64,9 @@ def digest(*parts: bytes | str) -> str:
     return hasher.hexdigest()
 
 
-# A shard's entries: file name -> [hash of its bytes, findings, excerpt, facts], as read from
-# JSON; the excerpt and the facts are JSON documents of their own (strings).
+# A shard's entries: file name -> [hash of its bytes, findings, excerpt, facts, fixes], as read
+# from JSON; the excerpt and the facts are JSON documents of their own (strings), the fixes
+# pairs [index of a finding, "safe" or "unsafe"].
 _Entries = dict[str, Any]
 
 
@@ -99,7 +103,7 @@ class Cache:
             return None
         if not (
             type(entry) is list
-            and len(entry) == 4
+            and len(entry) == 5
             and type(entry[0]) is str
             and type(entry[2]) is str
             and type(entry[3]) is str
@@ -112,10 +116,11 @@ class Cache:
         found = _validate(entry[1], bounds)
         shown = _part(excerpt.from_json, entry[2], bounds) if with_excerpt else NO_EXCERPT
         known = _part(facts.from_json, entry[3], bounds) if with_facts else NO_FACTS
-        if found is None or shown is None or known is None:
+        fixes = None if found is None else _fixes(entry[4], len(found))
+        if found is None or shown is None or known is None or fixes is None:
             self._warn_once(f"ignoring invalid cache entry for {path} in {self._path(folder)}")
             return None
-        return Analysis(content, found, excerpt=shown, facts=known)
+        return Analysis(content, found, excerpt=shown, facts=known, fixes=fixes)
 
     def put(self, path: str, analysis: Analysis) -> None:
         folder, _, name = path.rpartition("/")
@@ -124,6 +129,7 @@ class Cache:
             analysis.findings,
             json.dumps(excerpt.to_json(analysis.excerpt), separators=(",", ":")),
             json.dumps(facts.to_json(analysis.facts), separators=(",", ":")),
+            [[index, fix.value] for index, fix in analysis.fixes.items()],
         ]
         self._changed.add(folder)
 
@@ -250,3 +256,22 @@ def _validate(findings: Any, bounds: _Bounds) -> list[RawFinding] | None:
             return None
         result.append((line, column, end_line, end_column, code, message))
     return result
+
+
+_APPLICABILITY = {a.value: a for a in Applicability}
+
+
+def _fixes(pairs: Any, count: int) -> dict[int, Applicability] | None:
+    """An entry's fixes, each about one of its `count` findings."""
+    if type(pairs) is not list:
+        return None
+    fixes = {}
+    for pair in pairs:
+        if not (type(pair) is list and len(pair) == 2 and type(pair[0]) is int):
+            return None
+        index, value = pair
+        applicability = _APPLICABILITY.get(value) if type(value) is str else None
+        if applicability is None or not 0 <= index < count:
+            return None
+        fixes[index] = applicability
+    return fixes

@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 import pathspec
@@ -21,7 +22,7 @@ from pyarch_lint.checks.registry import RuleSet
 from pyarch_lint.config import Settings
 from pyarch_lint.excerpt import NO_EXCERPT, Excerpt, excerpt_of, lenient_text, merged
 from pyarch_lint.files import read_regular, split_lines
-from pyarch_lint.findings import Finding, RawFinding
+from pyarch_lint.findings import Applicability, Finding, RawFinding
 
 if TYPE_CHECKING:
     from pyarch_lint.checks.registry import RuleInfo
@@ -57,6 +58,9 @@ class Extras:
     excerpts: bool = True
 
 
+_NO_FIXES: Mapping[int, Applicability] = MappingProxyType({})
+
+
 def settings_fingerprint(settings: Settings) -> str:
     """What besides a file's bytes decides its findings (per-file-ignores are applied later):
     the rules, their options, and the version of each plugin that provides rules."""
@@ -65,16 +69,31 @@ def settings_fingerprint(settings: Settings) -> str:
 
 
 def to_findings(
-    display: str, raw: Iterable[RawFinding], enabled: frozenset[str], rules: RuleSet
+    display: str,
+    raw: Iterable[RawFinding],
+    enabled: frozenset[str],
+    rules: RuleSet,
+    fixes: Mapping[int, Applicability] = _NO_FIXES,
 ) -> list[Finding]:
+    """The findings of one file's analysis, named; `fixes`: which of `raw` (by index) have a
+    fix, and how it applies."""
     result = []
-    for line, column, end_line, end_column, code, message in raw:
+    for index, (line, column, end_line, end_column, code, message) in enumerate(raw):
         if code not in enabled:
             continue
         info = rules.by_code[code]
         result.append(
             Finding(
-                display, line, column, end_line, end_column, code, info.name, info.severity, message
+                display,
+                line,
+                column,
+                end_line,
+                end_column,
+                code,
+                info.name,
+                info.severity,
+                message,
+                fix=fixes.get(index) if fixes else None,
             )
         )
     return result
@@ -85,8 +104,9 @@ def check_source(source: bytes, path: str, settings: Settings) -> list[Finding]:
     from pyarch_lint.analysis import analyse_source, visitors
 
     analysis = analyse_source(source, visitors(settings), settings)
-    findings = to_findings(path, analysis.findings, settings.enabled_codes(), settings.rules)
-    return _per_file_ignores(findings, settings, path)
+    enabled = settings.enabled_codes()
+    findings = to_findings(path, analysis.findings, enabled, settings.rules, analysis.fixes)
+    return per_file_ignores(findings, settings, path)
 
 
 # -- running over many files -----------------------------------------------------------------
@@ -106,7 +126,7 @@ def _failed(failure: Failure, path: Path) -> Analysis:
     return Analysis("", found, excerpt=shown)
 
 
-def _relative_to(root: Path) -> Callable[[Path], str]:
+def relative_to_root(root: Path) -> Callable[[Path], str]:
     """A file's path relative to the project root, `/`-separated, as per-file-ignores match it
     and the cache files it (the display path is relative to the working directory instead);
     absolute when outside the root. Lexical: `src/../x.py` is `x.py`. String work only: this
@@ -138,7 +158,7 @@ def run(
     reported in none of them (nor counted in `files`)."""
     analyses: dict[SourceFile, Analysis] = {}
     pending: list[SourceFile] = []
-    relative = _relative_to(settings.root)
+    relative = relative_to_root(settings.root)
     # What an analysis can store: every enabled code but PA003 (a crash or a timeout is never
     # stored).
     storable = settings.enabled_codes() - {"PA003"}
@@ -185,8 +205,11 @@ def run(
     for file in files:
         analysis = analyses[file]
         more, shown = project.get(file, _NOTHING)
-        found = to_findings(file.display, analysis.findings, enabled, settings.rules) + more
-        findings.extend(_per_file_ignores(found, settings, relative(file.path)))
+        found = to_findings(
+            file.display, analysis.findings, enabled, settings.rules, analysis.fixes
+        )
+        found += more
+        findings.extend(per_file_ignores(found, settings, relative(file.path)))
         crashes.extend(f"{file.display}: {crash}" for crash in analysis.crashes)
         excerpts[file.display] = merged(analysis.excerpt, shown)
     findings.sort(key=by_place)
@@ -237,7 +260,7 @@ def _glob(pattern: str) -> pathspec.PathSpec[pathspec.Pattern]:
     return pathspec.PathSpec.from_lines("gitignore", [pattern])
 
 
-def _per_file_ignores(findings: list[Finding], settings: Settings, relative: str) -> list[Finding]:
+def per_file_ignores(findings: list[Finding], settings: Settings, relative: str) -> list[Finding]:
     if not settings.per_file_ignores or not findings:
         return findings
     ignored = [

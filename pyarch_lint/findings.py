@@ -28,6 +28,14 @@ class Severity(enum.IntEnum):
             raise ValueError(f"unknown severity {text!r} (expected one of: {choices})") from None
 
 
+class Applicability(enum.Enum):
+    """Whether a finding's fix keeps what the code means (`--fix` applies it) or may change
+    it (only with `--unsafe-fixes`), as ruff has it."""
+
+    SAFE = "safe"
+    UNSAFE = "unsafe"
+
+
 class Finding(NamedTuple):
     """One problem at one place. Lines and columns are 1-based, as users see them.
 
@@ -45,6 +53,7 @@ class Finding(NamedTuple):
     severity: Severity
     message: str
     source: str = "rule"
+    fix: Applicability | None = None  # None: no automatic fix
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,13 +149,23 @@ def suppressing_line(code: str, line: int, lines: Sequence[str], comments: Comme
     return 0
 
 
+@dataclass(frozen=True, slots=True)
+class Unused:
+    """A PA004 finding, the directive it is about and the codes that directive lists for
+    nothing (ALL: the whole directive, bare or with every code unused): what its fix drops."""
+
+    finding: RawFinding
+    directive: Directive
+    codes: tuple[str, ...]
+
+
 def unused(
     comments: Comments,
     suppressed: Collection[tuple[int, str]],
     known: Collection[str],
     judged: Collection[str],
     bare: bool,
-) -> list[RawFinding]:
+) -> list[Unused]:
     """PA004 for each directive that suppressed nothing. `suppressed`: (line of the comment that
     suppressed it, or 0 for the file-level comment; code) of every report a comment hid.
     Only codes with the letters of a known rule (ours, a plugin's) are judged, and only those
@@ -164,7 +174,7 @@ def unused(
     `# noqa` is judged only when `bare` is set: other tools read it too. A line whose comment
     names PA004 (or a prefix of it) is not judged, as the user asked."""
     keep = {d.line for d in comments.directives if _names_unused_noqa(d.codes)}
-    findings: list[RawFinding] = []
+    findings: list[Unused] = []
     for directive in comments.directives:
         if directive.line in keep and not directive.file_level:
             continue
@@ -173,11 +183,12 @@ def unused(
         if directive.codes == ALL:
             if bare and not used and not directive.file_level:
                 message = "unused `# noqa`: no finding on this line to suppress"
-                findings.append(_at(directive, message))
+                findings.append(Unused(_at(directive, message), directive, ALL))
             continue
-        message = _unused_codes(directive, used, known, judged)
+        message, codes = _unused_codes(directive, used, known, judged)
         if message:
-            findings.append(_at(directive, message))
+            whole = set(codes) == set(directive.codes)
+            findings.append(Unused(_at(directive, message), directive, ALL if whole else codes))
     return findings
 
 
@@ -187,7 +198,9 @@ def _names_unused_noqa(codes: tuple[str, ...]) -> bool:
 
 def _unused_codes(
     directive: Directive, used: set[str], known: Collection[str], judged: Collection[str]
-) -> str:
+) -> tuple[str, tuple[str, ...]]:
+    """The message of a directive's PA004 ("" when every code it lists is used) and the codes
+    it lists for nothing."""
     not_reported, unknown = [], []
     ours = {letters(k) for k in known}  # PA, and the letters of plugins' rules
     for code in dict.fromkeys(directive.codes):
@@ -207,11 +220,32 @@ def _unused_codes(
         verb = "is not a known code" if len(unknown) == 1 else "are not known codes"
         parts.append(f"{', '.join(unknown)} {verb}")
     if not parts:
-        return ""
+        return "", ()
     comment = "# pyarch-lint: noqa" if directive.file_level else "# noqa"
-    return f"unused `{comment}`: " + "; ".join(parts)
+    return f"unused `{comment}`: " + "; ".join(parts), (*not_reported, *unknown)
 
 
 def _at(directive: Directive, message: str) -> RawFinding:
     line = directive.line
     return (line, directive.column, line, directive.end_column, UNUSED_NOQA, message)
+
+
+def without_codes(comment: str, start: int, end: int, codes: tuple[str, ...]) -> str | None:
+    """`comment` (a comment token) with the directive at `start:end` in it listing `codes` no
+    more (ALL: the directive goes); None when nothing of the comment would be left. Other
+    codes keep their spelling, other text around the directive stays."""
+    directive = comment[start:end]
+    match = _FILE.match(directive) or _LINE.match(directive)
+    if match is None:
+        return comment
+    if codes != ALL and match["codes"] is not None:
+        dropped = set(codes)
+        written = [c for c in _SPLIT.split(match["codes"].strip()) if c]
+        kept = [c for c in written if c.upper() not in dropped]
+        if kept:
+            listed = directive[: match.start("codes")] + ", ".join(kept) + directive[match.end() :]
+            return comment[:start] + listed + comment[end:]
+    rest = (comment[:start].rstrip() + " " + comment[end:].lstrip()).strip()
+    if rest.startswith("#") and rest.strip("# \t"):
+        return rest
+    return None

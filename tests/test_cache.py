@@ -364,11 +364,12 @@ def _tamper(project: Path, change: Any) -> None:
     for shard in _entries(project):
         document = json.loads(cache_payload(shard))
         for name, entry in document["files"].items():
-            decoded = [*entry[:2], json.loads(entry[2]), json.loads(entry[3])]
+            decoded = [*entry[:2], json.loads(entry[2]), json.loads(entry[3]), *entry[4:]]
             changed = change(decoded)
             document["files"][name] = [
                 *changed[:2],
-                *(part if isinstance(part, str) else json.dumps(part) for part in changed[2:]),
+                *(part if isinstance(part, str) else json.dumps(part) for part in changed[2:4]),
+                *changed[4:],
             ]
         sign_cache_entry(shard, json.dumps(document).encode())  # as if a bug of ours wrote it
 
@@ -381,12 +382,12 @@ def text_lint() -> Result:
     "tamper",
     [
         lambda e: e[:2],  # a format 2 entry: findings only
-        lambda e: [*e[:2], "[1, [", e[3]],  # a part that is not JSON
-        lambda e: [*e[:2], [10**6, [], []], e[3]],  # more lines than the file has
-        lambda e: [*e[:2], [e[2][0], [[e[2][0], ["x"]], [0, ["y"]]], []], e[3]],  # line 0
-        lambda e: [*e[:2], [e[2][0], [[1, ["x" * 10**5]]], []], e[3]],  # longer than the file
-        lambda e: [*e[:2], [e[2][0], [[1, [7]]], []], e[3]],  # a line that is no text
-        lambda e: [*e[:2], [e[2][0], [], [[1, None]]], e[3]],  # a scope that is no text
+        lambda e: [*e[:2], "[1, [", *e[3:]],  # a part that is not JSON
+        lambda e: [*e[:2], [10**6, [], []], *e[3:]],  # more lines than the file has
+        lambda e: [*e[:2], [e[2][0], [[e[2][0], ["x"]], [0, ["y"]]], []], *e[3:]],  # line 0
+        lambda e: [*e[:2], [e[2][0], [[1, ["x" * 10**5]]], []], *e[3:]],  # longer than the file
+        lambda e: [*e[:2], [e[2][0], [[1, [7]]], []], *e[3:]],  # a line that is no text
+        lambda e: [*e[:2], [e[2][0], [], [[1, None]]], *e[3:]],  # a scope that is no text
     ],
 )
 def test_an_entry_whose_excerpt_does_not_fit_the_file_is_recomputed_when_read(
@@ -405,7 +406,7 @@ def test_a_run_that_shows_no_source_lines_leaves_the_excerpts_unread(
     project: Path, analysed: Analysed
 ) -> None:
     cold = lint()
-    _tamper(project, lambda e: [*e[:2], [e[2][0], [[1, [7]]], []], e[3]])
+    _tamper(project, lambda e: [*e[:2], [e[2][0], [[1, [7]]], []], *e[3:]])
     analysed.clear()
     again = lint()  # JSON: the findings, no source lines
     assert (again.stdout, again.stderr) == (cold.stdout, cold.stderr)

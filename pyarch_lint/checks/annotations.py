@@ -15,13 +15,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from typing import cast
 
 import libcst as cst
 
-from pyarch_lint.checks.base import Rule, RuleContext, all_params
+from pyarch_lint.checks.base import Fix, Rule, RuleContext, all_params
 from pyarch_lint.checks.options import AnnotationOptions
 from pyarch_lint.findings import Severity
-from pyarch_lint.semantics import Scope, ScopeKind, string_annotation
+from pyarch_lint.semantics import Scope, ScopeKind, SemanticModel, string_annotation
+from pyarch_lint.walk import descendants
 
 # ruff's default `dummy-variable-rgx`: `_`, `__`, `_unused`, but not `__dunder__` or `_x_`.
 _DUMMY = re.compile(r"^(_+|(_+[a-zA-Z0-9_]*[a-zA-Z0-9]+?))$")
@@ -252,7 +254,82 @@ class MissingReturnAnnotation(_MissingAnnotationRule):
             decorators & {"setter", "deleter"}
         )
         hint = "add `-> None`" if returns_none else "say what it returns"
-        self.report(node, f"`{function}` has no return annotation: {hint}")
+        fix = self._none_fix(node, in_class, decorators)
+        self.report(node, f"`{function}` has no return annotation: {hint}", fix)
+
+    def _none_fix(
+        self, node: cst.FunctionDef, in_class: bool, decorators: frozenset[str]
+    ) -> Fix | None:
+        """`-> None` for a function that surely returns None: no `return` with a value, no
+        `yield`. Not for what has its return type decided elsewhere: abstract methods,
+        `@overload` variants, a Protocol's methods, and bodies that are only a placeholder (a
+        stub, or a method meant to be overridden)."""
+        if decorators & _DECIDED_ELSEWHERE or _placeholder_body(node.body):
+            return None
+        if in_class and _is_protocol(self.semantic, self.semantic.scope.owner):
+            return None
+        if _returns_a_value(node.body):
+            return None
+        none = cst.Annotation(cst.Name("None"))
+        return Fix("Add `-> None`", True, node, node.with_changes(returns=none))
+
+
+# Decorators that leave a function's return type to another definition.
+_DECIDED_ELSEWHERE = frozenset({"abstractmethod", "abstractproperty", "overload"})
+_PROTOCOLS = frozenset({"typing.Protocol", "typing_extensions.Protocol"})
+# Where a `return` or `yield` belongs to another function.
+_OTHER_FUNCTIONS: frozenset[type[cst.CSTNode]] = frozenset(
+    {cst.FunctionDef, cst.Lambda, cst.ClassDef}
+)
+
+
+def _placeholder_body(body: cst.BaseSuite) -> bool:
+    """A docstring, `pass`, `...` and `raise NotImplementedError` only."""
+    statements: list[cst.CSTNode] = []
+    for statement in body.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            statements.extend(statement.body)
+        else:
+            statements.append(statement)
+    return all(_is_placeholder(statement) for statement in statements)
+
+
+def _is_placeholder(statement: cst.CSTNode) -> bool:
+    if isinstance(statement, cst.Pass):
+        return True
+    if isinstance(statement, cst.Expr):
+        return isinstance(statement.value, cst.Ellipsis | cst.SimpleString | cst.ConcatenatedString)
+    if isinstance(statement, cst.Raise) and statement.exc is not None:
+        raised = statement.exc
+        if isinstance(raised, cst.Call):
+            raised = raised.func
+        return isinstance(raised, cst.Name) and raised.value == "NotImplementedError"
+    return False
+
+
+def _is_protocol(semantic: SemanticModel, owner: object) -> bool:
+    if not isinstance(owner, cst.ClassDef):
+        return False
+    for base in owner.bases:
+        value = base.value.value if isinstance(base.value, cst.Subscript) else base.value
+        if any(name in _PROTOCOLS for name in semantic.qualified_names(value)):
+            return True
+    return False
+
+
+_RESULTS: frozenset[type[cst.CSTNode]] = frozenset({cst.Return, cst.Yield})
+
+
+def _returns_a_value(body: cst.BaseSuite) -> bool:
+    """Does a `return <value>` (other than `return None`) or a `yield` belong to the function
+    whose body this is? Walks the body: a cost paid per finding, not per function."""
+    for found in descendants(body, _RESULTS, _OTHER_FUNCTIONS):
+        if isinstance(found, cst.Yield):
+            return True
+        value = cast(cst.Return, found).value
+        if value is not None and not (isinstance(value, cst.Name) and value.value == "None"):
+            return True
+    return False
 
 
 class UntypedModule(_MissingAnnotationRule):

@@ -9,15 +9,16 @@ every call in a file that says `async`; they report the ones in an async body.
 from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import libcst as cst
 
 from pyarch_lint.checks import blocking_calls as known
-from pyarch_lint.checks.base import Rule, RuleContext
+from pyarch_lint.checks.base import Fix, Rule, RuleContext
 from pyarch_lint.checks.options import AsyncOptions
 from pyarch_lint.findings import Severity
 from pyarch_lint.semantics import SemanticModel, dotted
+from pyarch_lint.walk import descendants
 
 
 def _is_allowed(name: str, allowed: tuple[str, ...]) -> bool:
@@ -155,6 +156,7 @@ class BlockingCallInAsync(Rule):
                 node,
                 f"Blocking call {_shown(node.func, name)} in `async def` stalls the event "
                 f"loop; use {self._catalogue[name]}",
+                asyncio_sleep_fix(self.semantic, node) if name == "time.sleep" else None,
             )
 
 
@@ -269,3 +271,48 @@ class NestedEventLoop(Rule):
             f"{shown} inside `async def` tries to run a second event loop on this thread, "
             "which fails (RuntimeError) or blocks the running one; `await` the coroutine instead",
         )
+
+
+# Event-loop libraries: a module that imports only those of asyncio runs on asyncio.
+_ASYNCIO_ONLY = frozenset({"asyncio", "aiohttp", "uvloop"})
+_OTHER_LOOPS = frozenset({"trio", "anyio", "curio"})
+
+
+def asyncio_sleep_fix(semantic: SemanticModel, call: cst.Call) -> Fix | None:
+    """PA401's fix for a `time.sleep(...)` statement: `await asyncio.sleep(...)`, in a module
+    that imports asyncio (or aiohttp, uvloop) and not trio, anyio or curio. Unsafe: other tasks
+    now run during the pause, and it can be cancelled there."""
+    statement = semantic.statements[-1] if semantic.statements else None
+    if not (isinstance(statement, cst.Expr) and statement.value is call):
+        return None  # in an expression (a lambda, a generator): `await` may not go there
+    loops = _imported_roots(semantic)
+    if not loops & _ASYNCIO_ONLY or loops & _OTHER_LOOPS:
+        return None
+    bound = semantic.qualified_names(cst.Name("asyncio"))
+    if bound not in (("asyncio",), ("builtins.asyncio",)):
+        return None  # the name means something else here
+    sleep = cst.Attribute(cst.Name("asyncio"), cst.Name("sleep"))
+    awaited = cst.Await(
+        call.with_changes(func=sleep, lpar=(), rpar=()), lpar=call.lpar, rpar=call.rpar
+    )
+    imports = ("asyncio",) if bound == ("builtins.asyncio",) else ()
+    return Fix("Use `await asyncio.sleep(...)`", False, call, awaited, imports)
+
+
+def _imported_roots(semantic: SemanticModel) -> frozenset[str]:
+    """The top-level packages the module imports at module level."""
+    scope = semantic.scope
+    while scope.parent is not None:
+        scope = scope.parent
+    module = cast(cst.Module, scope.owner)
+    roots: set[str] = set()
+    for statement in descendants(module, _IMPORTS, _NOT_MODULE_LEVEL):
+        if isinstance(statement, cst.Import):
+            roots.update(dotted(alias.name) or "" for alias in statement.names)
+        elif isinstance(statement, cst.ImportFrom) and not statement.relative:
+            roots.add((dotted(statement.module) if statement.module else None) or "")
+    return frozenset(root.partition(".")[0] for root in roots)
+
+
+_IMPORTS: frozenset[type[cst.CSTNode]] = frozenset({cst.Import, cst.ImportFrom})
+_NOT_MODULE_LEVEL: frozenset[type[cst.CSTNode]] = frozenset({cst.FunctionDef, cst.ClassDef})

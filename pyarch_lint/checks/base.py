@@ -17,7 +17,9 @@ The contract, which the walker (`pyarch_lint.walk`) keeps exactly:
 A rule pays only for what it hooks: a file whose applicable rules hook statements alone is walked
 through its statements, never into its expressions (a full walk costs as much as the parse).
 
-A rule reports a node; the engine turns it into a positioned, suppressible `Finding`. A verdict
+A rule reports a node; the engine turns it into a positioned, suppressible `Finding`. A report
+may carry a `Fix`: a node of the module and what replaces it, which `--fix` applies with LibCST
+(`pyarch_lint.fixes`), every other byte of the file kept. A verdict
 that needs more of the module than the walk has passed holds its reports (`hold`, placed where
 the walk is) and delivers them later, or drops them.
 """
@@ -58,6 +60,22 @@ def is_concrete(kind: type[cst.CSTNode]) -> bool:
 
 
 @dataclass(frozen=True, slots=True)
+class Fix:
+    """How to fix what a report says, as Fixit does it: `node` (of the module being walked, the
+    reported node or another) becomes `replacement`, or leaves its parent when that is
+    `cst.RemoveFromParent()`. `safe`: it keeps what the code means, and `--fix` applies it; an
+    unsafe fix may change behaviour and waits for `--unsafe-fixes`. `imports`: modules the
+    replacement names (`contextlib`), each imported once at the top of the module if no
+    `import` binds it yet (the rule checks that the name is free)."""
+
+    title: str  # what it does, as an editor's code action names it: "Add `-> None`"
+    safe: bool
+    node: cst.CSTNode
+    replacement: cst.CSTNode | cst.RemovalSentinel
+    imports: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, slots=True)
 class Report:
     """What a rule saw, before the engine places it in the file."""
 
@@ -66,6 +84,7 @@ class Report:
     message: str
     anchor: int  # pre-order index of the innermost statement being visited, -1 at module level
     handler: int  # pre-order index of the innermost except handler being visited, or -1
+    fix: Fix | None = None
 
 
 class RuleContext:
@@ -77,7 +96,7 @@ class RuleContext:
         code: str,
         options: dict[type[Any], Any],
         semantic: SemanticModel,
-        place: Callable[[str, cst.CSTNode, str], Report],
+        place: Callable[[str, cst.CSTNode, str, Fix | None], Report],
         deliver: Callable[[Report], None],
     ) -> None:
         self.code = code
@@ -91,11 +110,11 @@ class RuleContext:
         value: OptionsT = self._options[kind]
         return value
 
-    def report(self, node: cst.CSTNode, message: str) -> None:
-        self._deliver(self._place(self.code, node, message))
+    def report(self, node: cst.CSTNode, message: str, fix: Fix | None = None) -> None:
+        self._deliver(self._place(self.code, node, message, fix))
 
-    def hold(self, node: cst.CSTNode, message: str) -> Report:
-        return self._place(self.code, node, message)
+    def hold(self, node: cst.CSTNode, message: str, fix: Fix | None = None) -> Report:
+        return self._place(self.code, node, message, fix)
 
     def deliver(self, report: Report) -> None:
         if report.code != self.code:
@@ -132,14 +151,15 @@ class Rule:
         """Names, scopes and simple types at the node being visited."""
         return self.context.semantic
 
-    def report(self, node: cst.CSTNode, message: str) -> None:
-        """Report `node`; the engine computes its position and applies suppressions."""
-        self.context.report(node, message)
+    def report(self, node: cst.CSTNode, message: str, fix: Fix | None = None) -> None:
+        """Report `node`; the engine computes its position and applies suppressions. `fix`:
+        how to fix it, when a sound fix exists here (see `Fix`)."""
+        self.context.report(node, message, fix)
 
-    def hold(self, node: cst.CSTNode, message: str) -> Report:
+    def hold(self, node: cst.CSTNode, message: str, fix: Fix | None = None) -> Report:
         """A report of `node` placed where the walk is now, not yet reported: `deliver` it
         later (by the end of the module, `leave_Module`), or drop it."""
-        return self.context.hold(node, message)
+        return self.context.hold(node, message, fix)
 
     def deliver(self, report: Report) -> None:
         """Report what `hold` placed."""

@@ -7,13 +7,14 @@ parameter annotated `logging.Logger`) and loguru's `logger` are logging; `math.l
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import libcst as cst
 
-from pyarch_lint.checks.base import Handler, Rule, RuleContext
+from pyarch_lint.checks.base import Fix, Handler, Rule, RuleContext
 from pyarch_lint.findings import Severity
 from pyarch_lint.semantics import SemanticModel, dotted
 
@@ -338,9 +339,53 @@ class SilencedException(Rule):
             types = ", ".join(code(element.value) for element in kind.elements)
             caught = f"({types})"
         advice = self._COMMENT
+        fix = None
         if state.suppressible:
             advice = f"use `contextlib.suppress({types})` or {advice}"
-        self.report(node, f"`{caught}` is silenced without a word; {advice}")
+            fix = self._suppress_fix(state.node, node, types)
+        self.report(node, f"`{caught}` is silenced without a word; {advice}", fix)
+
+    def _suppress_fix(
+        self, node: cst.Try | cst.TryStar, handler: Handler, types: str
+    ) -> Fix | None:
+        """`with contextlib.suppress(<types>):` around the `try` body, where nothing but the
+        handler goes: no `finally`, no name bound by `as`, no comment dropped. Safe when each
+        caught type is a builtin or an imported name: `suppress` evaluates the types before the
+        body runs, the handler only once something is raised, which matters for anything else
+        (a name the body binds, an attribute of an object)."""
+        if not isinstance(node, cst.Try) or node.finalbody is not None or handler.name is not None:
+            return None
+        if "#" in types or any(line.comment for line in handler.leading_lines):
+            return None
+        module = self.semantic.qualified_names(cst.Name("contextlib"))
+        if module not in (("contextlib",), ("builtins.contextlib",)):
+            return None  # the name means something else here
+        kind = handler.type
+        caught = [kind] if not isinstance(kind, cst.Tuple) else kind.elements
+        if any(isinstance(c, cst.StarredElement) for c in caught):
+            return None  # `except (*errors, E)`: the message's types lose the star
+        values = [c.value if isinstance(c, cst.Element) else c for c in caught]
+        safe = all(self._names_a_class(cast(cst.BaseExpression, value)) for value in values)
+        suppress = cst.parse_expression(f"contextlib.suppress({types})")
+        with_ = cst.With(
+            items=[cst.WithItem(suppress)],
+            body=node.body,
+            leading_lines=node.leading_lines,
+            whitespace_before_colon=node.whitespace_before_colon,
+        )
+        imports = ("contextlib",) if module == ("builtins.contextlib",) else ()
+        title = f"Use `contextlib.suppress({types})`"
+        return Fix(title, safe, node, with_, imports)
+
+    def _names_a_class(self, expression: cst.BaseExpression) -> bool:
+        """A builtin exception or an imported name: looked up, nothing run."""
+        names = self.semantic.qualified_names(expression)
+        return bool(names) and all(
+            isinstance(getattr(builtins, name.removeprefix("builtins."), None), type)
+            if name.startswith("builtins.")
+            else True
+            for name in names
+        )
 
     def _awaits_cancelled_task(
         self, node: cst.Try | cst.TryStar, caught: cst.BaseExpression
