@@ -14,19 +14,16 @@ one; a symlink is never followed nor replaced; a file that changed since it was 
 
 from __future__ import annotations
 
-import contextlib
 import io
 import os
 import re
-import stat
-import tempfile
 import tokenize
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-from pyarch_lint.files import read_regular
+from pyarch_lint.files import FileChanged, read_for_edit, replace_file
 from pyarch_lint.findings import Finding
 from pyarch_lint.suppress import ALL, scan
 
@@ -83,14 +80,16 @@ def _where(finding: Finding) -> str:
 
 def _edit(path: Path, findings: Sequence[Finding]) -> int:
     """Add the comments to one file; how many lines got one."""
-    before = os.lstat(path)
-    if stat.S_ISLNK(before.st_mode):
+    if os.path.islink(path):
         raise _LeftAlone("it is a symlink, which is never followed")
-    source = read_regular(path)
+    source, before = read_for_edit(path)
     text, encoding = _decode(source)
     new_text, count = _with_comments(text, findings)
     if count:
-        _replace(path, new_text.encode(encoding), before)
+        try:
+            replace_file(path, new_text.encode(encoding), before)
+        except FileChanged:
+            raise _LeftAlone("it changed while the comments were being added") from None
     return count
 
 
@@ -131,24 +130,3 @@ def _with_comments(text: str, findings: Sequence[Finding]) -> tuple[str, int]:
             content = f"{content[:at]}, {listed}{content[at:]}"
         parts[2 * (line - 1)] = content
     return "".join(parts), len(codes)
-
-
-def _replace(path: Path, data: bytes, before: os.stat_result) -> None:
-    """Write `data` aside and rename it over `path`, unless `path` changed since `before`."""
-    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(handle, "wb") as stream:
-            stream.write(data)
-        os.chmod(temporary, stat.S_IMODE(before.st_mode))
-        now = os.lstat(path)
-        if (now.st_ino, now.st_size, now.st_mtime_ns) != (
-            before.st_ino,
-            before.st_size,
-            before.st_mtime_ns,
-        ):
-            raise _LeftAlone("it changed while the comments were being added")
-        os.replace(temporary, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(temporary)
-        raise

@@ -33,9 +33,10 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from pyarch_lint import baseline
-from pyarch_lint.cache import CACHE_DIR_NAME, Cache
+from pyarch_lint.cache import CACHE_DIR_NAME, Analysis, Cache
 from pyarch_lint.config import (
     LlmSettings,
     Settings,
@@ -44,25 +45,37 @@ from pyarch_lint.config import (
     check_severity,
     settings_of,
 )
-from pyarch_lint.discovery import PathNotFound, discover
+from pyarch_lint.discovery import PathNotFound, discover, excluded_name, shown_as
 from pyarch_lint.engine import (
     Extras,
     SourceFile,
     by_place,
     default_jobs,
+    failed_analysis,
+    per_file_ignores,
+    relative_to_root,
     run,
     settings_fingerprint,
+    source_analyser,
+    to_findings,
 )
 from pyarch_lint.errors import LintError
 from pyarch_lint.excerpt import Excerpt
-from pyarch_lint.findings import Critique, Finding, NotReviewed, Severity
+from pyarch_lint.files import FileChanged, read_for_edit, replace_file
+from pyarch_lint.findings import Applicability, Critique, Finding, NotReviewed, Severity
 from pyarch_lint.gitdiff import Changes, changed_since, on_changed_lines, repository_root
 from pyarch_lint.plugins import load_rule_set
 from pyarch_lint.report import Outcome
 from pyarch_lint.storage import KEY_ENV, Store, user_key
 
+if TYPE_CHECKING:
+    from pyarch_lint.fixes import FixResult
+    from pyarch_lint.workers import Failure
+
 __all__ = [
     "Checked",
+    "FileFix",
+    "Fixed",
     "Group",
     "LintError",
     "LintOptions",
@@ -71,6 +84,9 @@ __all__ = [
     "Plan",
     "UsageError",
     "check",
+    "check_source",
+    "fix",
+    "fix_checked_source",
     "lint",
     "plan",
     "record_baseline",
@@ -579,3 +595,184 @@ def record_baseline(
             f"{target}: cannot write the baseline: {error.strerror}"
         ) from None
     return checked
+
+
+# -- fixes --------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class FileFix:
+    """One file that fixes changed."""
+
+    display: str
+    before: bytes
+    after: bytes
+    fixed: int  # findings fixed
+
+
+@dataclass(frozen=True, slots=True)
+class Fixed:
+    """What `fix` did."""
+
+    files: tuple[FileFix, ...]  # the files fixes changed (written, unless asked not to)
+    notes: tuple[str, ...]  # fixes not made or files not written, and why
+
+    @property
+    def fixed(self) -> int:
+        return sum(file.fixed for file in self.files)
+
+
+def fix(
+    checked: Checked,
+    *,
+    unsafe: bool = False,
+    write: bool = True,
+    progress: Progress | None = None,
+) -> Fixed:
+    """Apply the fixes of `checked`'s findings (the safe ones; unsafe ones too with `unsafe`)
+    to their files, each analysed afresh (`fixes.fix_source`) in a worker process under the
+    file timeout, and write each changed file (atomically, never through a symlink, not when it
+    changed since it was read) unless not `write` (`--diff`). `check` the plan again for what
+    remains. Refused with a baseline or changed lines: their filters cannot follow the lines a
+    fix moves."""
+    plan = checked.plan
+    if plan.recorded is not None or plan.changes is not None:
+        raise UsageError("fixes cannot be combined with --baseline or --changed-since")
+    wanted = {f.path for f in checked.findings if _applies(f, unsafe)}
+    notes: list[str] = []
+    changed: list[FileFix] = []
+    done = 0
+    for group in plan.groups:
+        read: list[tuple[SourceFile, bytes, os.stat_result]] = []
+        for file in group.files:
+            if file.display not in wanted:
+                continue
+            try:
+                source, before = read_for_edit(file.path)
+            except OSError as error:
+                notes.append(f"{file.display}: not fixed: {error.strerror or error}")
+                continue
+            read.append((file, source, before))
+        items = [(source, file.display) for file, source, _ in read]
+        results = _fix_all(items, group.settings, unsafe, _offset(progress, done, len(wanted)))
+        done += len(read)
+        for (file, source, before), result in zip(read, results, strict=True):
+            if isinstance(result, str):
+                notes.append(f"{file.display}: not fixed: {result}")
+                continue
+            notes.extend(result.notes)
+            if not result.changed(source):
+                continue
+            if write:
+                try:
+                    replace_file(file.path, result.source, before)
+                except FileChanged:
+                    notes.append(f"{file.display}: not written: it changed since it was read")
+                    continue
+                except OSError as error:
+                    notes.append(f"{file.display}: not written: {error.strerror or error}")
+                    continue
+            changed.append(FileFix(file.display, source, result.source, result.fixed))
+    return Fixed(tuple(changed), tuple(notes))
+
+
+def _applies(finding: Finding, unsafe: bool) -> bool:
+    return finding.fix is Applicability.SAFE or (unsafe and finding.fix is Applicability.UNSAFE)
+
+
+def fix_checked_source(checked: Checked, source: bytes, *, unsafe: bool = False) -> FixResult:
+    """`fix` for what `check_source` checked: the fixed source (the same bytes when nothing
+    applies or the name is excluded) and the findings that remain, as `fixes.FixResult`."""
+    from pyarch_lint.fixes import FixResult
+
+    if not any(_applies(f, unsafe) for f in checked.findings):
+        return FixResult(source, 0, checked.findings, ())
+    [path] = checked.plan.options.paths
+    display = shown_as(path, Path.cwd())
+    [result] = _fix_all([(source, display)], checked.plan.settings, unsafe, None)
+    if isinstance(result, str):
+        return FixResult(source, 0, checked.findings, (f"{display}: not fixed: {result}",))
+    return result
+
+
+def _fix_all(
+    items: Sequence[tuple[bytes, str]],
+    settings: Settings,
+    unsafe: bool,
+    progress: Progress | None,
+) -> list[FixResult | str]:
+    """Each (source, name)'s `FixResult`, or why there is none (its worker died or ran out of
+    time: it may analyse the file once per pass, so its time is the file timeout's as often)."""
+    if not items:
+        return []
+    # LibCST: only when there is something to fix
+    from pyarch_lint.fixes import MAX_PASSES, fixer
+    from pyarch_lint.workers import Failure, map_isolated
+
+    total = len(items)
+    timeout = settings.file_timeout * MAX_PASSES if settings.file_timeout else None
+    outcomes = map_isolated(
+        fixer,
+        (settings, unsafe),
+        items,
+        jobs=default_jobs(),
+        timeout=timeout,
+        done=(lambda count: progress(count, total)) if progress else lambda _count: None,
+    )
+    return [
+        _failure(outcome, MAX_PASSES) if isinstance(outcome, Failure) else outcome
+        for outcome in outcomes
+    ]
+
+
+def _failure(failure: Failure, passes: int) -> str:
+    if failure.timed_out:
+        return f"fixing it took longer than {passes} times the file-timeout ({failure.reason})"
+    return f"the process fixing it died ({failure.reason})"
+
+
+# -- standard input -----------------------------------------------------------------------------
+
+
+def check_source(
+    source: bytes, path: Path, options: LintOptions, *, note: Note | None = None
+) -> Checked:
+    """The findings of `source` (standard input) as if it were the file `path`, which need not
+    exist: the settings of its nearest configuration, its per-file-ignores, and none at all when
+    an exclude or .gitignore leaves `path` out (as `--force-exclude` does for a file named).
+    Analysed in a worker process under the file timeout, never cached; the model never sees
+    it (there is no file to show). Not with a baseline or changed lines."""
+    if options.baseline is not None or options.changed_since is not None:
+        raise UsageError("standard input cannot be combined with --baseline or --changed-since")
+    cwd = Path.cwd()
+    rules = load_rule_set()
+    absolute = Path(os.path.abspath(cwd / path))
+    check_selectors("command line", "--select", options.select or (), rules)
+    check_selectors("command line", "--extend-select", options.extend_select, rules)
+    check_selectors("command line", "--ignore", options.ignore, rules)
+    found = settings_of([absolute.parent], options.config, cwd, rules)[0]
+    settings = _with_options(found, options)
+    display = shown_as(path, cwd)
+    options = dataclasses.replace(options, escalate=False, paths=(path,))
+    planned = Plan(options, (Group(settings, ()),), None, None, ())
+    if excluded_name(path, settings, cwd=cwd, note=note or _silent):
+        return Checked(planned, (), 0, 0, (), (), {}, {}, None, {})
+    analysis = _analyse_source(source, settings)
+    enabled = settings.enabled_codes()
+    findings = to_findings(display, analysis.findings, enabled, settings.rules, analysis.fixes)
+    relative = relative_to_root(settings.root)(absolute)
+    findings = per_file_ignores(findings, settings, relative)
+    crashes = tuple(f"{display}: {crash}" for crash in analysis.crashes)
+    excerpts = {display: analysis.excerpt}
+    return Checked(planned, tuple(findings), 1, 0, (), crashes, {}, {}, None, excerpts)
+
+
+def _analyse_source(source: bytes, settings: Settings) -> Analysis:
+    from pyarch_lint.workers import Failure, map_isolated
+
+    [outcome] = map_isolated(
+        source_analyser, settings, [source], jobs=1, timeout=settings.file_timeout
+    )
+    if isinstance(outcome, Failure):
+        return failed_analysis(outcome, source)
+    return outcome

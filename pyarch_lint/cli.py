@@ -24,13 +24,14 @@ from pyarch_lint.catalogue import documents
 from pyarch_lint.checks.options import option_help
 from pyarch_lint.checks.registry import RuleSet
 from pyarch_lint.config import ConfigError, Settings, load_settings, top_level_keys
+from pyarch_lint.discovery import shown_as
 from pyarch_lint.errors import LintError
-from pyarch_lint.findings import Finding
+from pyarch_lint.findings import Finding, Severity
 from pyarch_lint.init import InitError, init_pyproject, render_table
 from pyarch_lint.plugins import PluginError, load_rule_set
 from pyarch_lint.progress import ProgressLine, progress_line
 from pyarch_lint.report import FORMATS, Outcome, counted, inert_lines, one_line, renderer
-from pyarch_lint.report.text import summary_line
+from pyarch_lint.report.text import fix_line, summary_line
 
 
 class ExitStatus(enum.IntEnum):
@@ -46,6 +47,9 @@ Examples:
   pyarch-lint --select PA4 app.py        only the async rules
   pyarch-lint --fail-on info src/        exit 1 on any finding, info included
   pyarch-lint --explain src/             prose advice for each finding
+  pyarch-lint --fix src/                 apply the safe fixes (--unsafe-fixes: the others too)
+  pyarch-lint --diff src/                show what --fix would change, write nothing
+  pyarch-lint - --stdin-filename app/x.py < x.py   lint standard input as app/x.py
   pyarch-lint --changed-since main .     only findings on lines changed since git ref main
   pyarch-lint --write-baseline b.json .  record today's findings in b.json
   pyarch-lint --baseline b.json .        report only findings that b.json does not record
@@ -195,6 +199,29 @@ def main() -> None:
     help="Add a `# noqa: CODE` comment for every finding to its file, and exit.",
 )
 @click.option(
+    "--fix",
+    is_flag=True,
+    help="Apply the safe fixes to the files (to standard output with `-`), then report what "
+    "remains.",
+)
+@click.option(
+    "--unsafe-fixes",
+    is_flag=True,
+    help="Include fixes that may change what the code does (with --fix or --diff; marks them "
+    "fixable otherwise).",
+)
+@click.option(
+    "--diff",
+    is_flag=True,
+    help="Print what the fixes would change as a unified diff, write nothing; exit 1 if any.",
+)
+@click.option(
+    "--stdin-filename",
+    type=click.Path(path_type=Path),
+    help="With the path `-`: lint standard input as this file (its settings, per-file-ignores "
+    "and excludes).",
+)
+@click.option(
     "--fail-on",
     type=click.Choice(["info", "warning", "error"]),
     help="Least severe finding that makes the exit status 1 (overrides fail-on; default warning).",
@@ -242,6 +269,10 @@ def check(
     write_baseline: Path | None,
     changed_since: str | None,
     add_noqa: bool,
+    fix: bool,
+    unsafe_fixes: bool,
+    diff: bool,
+    stdin_filename: Path | None,
     fail_on: str | None,
     exit_zero: bool,
     statistics: bool,
@@ -293,6 +324,8 @@ def check(
         show_files,
         write_baseline,
         add_noqa,
+        _Fixing(fix, unsafe_fixes, diff),
+        stdin_filename,
     )
     try:
         status = _check(options, command)
@@ -311,6 +344,20 @@ def check(
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
+class _Fixing:
+    """`--fix`, `--unsafe-fixes`, `--diff`."""
+
+    fix: bool
+    unsafe: bool
+    diff: bool
+
+    @property
+    def any(self) -> bool:
+        """Is a fix to be made (or shown)?"""
+        return self.fix or self.diff
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
 class _Command:
     """What `check` was asked besides the run's options: what to print, and the exit code."""
 
@@ -324,6 +371,8 @@ class _Command:
     show_files: bool
     write_baseline: Path | None
     add_noqa: bool
+    fixing: _Fixing
+    stdin_filename: Path | None
 
 
 def _note(text: str) -> None:
@@ -352,12 +401,36 @@ def _check_usage(command: _Command) -> None:
         )
     if command.add_noqa and command.write_baseline is not None:
         _fail("--add-noqa and --write-baseline are two ways to accept findings: choose one")
+    if command.fixing.any and (command.add_noqa or command.write_baseline is not None):
+        _fail(
+            "--fix and --diff change findings, --add-noqa and --write-baseline accept them: "
+            "choose one"
+        )
+
+
+def _stdin_path(options: LintOptions, command: _Command) -> Path | None:
+    """The file standard input stands for, when the path is `-`."""
+    reading = Path("-") in options.paths
+    if not reading:
+        if command.stdin_filename is not None:
+            _fail("--stdin-filename names what standard input stands for: give the path `-`")
+        return None
+    if len(options.paths) > 1:
+        _fail("`-` reads standard input: give no other path")
+    if command.stdin_filename is None:
+        _fail("`-` reads standard input: name the file it stands for with --stdin-filename")
+    if command.add_noqa or command.write_baseline is not None:
+        _fail("standard input has no file to add comments to or to record")
+    return command.stdin_filename
 
 
 def _check(options: LintOptions, command: _Command) -> ExitStatus:
     _check_usage(command)
     note = _note if command.verbose else None
+    stdin = _stdin_path(options, command)
     try:
+        if stdin is not None:
+            return _check_stdin(options, command, stdin, note)
         if command.write_baseline is not None:
             return _write_baseline(options, command.write_baseline, command.quiet, note)
         plan = api.plan(options, note=note)
@@ -372,6 +445,23 @@ def _check(options: LintOptions, command: _Command) -> ExitStatus:
         with _progress(command.quiet) as progress:
             checked = api.check(plan, progress=progress, note=note)
         _complain(checked.warnings, checked.crashes)
+        if command.fixing.any:
+            with _progress(command.quiet) as progress:
+                fixed = api.fix(
+                    checked,
+                    unsafe=command.fixing.unsafe,
+                    write=not command.fixing.diff,
+                    progress=progress,
+                )
+            for line in fixed.notes:
+                click.echo(f"pyarch-lint: {one_line(line)}", err=True)
+            if command.fixing.diff:
+                return _print_diff(fixed, command, bool(plan.missing or checked.crashes))
+            if fixed.files:  # what remains, the fixed files analysed again
+                with _progress(command.quiet) as progress:
+                    checked = api.check(plan, progress=progress, note=note)
+            if not command.quiet:
+                click.echo(_fixed_line(fixed), err=True)
         if command.add_noqa:
             left = _add_noqa(checked.findings, checked.sources, command.quiet)
             if plan.missing:
@@ -384,7 +474,7 @@ def _check(options: LintOptions, command: _Command) -> ExitStatus:
         )
     except LintError as error:
         _fail(str(error))
-    _report(result.outcome, command)
+    _report(dataclasses.replace(result.outcome, unsafe_fixes=command.fixing.unsafe), command)
     if result.failed_required is not None:
         message = one_line(result.failed_required)
         click.echo(f"pyarch-lint: error: --llm-required: {message}", err=True)
@@ -392,6 +482,71 @@ def _check(options: LintOptions, command: _Command) -> ExitStatus:
     if result.crashes or result.missing:
         return ExitStatus.ERROR
     return ExitStatus.FINDINGS if result.failed and not command.exit_zero else ExitStatus.SUCCESS
+
+
+def _fixed_line(fixed: api.Fixed) -> str:
+    findings, files = counted(fixed.fixed, "finding"), counted(len(fixed.files), "file")
+    return f"Fixed {findings} in {files}."
+
+
+def _print_diff(fixed: api.Fixed, command: _Command, failed: bool) -> ExitStatus:
+    """`--diff`: each changed file's diff; exit 1 when there is one."""
+    from pyarch_lint.fixes import unified_diff
+
+    for file in fixed.files:
+        click.echo(unified_diff(file.display, file.before, file.after), nl=False)
+    if not command.quiet:
+        findings, files = counted(fixed.fixed, "finding"), counted(len(fixed.files), "file")
+        click.echo(f"Would fix {findings} in {files}.", err=True)
+    if failed:
+        return ExitStatus.ERROR
+    return ExitStatus.FINDINGS if fixed.files and not command.exit_zero else ExitStatus.SUCCESS
+
+
+def _check_stdin(
+    options: LintOptions, command: _Command, path: Path, note: Callable[[str], None] | None
+) -> ExitStatus:
+    """`pyarch-lint - --stdin-filename PATH`: standard input linted as PATH. With --fix the
+    fixed source goes to standard output and the findings that remain to standard error; with
+    --diff, the diff to standard output."""
+    source = sys.stdin.buffer.read()
+    checked = api.check_source(source, path, options, note=note)
+    _complain(checked.warnings, checked.crashes)
+    findings = checked.findings
+    if command.fixing.any:
+        result = api.fix_checked_source(checked, source, unsafe=command.fixing.unsafe)
+        for line in result.notes:
+            click.echo(f"pyarch-lint: {one_line(line)}", err=True)
+        if command.fixing.diff:
+            display = shown_as(path, Path.cwd())
+            fixed = api.Fixed(
+                (api.FileFix(display, source, result.source, result.fixed),)
+                if result.changed(source)
+                else (),
+                (),
+            )
+            return _print_diff(fixed, command, bool(checked.crashes))
+        sys.stdout.buffer.write(result.source)
+        sys.stdout.flush()
+        findings = result.remaining
+    outcome = Outcome(
+        list(findings),
+        [],
+        [],
+        checked.files,
+        0,
+        0,
+        rules=checked.plan.settings.rules,
+        excerpts={} if command.fixing.fix else checked.excerpts,
+        unsafe_fixes=command.fixing.unsafe,
+    )
+    with contextlib.redirect_stdout(sys.stderr) if command.fixing.fix else contextlib.nullcontext():
+        _report(outcome, command)
+    if checked.crashes:
+        return ExitStatus.ERROR
+    fail_on = Severity.parse(checked.plan.settings.fail_on)
+    failed = any(f.severity >= fail_on for f in findings)
+    return ExitStatus.FINDINGS if failed and not command.exit_zero else ExitStatus.SUCCESS
 
 
 def _missing(paths: Sequence[Path]) -> None:
@@ -446,6 +601,9 @@ def _report(outcome: Outcome, command: _Command) -> None:
         _write_step_summary(outcome, Path(os.environ["GITHUB_STEP_SUMMARY"]))
     if not command.quiet and command.output_format in ("text", "concise"):
         click.echo(summary_line(outcome), err=True)
+        fixable = fix_line(outcome)
+        if fixable is not None:
+            click.echo(fixable, err=True)
 
 
 def _write_step_summary(outcome: Outcome, target: Path) -> None:
@@ -511,6 +669,8 @@ def show_rule(code: str) -> None:
     if doc is None:
         _fail(f"unknown rule {code!r}; `pyarch-lint rules` lists them")
     click.echo(doc.text.rstrip("\n"))
+    if "Fix" not in doc.sections:  # a rule that fixes says how, and whether safely, in "Fix"
+        click.echo("\n## Fix\n\nNo automatic fix: `--fix` leaves its findings as they are.")
     info = rules.by_code[doc.code]
     if info.plugin is not None:
         click.echo(f"\n(from the plugin {info.plugin})")

@@ -254,6 +254,30 @@ def discover(
     return sorted(found.values(), key=lambda f: f.display)
 
 
+def shown_as(given: Path, cwd: Path) -> str:
+    """How a file named `given` (which need not exist) is shown: as discovery names files."""
+    return _display(os.path.abspath(cwd / given), str(cwd))
+
+
+def excluded_name(given: Path, settings: Settings, *, cwd: Path, note: Note) -> bool:
+    """Would `--force-exclude` leave out a file named `given`, which need not exist (the name
+    standard input is linted under)? The excludes, and .gitignore as git sees it."""
+    absolute = Path(os.path.abspath(cwd / given))
+    folder = absolute.parent
+    while not folder.is_dir() and folder != folder.parent:  # a name in a folder not made yet
+        folder = folder.parent
+    resolved = folder.resolve() / absolute.relative_to(folder)
+    tree = repository_root(folder)
+    in_tree = "" if tree is None else resolved.relative_to(tree).as_posix()
+    if tree is None or ".git" in in_tree.split("/"):
+        item = _Named(absolute, resolved, False, None, "")
+    else:
+        item = _Named(absolute, resolved, False, tree, in_tree)
+    spec = _exclude_spec(settings, note)
+    views = _git_views([item], spec, True, note) if settings.respect_gitignore else {}
+    return _explicit_excluded(item, settings, spec, views, note)
+
+
 def _named(given: Path, cwd: Path, force_exclude: bool, note: Note) -> _Named | None:
     """The path, checked: PathNotFound when missing, None (with a note) when not a regular file
     or a folder. Its work tree is looked up for a folder, and for a file only under

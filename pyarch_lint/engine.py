@@ -113,17 +113,35 @@ def check_source(source: bytes, path: str, settings: Settings) -> list[Finding]:
 
 
 def _failed(failure: Failure, path: Path) -> Analysis:
+    try:
+        source = read_regular(path)
+    except OSError:
+        source = None
+    return failed_analysis(failure, source)
+
+
+def failed_analysis(failure: Failure, source: bytes | None) -> Analysis:
+    """PA003 for a file whose worker died or ran out of time, with what the reports show of
+    its `source` (None: unreadable)."""
     if failure.timed_out:
         message = f"analysis exceeded file-timeout ({failure.reason}) and was stopped"
     else:
         message = f"analysis failed: the process analysing this file died ({failure.reason})"
     found: list[RawFinding] = [(1, 1, 1, 1, "PA003", message)]
-    try:  # what the reports show of it, taken here since its worker could not; not parsed
-        # again, in this process, for its scopes: that is what stopped its worker
-        shown = excerpt_of(split_lines(lenient_text(read_regular(path))), None, found)
-    except OSError:
-        shown = NO_EXCERPT
+    # What the reports show of it, taken here since its worker could not; not parsed again, in
+    # this process, for its scopes: that is what stopped its worker.
+    shown = NO_EXCERPT
+    if source is not None:
+        shown = excerpt_of(split_lines(lenient_text(source)), None, found)
     return Analysis("", found, excerpt=shown)
+
+
+def source_analyser(settings: Settings) -> Callable[[bytes], Analysis]:
+    """What a worker process runs for a file's bytes (standard input): `analyse_source`."""
+    from pyarch_lint.analysis import analyse_source, visitors
+
+    rules = visitors(settings)
+    return lambda source: analyse_source(source, rules, settings)
 
 
 def relative_to_root(root: Path) -> Callable[[Path], str]:

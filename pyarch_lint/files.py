@@ -1,4 +1,5 @@
-"""Reading a file that a linted repository controls (only ever a regular file), and its lines.
+"""Reading a file that a linted repository controls (only ever a regular file), its lines, and
+rewriting one in place (`--add-noqa`, `--fix`).
 
 A FIFO, socket or device in a regular file's place (put there after discovery, or reached
 through a symlink such as `.gitignore -> /dev/zero`) is refused before a read could block for
@@ -7,10 +8,12 @@ ever or never end: the file is opened without blocking and checked with fstat fi
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import os
 import re
 import stat
+import tempfile
 from pathlib import Path
 
 READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
@@ -38,6 +41,43 @@ def read_opened(descriptor: int, limit: int | None, path: Path) -> bytes:
     if limit is not None and len(data) > limit:  # it grew while being read
         raise OSError(errno.EFBIG, f"larger than {limit} bytes", str(path))
     return data
+
+
+class FileChanged(Exception):
+    """The file is not the one that was read: it was not replaced."""
+
+
+def read_for_edit(path: Path) -> tuple[bytes, os.stat_result]:
+    """The bytes of a regular file about to be rewritten, and what it was when read (for
+    `replace_file`); OSError for anything else, ELOOP for a symlink, which is never followed."""
+    before = os.lstat(path)
+    if stat.S_ISLNK(before.st_mode):
+        raise OSError(errno.ELOOP, "a symlink, which is never followed", str(path))
+    return read_opened(os.open(path, READ_FLAGS | getattr(os, "O_NOFOLLOW", 0)), None, path), before
+
+
+def replace_file(path: Path, data: bytes, before: os.stat_result) -> None:
+    """Write `data` aside in `path`'s folder and rename it over `path`, with its mode: a reader
+    sees the old file or the new one, never half of one, and a symlink put in its place is
+    replaced, never written through. `FileChanged` when `path` is no longer the file `before`
+    describes (edited meanwhile)."""
+    handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(handle, "wb") as stream:
+            stream.write(data)
+        os.chmod(temporary, stat.S_IMODE(before.st_mode))
+        now = os.lstat(path)
+        if (now.st_ino, now.st_size, now.st_mtime_ns) != (
+            before.st_ino,
+            before.st_size,
+            before.st_mtime_ns,
+        ):
+            raise FileChanged(str(path))
+        os.replace(temporary, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(temporary)
+        raise
 
 
 def split_lines(text: str) -> list[str]:

@@ -434,3 +434,10 @@ def _edit(before: str, after: str) -> Edit:
 def _place(text: str, offset: int) -> tuple[int, int]:
     lines = split_lines(text[:offset])
     return len(lines), len(lines[-1]) + 1
+
+
+def fixer(argument: tuple[Settings, bool]) -> Callable[[tuple[bytes, str]], FixResult]:
+    """What a worker process runs for each (source, path) to fix: `fix_source`, unsafe fixes
+    too when the argument's flag says so."""
+    settings, unsafe = argument
+    return lambda item: fix_source(item[0], item[1], settings, unsafe=unsafe)

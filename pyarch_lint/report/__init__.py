@@ -18,7 +18,7 @@ from urllib.parse import quote
 from pyarch_lint.checks.registry import BUILTIN, RuleSet
 from pyarch_lint.excerpt import Excerpt
 from pyarch_lint.files import SURROGATE, escape_surrogates, escaped_surrogate
-from pyarch_lint.findings import Critique, Finding, NotReviewed
+from pyarch_lint.findings import Applicability, Critique, Finding, NotReviewed
 
 # C0 and C1 controls but tab and newline, line and paragraph separators, the bidirectional
 # controls that can make a name read differently from what it is ("Trojan Source"), and lone
@@ -125,6 +125,13 @@ class Outcome:
     # Display path -> what the reports show of the file (a file missing here: no code frames).
     excerpts: Mapping[str, Excerpt] = field(default_factory=dict)
     language: str = ""  # llm.language: the model's prose's, which --explain's headings follow
+    unsafe_fixes: bool = False  # `--unsafe-fixes`: their findings are marked fixable too
+
+    def fixable(self, finding: Finding) -> bool:
+        """Would `--fix` (with this run's `--unsafe-fixes`) fix it?"""
+        return finding.fix is Applicability.SAFE or (
+            self.unsafe_fixes and finding.fix is Applicability.UNSAFE
+        )
 
     def root_path(self, display: str) -> str:
         return self.root_paths.get(display, display)

@@ -18,7 +18,7 @@ from typing import Any
 import click
 
 from pyarch_lint.excerpt import CONTEXT, MAX_SPAN_LINES, NO_EXCERPT, Excerpt
-from pyarch_lint.findings import Critique, Finding, Severity
+from pyarch_lint.findings import Applicability, Critique, Finding, Severity
 from pyarch_lint.report import Outcome, char_width, counted, one_line
 
 _COLOUR = {Severity.ERROR: "red", Severity.WARNING: "yellow", Severity.INFO: "cyan"}
@@ -69,10 +69,12 @@ def _palette(colour: bool) -> _Palette:
     )
 
 
-def _headline(f: Finding, where: str, palette: _Palette) -> str:
-    """`where` is the finding's path as shown, made once for all the findings in its file."""
+def _headline(f: Finding, where: str, palette: _Palette, fixable: bool) -> str:
+    """`where` is the finding's path as shown, made once for all the findings in its file;
+    `[*]` after the code marks what `--fix` fixes, as ruff marks it."""
     place = palette.bold(f"{where}:{f.line}:{f.column}:")
-    return f"{place} {palette.severity[f.severity](f.code)} {one_line(f.message)}"
+    mark = " [*]" if fixable else ""
+    return f"{place} {palette.severity[f.severity](f.code)}{mark} {one_line(f.message)}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +289,7 @@ def _render(outcome: Outcome, full: bool) -> str:
         where = one_line(path)
         source = _Source(outcome.excerpts.get(path, NO_EXCERPT) if full else NO_EXCERPT, palette)
         for finding in group:
-            out.append(_headline(finding, where, palette))
+            out.append(_headline(finding, where, palette, outcome.fixable(finding)))
             if full:
                 out.extend(_snippet(finding, source))
         if path in critiques:
@@ -343,3 +345,18 @@ def summary_line(outcome: Outcome) -> str:
         counted(files, "file") if files == outcome.files else f"{files} of {outcome.files} files"
     )
     return f"Found {found} in {where}{hidden}."
+
+
+def fix_line(outcome: Outcome) -> str | None:
+    """`[*] 3 fixable with --fix (2 more with --unsafe-fixes).`, or None when nothing is."""
+    fixable = sum(1 for f in outcome.findings if outcome.fixable(f))
+    hidden = 0
+    if not outcome.unsafe_fixes:
+        hidden = sum(1 for f in outcome.findings if f.fix is Applicability.UNSAFE)
+    if not fixable and not hidden:
+        return None
+    if not fixable:
+        return f"{counted(hidden, 'fix', 'fixes')} available with --unsafe-fixes."
+    more = f" ({hidden} more with --unsafe-fixes)" if hidden else ""
+    flags = "--fix --unsafe-fixes" if outcome.unsafe_fixes else "--fix"
+    return f"[*] {fixable} fixable with {flags}{more}."
