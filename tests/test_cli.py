@@ -85,6 +85,7 @@ def test_a_missing_path_is_exit_2_after_the_other_paths_are_checked(project: Pat
     assert result.stderr.splitlines() == [
         "pyarch-lint: error: no/such/place.py: no such file or directory",
         "Found 5 findings (3 warnings, 2 info) in 2 files.",
+        "[*] 2 fixable with --fix.",
     ]
 
 
@@ -214,7 +215,7 @@ def test_a_severity_override_is_what_the_exit_status_and_every_report_see(projec
     }
     assert (
         lint("--format", "concise", "app").stderr
-        == "Found 5 findings (4 warnings, 1 info) in 2 files.\n"
+        == "Found 5 findings (4 warnings, 1 info) in 2 files.\n[*] 2 fixable with --fix.\n"
     )
     rows = {line.split()[0]: line.split()[2] for line in invoke("rules").stdout.splitlines()}
     assert (rows["PA301"], rows["PA303"], rows["PA302"]) == ("info", "warning", "warning")
@@ -235,7 +236,7 @@ def test_the_baseline_hides_findings_and_the_summary_says_how_many(project: Path
 # -- output -----------------------------------------------------------------------------------
 
 
-HEADLINE = re.compile(r"^(\S+):(\d+):(\d+): (PA\d{3}) (.+)$")
+HEADLINE = re.compile(r"^(\S+):(\d+):(\d+): (PA\d{3}) (?:\[\*\] )?(.+)$")
 EXPECTED = (CLI_FIXTURES / "expected_findings.txt").read_text(encoding="utf-8").splitlines()
 
 
@@ -251,7 +252,9 @@ def test_text_output_is_sorted_headlines_each_with_its_source_line_and_a_caret(
     result = lint("--select", "PA301,PA303", ".")
     assert result.exit_code == 1
     assert headlines(result.stdout) == [line for line in EXPECTED if "PA302" not in line]
-    assert result.stderr == "Found 3 findings (1 warning, 2 info) in 2 of 4 files.\n"
+    assert result.stderr == (
+        "Found 3 findings (1 warning, 2 info) in 2 of 4 files.\n[*] 2 fixable with --fix.\n"
+    )
     lines = result.stdout.splitlines()
     for index, line in enumerate(lines):
         match = HEADLINE.match(line)
@@ -272,7 +275,9 @@ def test_concise_output_is_one_sorted_line_per_finding(project: Path) -> None:
     assert len(result.stdout.splitlines()) == len(EXPECTED)
     messages = [f["message"] for f in json.loads(lint("--format", "json", ".").stdout)["findings"]]
     assert [HEADLINE.match(line)[5] for line in result.stdout.splitlines()] == messages  # type: ignore[index]
-    assert result.stderr == "Found 5 findings (3 warnings, 2 info) in 2 of 4 files.\n"
+    assert result.stderr == (
+        "Found 5 findings (3 warnings, 2 info) in 2 of 4 files.\n[*] 2 fixable with --fix.\n"
+    )
 
 
 def test_quiet_prints_findings_only(project: Path) -> None:
@@ -419,7 +424,9 @@ def test_python_dash_m(project: Path) -> None:
     done = _run([*command, "."], project)
     assert done.returncode == 1, done.stderr
     assert headlines(done.stdout) == EXPECTED
-    assert done.stderr == "Found 5 findings (3 warnings, 2 info) in 2 of 4 files.\n"
+    assert done.stderr == (
+        "Found 5 findings (3 warnings, 2 info) in 2 of 4 files.\n[*] 2 fixable with --fix.\n"
+    )
 
 
 _PROBE = """
