@@ -361,7 +361,11 @@ def _with_imports(module: cst.Module, names: Sequence[str]) -> cst.Module:
     while index < len(body) and _is_import(body[index]):
         index += 1
     added = [cst.parse_statement(f"import {name}\n") for name in names]
-    return module.with_changes(body=[*body[:index], *added, *body[index:]])
+    after = body[index:]
+    if after and not _is_import(after[0]) and not after[0].leading_lines:
+        # Code right below: a blank line after the new import, as after any import block.
+        after[0] = after[0].with_changes(leading_lines=[cst.EmptyLine()])
+    return module.with_changes(body=[*body[:index], *added, *after])
 
 
 def _is_docstring(statement: cst.BaseStatement) -> bool:
