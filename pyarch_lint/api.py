@@ -643,16 +643,7 @@ def fix(
     changed: list[FileFix] = []
     done = 0
     for group in plan.groups:
-        read: list[tuple[SourceFile, bytes, os.stat_result]] = []
-        for file in group.files:
-            if file.display not in wanted:
-                continue
-            try:
-                source, before = read_for_edit(file.path)
-            except OSError as error:
-                notes.append(f"{file.display}: not fixed: {error.strerror or error}")
-                continue
-            read.append((file, source, before))
+        read = _read_for_fixes([f for f in group.files if f.display in wanted], notes)
         items = [(source, file.display) for file, source, _ in read]
         results = _fix_all(items, group.settings, unsafe, _offset(progress, done, len(wanted)))
         done += len(read)
@@ -661,19 +652,37 @@ def fix(
                 notes.append(f"{file.display}: not fixed: {result}")
                 continue
             notes.extend(result.notes)
-            if not result.changed(source):
-                continue
-            if write:
-                try:
-                    replace_file(file.path, result.source, before)
-                except FileChanged:
-                    notes.append(f"{file.display}: not written: it changed since it was read")
-                    continue
-                except OSError as error:
-                    notes.append(f"{file.display}: not written: {error.strerror or error}")
-                    continue
-            changed.append(FileFix(file.display, source, result.source, result.fixed))
+            if result.changed(source) and (not write or _written(file, result, before, notes)):
+                changed.append(FileFix(file.display, source, result.source, result.fixed))
     return Fixed(tuple(changed), tuple(notes))
+
+
+def _read_for_fixes(
+    files: Sequence[SourceFile], notes: list[str]
+) -> list[tuple[SourceFile, bytes, os.stat_result]]:
+    """Each file's bytes and what it was when read; a file that cannot be read (or is a
+    symlink) is noted and left out."""
+    read = []
+    for file in files:
+        try:
+            source, before = read_for_edit(file.path)
+        except OSError as error:
+            notes.append(f"{file.display}: not fixed: {error.strerror or error}")
+            continue
+        read.append((file, source, before))
+    return read
+
+
+def _written(file: SourceFile, result: FixResult, before: os.stat_result, notes: list[str]) -> bool:
+    try:
+        replace_file(file.path, result.source, before)
+    except FileChanged:
+        notes.append(f"{file.display}: not written: it changed since it was read")
+        return False
+    except OSError as error:
+        notes.append(f"{file.display}: not written: {error.strerror or error}")
+        return False
+    return True
 
 
 def _applies(finding: Finding, unsafe: bool) -> bool:

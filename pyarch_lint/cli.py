@@ -436,32 +436,15 @@ def _check(options: LintOptions, command: _Command) -> ExitStatus:
         plan = api.plan(options, note=note)
         _missing(plan.missing)
         if command.show_settings or command.show_files:
-            if command.show_settings:
-                click.echo("\n\n".join(_describe_settings(g.settings) for g in plan.groups))
-            else:
-                lines = "".join(f"{one_line(f.display)}\n" for f in plan.files)
-                click.echo(inert_lines(lines), nl=False)
-            return ExitStatus.ERROR if plan.missing else ExitStatus.SUCCESS
+            return _show(plan, command.show_settings)
         with _progress(command.quiet) as progress:
             checked = api.check(plan, progress=progress, note=note)
         _complain(checked.warnings, checked.crashes)
         if command.fixing.any:
-            with _progress(command.quiet) as progress:
-                fixed = api.fix(
-                    checked,
-                    unsafe=command.fixing.unsafe,
-                    write=not command.fixing.diff,
-                    progress=progress,
-                )
-            for line in fixed.notes:
-                click.echo(f"pyarch-lint: {one_line(line)}", err=True)
-            if command.fixing.diff:
-                return _print_diff(fixed, command, bool(plan.missing or checked.crashes))
-            if fixed.files:  # what remains, the fixed files analysed again
-                with _progress(command.quiet) as progress:
-                    checked = api.check(plan, progress=progress, note=note)
-            if not command.quiet:
-                click.echo(_fixed_line(fixed), err=True)
+            fixed = _fix(checked, command, note)
+            if isinstance(fixed, ExitStatus):
+                return fixed
+            checked = fixed
         if command.add_noqa:
             left = _add_noqa(checked.findings, checked.sources, command.quiet)
             if plan.missing:
@@ -475,6 +458,20 @@ def _check(options: LintOptions, command: _Command) -> ExitStatus:
     except LintError as error:
         _fail(str(error))
     _report(dataclasses.replace(result.outcome, unsafe_fixes=command.fixing.unsafe), command)
+    return _exit_status(result, command)
+
+
+def _show(plan: api.Plan, settings: bool) -> ExitStatus:
+    """`--show-settings` (`settings`) or `--show-files`."""
+    if settings:
+        click.echo("\n\n".join(_describe_settings(g.settings) for g in plan.groups))
+    else:
+        lines = "".join(f"{one_line(f.display)}\n" for f in plan.files)
+        click.echo(inert_lines(lines), nl=False)
+    return ExitStatus.ERROR if plan.missing else ExitStatus.SUCCESS
+
+
+def _exit_status(result: api.LintResult, command: _Command) -> ExitStatus:
     if result.failed_required is not None:
         message = one_line(result.failed_required)
         click.echo(f"pyarch-lint: error: --llm-required: {message}", err=True)
@@ -482,6 +479,28 @@ def _check(options: LintOptions, command: _Command) -> ExitStatus:
     if result.crashes or result.missing:
         return ExitStatus.ERROR
     return ExitStatus.FINDINGS if result.failed and not command.exit_zero else ExitStatus.SUCCESS
+
+
+def _fix(
+    checked: api.Checked, command: _Command, note: Callable[[str], None] | None
+) -> api.Checked | ExitStatus:
+    """`--fix`: the files fixed, then checked again for what remains. `--diff`: the diff
+    printed, and the exit status."""
+    with _progress(command.quiet) as progress:
+        fixed = api.fix(
+            checked, unsafe=command.fixing.unsafe, write=not command.fixing.diff, progress=progress
+        )
+    for line in fixed.notes:
+        click.echo(f"pyarch-lint: {one_line(line)}", err=True)
+    if command.fixing.diff:
+        return _print_diff(fixed, command, bool(checked.plan.missing or checked.crashes))
+    if fixed.files:  # what remains, the fixed files analysed again
+        with _progress(command.quiet) as progress:
+            checked = api.check(checked.plan, progress=progress, note=note)
+        _complain(checked.warnings, checked.crashes)
+    if not command.quiet:
+        click.echo(_fixed_line(fixed), err=True)
+    return checked
 
 
 def _fixed_line(fixed: api.Fixed) -> str:
