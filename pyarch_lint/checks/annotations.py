@@ -263,7 +263,7 @@ class MissingReturnAnnotation(_MissingAnnotationRule):
         """`-> None` for a function that surely returns None: no `return` with a value, no
         `yield`. Not for what has its return type decided elsewhere: abstract methods,
         `@overload` variants, a Protocol's methods, and bodies that are only a placeholder (a
-        stub, or a method meant to be overridden)."""
+        stub, a method meant to be overridden, or one that only raises)."""
         if decorators & _DECIDED_ELSEWHERE or _placeholder_body(node.body):
             return None
         if in_class and _is_protocol(self.semantic, self.semantic.scope.owner):
@@ -284,7 +284,7 @@ _OTHER_FUNCTIONS: frozenset[type[cst.CSTNode]] = frozenset(
 
 
 def _placeholder_body(body: cst.BaseSuite) -> bool:
-    """A docstring, `pass`, `...` and `raise NotImplementedError` only."""
+    """A docstring, `pass`, `...` and `raise` only."""
     statements: list[cst.CSTNode] = []
     for statement in body.body:
         if isinstance(statement, cst.SimpleStatementLine):
@@ -299,12 +299,9 @@ def _is_placeholder(statement: cst.CSTNode) -> bool:
         return True
     if isinstance(statement, cst.Expr):
         return isinstance(statement.value, cst.Ellipsis | cst.SimpleString | cst.ConcatenatedString)
-    if isinstance(statement, cst.Raise) and statement.exc is not None:
-        raised = statement.exc
-        if isinstance(raised, cst.Call):
-            raised = raised.func
-        return isinstance(raised, cst.Name) and raised.value == "NotImplementedError"
-    return False
+    # A body that only raises: `NotImplementedError` for subclasses to fill in, or a function
+    # that never returns (`NoReturn`); either way not `None`.
+    return isinstance(statement, cst.Raise)
 
 
 def _is_protocol(semantic: SemanticModel, owner: object) -> bool:
