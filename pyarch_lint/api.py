@@ -91,6 +91,7 @@ __all__ = [
     "plan",
     "record_baseline",
     "review",
+    "settings_for",
 ]
 
 Note = Callable[[str], None]
@@ -743,6 +744,19 @@ def _failure(failure: Failure, passes: int) -> str:
 # -- standard input -----------------------------------------------------------------------------
 
 
+def settings_for(path: Path, options: LintOptions) -> Settings:
+    """The settings a file named `path` (which need not exist) is checked with: its nearest
+    configuration's (or `options.config`), with the options' selection and overrides on top.
+    What an editor passes to `fixes.fix_source` and `fixes.quick_fixes`."""
+    cwd = Path.cwd()
+    rules = load_rule_set()
+    check_selectors("command line", "--select", options.select or (), rules)
+    check_selectors("command line", "--extend-select", options.extend_select, rules)
+    check_selectors("command line", "--ignore", options.ignore, rules)
+    folder = Path(os.path.abspath(cwd / path)).parent
+    return _with_options(settings_of([folder], options.config, cwd, rules)[0], options)
+
+
 def check_source(
     source: bytes, path: Path, options: LintOptions, *, note: Note | None = None
 ) -> Checked:
@@ -754,13 +768,8 @@ def check_source(
     if options.baseline is not None or options.changed_since is not None:
         raise UsageError("standard input cannot be combined with --baseline or --changed-since")
     cwd = Path.cwd()
-    rules = load_rule_set()
     absolute = Path(os.path.abspath(cwd / path))
-    check_selectors("command line", "--select", options.select or (), rules)
-    check_selectors("command line", "--extend-select", options.extend_select, rules)
-    check_selectors("command line", "--ignore", options.ignore, rules)
-    found = settings_of([absolute.parent], options.config, cwd, rules)[0]
-    settings = _with_options(found, options)
+    settings = settings_for(path, options)
     display = shown_as(path, cwd)
     options = dataclasses.replace(options, escalate=False, paths=(path,))
     planned = Plan(options, (Group(settings, ()),), None, None, ())

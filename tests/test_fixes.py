@@ -313,8 +313,7 @@ def test_stdin_gets_the_settings_of_its_names_folder(project: Path) -> None:
 
 def test_stdin_fix_writes_the_fixed_source_to_stdout(project: Path) -> None:
     result = run("-", "--stdin-filename", "app/x.py", "--fix", stdin=SERVICE)
-    settings = api.check_source(SERVICE, Path("app/x.py"), LintOptions()).plan.settings
-    fixed = fix_source(SERVICE, "app/x.py", settings)
+    fixed = fix_source(SERVICE, "app/x.py", api.settings_for(Path("app/x.py"), LintOptions()))
     assert result.stdout_bytes == fixed.source
     assert "app/x.py:18:1: PA202 `parse` has no return annotation" in result.stderr
     assert result.exit_code == 1
