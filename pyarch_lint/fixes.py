@@ -3,7 +3,7 @@
 A rule reports a finding with a `Fix` (`checks.base`): a node of the module and what replaces it,
 safe or not. PA004's fix drops the unused codes from its `# noqa` comment (the comment node is
 replaced). One pass applies every wanted fix whose node shares no line with a fix taken before
-it in the file, with one LibCST transformation that rebuilds only the replaced nodes: every other
+it in the file, with one LibCST transformation that changes only the replaced nodes: every other
 byte (comments, blank lines, line endings, the encoding) comes out as it went in. The result must
 still compile (or, for syntax this Python does not know, still parse as the original did);
 otherwise the fixes that break it alone are dropped with a note and the others applied. The
@@ -115,7 +115,8 @@ def fix_source(source: bytes, path: str, settings: Settings, *, unsafe: bool = F
         seen.add(after)
         current, fixed = after, fixed + applied
     remaining = _findings(examined, path, relative, settings)
-    return FixResult(current, fixed, tuple(remaining), tuple(notes))
+    # A fix dropped in one pass is tried again in the next, if that pass makes others.
+    return FixResult(current, fixed, tuple(remaining), tuple(dict.fromkeys(notes)))
 
 
 def quick_fixes(

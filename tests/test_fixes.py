@@ -13,19 +13,21 @@ import shutil
 import tokenize
 from pathlib import Path
 
+import libcst as cst
 import pytest
 from click.testing import CliRunner, Result
-from conftest import FIXTURES
+from conftest import FIXTURES, with_rule_class
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from test_fixtures import _config, _fixture_files
 
 from pyarch_lint import api, catalogue
 from pyarch_lint.api import LintOptions
+from pyarch_lint.checks.base import Fix, Rule
 from pyarch_lint.cli import main
 from pyarch_lint.config import settings_from_toml
 from pyarch_lint.engine import check_source
-from pyarch_lint.findings import Applicability
+from pyarch_lint.findings import Applicability, Severity
 from pyarch_lint.fixes import QuickFix, fix_source, quick_fixes
 
 TREE = FIXTURES / "fixes" / "tree"
@@ -375,3 +377,27 @@ def test_each_rule_documents_its_fixes_as_they_are() -> None:
     for code in catalogue.load_catalogue():
         assert seen.get(code, set()) <= _claims(code), code
         assert bool(_claims(code)) == (code in seen), code
+
+
+class BreaksTheFile(Rule):
+    """A rule whose fix would not compile: `await` in a plain function."""
+
+    CODE = "PA101"
+    NAME = "too-deep-nesting"
+    SEVERITY = Severity.WARNING
+
+    def visit_Pass(self, node: cst.Pass) -> None:
+        broken = cst.Expr(cst.Await(cst.Name("x")))
+        self.report(node, "a pass", Fix("Break it", True, node, broken))
+
+
+def test_a_fix_whose_result_would_not_compile_is_dropped_with_a_note() -> None:
+    settings = with_rule_class(
+        settings_from_toml('select = ["PA101", "PA202"]'), "PA101", BreaksTheFile
+    )
+    source = b"def f(x: int):\n    pass\n\n\ndef g(y: int):\n    print(y)\n"
+    result = fix_source(source, "x.py", settings)
+    assert result.source == source.replace(b"g(y: int):", b"g(y: int) -> None:")
+    assert result.fixed == 1
+    assert result.notes == ("x.py:2:5: PA101: fix dropped: the fixed file would not compile",)
+    assert [f.code for f in result.remaining if f.fix] == ["PA101"]
