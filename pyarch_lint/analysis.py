@@ -29,7 +29,7 @@ from pyarch_lint.checks.registry import HARD_CODED_SECRET, load_rule_class
 from pyarch_lint.config import Settings
 from pyarch_lint.excerpt import excerpt_of, excerpt_of_bytes
 from pyarch_lint.facts import facts_of
-from pyarch_lint.files import read_regular, split_lines
+from pyarch_lint.files import read_regular, relative_to_root, split_lines
 from pyarch_lint.findings import Applicability, RawFinding
 from pyarch_lint.locate import Locator, Span
 from pyarch_lint.memory import without_cyclic_gc
@@ -226,18 +226,24 @@ class Examined:
     fixes: Mapping[RawFinding, FindingFix]
 
 
-def analyse_source(source: bytes, rules: Sequence[Visitor], settings: Settings) -> Analysis:
+def analyse_source(
+    source: bytes, rules: Sequence[Visitor], settings: Settings, path: str = ""
+) -> Analysis:
     """Findings of one file's bytes, suppressions applied, per-file-ignores not yet, with what
-    their reports show of the file and the file's facts."""
-    return examine(source, rules, settings).analysis
+    their reports show of the file and the file's facts. `path` is the file's, relative to the
+    project root and `/`-separated (the cache files an analysis under it): a rule may tell
+    configuration modules or tests by it ("" when there is no file)."""
+    return examine(source, rules, settings, path).analysis
 
 
-def examine(source: bytes, rules: Sequence[Visitor], settings: Settings) -> Examined:
+def examine(
+    source: bytes, rules: Sequence[Visitor], settings: Settings, path: str = ""
+) -> Examined:
     """`analyse_source`, with the tree and the findings' fixes."""
     key = digest(source)
     try:
         with without_cyclic_gc():  # both trees are acyclic: see `memory`
-            return _analyse(source, key, rules, settings)
+            return _analyse(source, key, rules, settings, path)
     except _Unanalysable as problem:
         found = [problem.finding]
     except (RecursionError, MemoryError) as error:
@@ -277,23 +283,26 @@ def _described(
     return Examined(analysis, module, fixes)
 
 
-def _analyse(source: bytes, key: str, rules: Sequence[Visitor], settings: Settings) -> Examined:
+def _analyse(
+    source: bytes, key: str, rules: Sequence[Visitor], settings: Settings, path: str
+) -> Examined:
     text = _decode(source)
     verdict = _python_verdict(text)
     module = _parse(text, verdict)
     tree = verdict if isinstance(verdict, ast.Module) else None
     lines = split_lines(text)
+    options = settings.rule_options
     applicable = [
         (code, rule)
         for code, rule in rules
-        if rule.REQUIRES_ANY is None or any(t in source for t in rule.REQUIRES_ANY)
+        if (needed := rule.requires_any(options)) is None or any(t in source for t in needed)
     ]
     # Tokenizing costs milliseconds a file; one without the word has no comment to read.
     comments = scan(text) if b"noqa" in source.lower() else NO_COMMENTS
     secrets = _hard_coded_secrets(text, tree, settings)
     if not applicable and not comments.directives and not secrets:
         return _described(key, lines, tree, module, [], crashes=[], fixes={})
-    walker = Walker(module, applicable, dict(settings.rule_options))
+    walker = Walker(module, applicable, dict(options), path)
     walker.walk()
     crashes = [
         f"rule {crash.code} ({crash.rule}) crashed: {type(crash.error).__name__}: {crash.error}"
@@ -387,13 +396,15 @@ def _position(text: str, offset: int) -> tuple[int, int]:
     return line, offset - start + 1
 
 
-def _analyse_path(path: Path, settings: Settings, rules: Sequence[Visitor]) -> Analysis:
+def _analyse_path(
+    path: Path, settings: Settings, rules: Sequence[Visitor], relative: Callable[[Path], str]
+) -> Analysis:
     try:
         source = read_regular(path)
     except OSError as error:
         reason = error.strerror or type(error).__name__
         return Analysis("", [(1, 1, 1, 1, "PA002", f"cannot read: {reason}")])
-    return analyse_source(source, rules, settings)
+    return analyse_source(source, rules, settings, relative(path))
 
 
 def visitors(settings: Settings) -> list[Visitor]:
@@ -404,4 +415,5 @@ def visitors(settings: Settings) -> list[Visitor]:
 def analyser(settings: Settings) -> Callable[[Path], Analysis]:
     """What each worker process runs for each file (the visitors imported once)."""
     rules = visitors(settings)
-    return lambda path: _analyse_path(path, settings, rules)
+    relative = relative_to_root(settings.root)
+    return lambda path: _analyse_path(path, settings, rules, relative)

@@ -53,7 +53,6 @@ from pyarch_lint.engine import (
     default_jobs,
     failed_analysis,
     per_file_ignores,
-    relative_to_root,
     run,
     settings_fingerprint,
     source_analyser,
@@ -61,7 +60,7 @@ from pyarch_lint.engine import (
 )
 from pyarch_lint.errors import LintError
 from pyarch_lint.excerpt import Excerpt
-from pyarch_lint.files import FileChanged, read_for_edit, replace_file
+from pyarch_lint.files import FileChanged, read_for_edit, relative_to_root, replace_file
 from pyarch_lint.findings import Applicability, Critique, Finding, NotReviewed, Severity
 from pyarch_lint.gitdiff import Changes, changed_since, on_changed_lines, repository_root
 from pyarch_lint.plugins import load_rule_set
@@ -775,21 +774,21 @@ def check_source(
     planned = Plan(options, (Group(settings, ()),), None, None, ())
     if excluded_name(path, settings, cwd=cwd, note=note or _silent):
         return Checked(planned, (), 0, 0, (), (), {}, {}, None, {})
-    analysis = _analyse_source(source, settings)
+    relative = relative_to_root(settings.root)(absolute)
+    analysis = _analyse_source(source, relative, settings)
     enabled = settings.enabled_codes()
     findings = to_findings(display, analysis.findings, enabled, settings.rules, analysis.fixes)
-    relative = relative_to_root(settings.root)(absolute)
     findings = per_file_ignores(findings, settings, relative)
     crashes = tuple(f"{display}: {crash}" for crash in analysis.crashes)
     excerpts = {display: analysis.excerpt}
     return Checked(planned, tuple(findings), 1, 0, (), crashes, {}, {}, None, excerpts)
 
 
-def _analyse_source(source: bytes, settings: Settings) -> Analysis:
+def _analyse_source(source: bytes, relative: str, settings: Settings) -> Analysis:
     from pyarch_lint.workers import Failure, map_isolated
 
     [outcome] = map_isolated(
-        source_analyser, settings, [source], jobs=1, timeout=settings.file_timeout
+        source_analyser, settings, [(source, relative)], jobs=1, timeout=settings.file_timeout
     )
     if isinstance(outcome, Failure):
         return failed_analysis(outcome, source)

@@ -7,7 +7,6 @@ file which crashes the native parser or runs past `file-timeout` costs only its 
 
 from __future__ import annotations
 
-import functools
 import os
 from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
@@ -15,13 +14,11 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import TYPE_CHECKING
 
-import pathspec
-
 from pyarch_lint.cache import Analysis, Cache, digest
 from pyarch_lint.checks.registry import RuleSet
 from pyarch_lint.config import Settings
 from pyarch_lint.excerpt import NO_EXCERPT, Excerpt, excerpt_of, lenient_text, merged
-from pyarch_lint.files import read_regular, split_lines
+from pyarch_lint.files import path_matches, read_regular, relative_to_root, split_lines
 from pyarch_lint.findings import Applicability, Finding, RawFinding
 
 if TYPE_CHECKING:
@@ -103,7 +100,7 @@ def check_source(source: bytes, path: str, settings: Settings) -> list[Finding]:
     """All findings of one file's bytes under `settings`: the whole pipeline, minus I/O."""
     from pyarch_lint.analysis import analyse_source, visitors
 
-    analysis = analyse_source(source, visitors(settings), settings)
+    analysis = analyse_source(source, visitors(settings), settings, path)
     enabled = settings.enabled_codes()
     findings = to_findings(path, analysis.findings, enabled, settings.rules, analysis.fixes)
     return per_file_ignores(findings, settings, path)
@@ -136,28 +133,13 @@ def failed_analysis(failure: Failure, source: bytes | None) -> Analysis:
     return Analysis("", found, excerpt=shown)
 
 
-def source_analyser(settings: Settings) -> Callable[[bytes], Analysis]:
-    """What a worker process runs for a file's bytes (standard input): `analyse_source`."""
+def source_analyser(settings: Settings) -> Callable[[tuple[bytes, str]], Analysis]:
+    """What a worker process runs for a file's bytes (standard input) and the path, relative
+    to the project root, it is linted as: `analyse_source`."""
     from pyarch_lint.analysis import analyse_source, visitors
 
     rules = visitors(settings)
-    return lambda source: analyse_source(source, rules, settings)
-
-
-def relative_to_root(root: Path) -> Callable[[Path], str]:
-    """A file's path relative to the project root, `/`-separated, as per-file-ignores match it
-    and the cache files it (the display path is relative to the working directory instead);
-    absolute when outside the root. Lexical: `src/../x.py` is `x.py`. String work only: this
-    runs for every file of a warm run."""
-    prefix = str(root).rstrip(os.sep) + os.sep
-
-    def relative(path: Path) -> str:
-        absolute = os.path.abspath(path)
-        if absolute.startswith(prefix):
-            absolute = absolute[len(prefix) :]
-        return absolute.replace(os.sep, "/")
-
-    return relative
+    return lambda item: analyse_source(item[0], rules, settings, item[1])
 
 
 def run(
@@ -273,18 +255,13 @@ def _project_phase(
     return reported, result.crashes
 
 
-@functools.cache
-def _glob(pattern: str) -> pathspec.PathSpec[pathspec.Pattern]:
-    return pathspec.PathSpec.from_lines("gitignore", [pattern])
-
-
 def per_file_ignores(findings: list[Finding], settings: Settings, relative: str) -> list[Finding]:
     if not settings.per_file_ignores or not findings:
         return findings
     ignored = [
         code
         for glob, codes in settings.per_file_ignores.items()
-        if _glob(glob).match_file(relative)
+        if path_matches(relative, (glob,))
         for code in codes
     ]
     return [f for f in findings if not any(f.code.startswith(c) for c in ignored)]

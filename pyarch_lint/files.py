@@ -10,11 +10,15 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import functools
 import os
 import re
 import stat
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
+
+import pathspec
 
 READ_FLAGS = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
 READ_FLAGS |= getattr(os, "O_BINARY", 0)
@@ -78,6 +82,32 @@ def replace_file(path: Path, data: bytes, before: os.stat_result) -> None:
         with contextlib.suppress(OSError):
             os.unlink(temporary)
         raise
+
+
+def relative_to_root(root: Path) -> Callable[[Path], str]:
+    """A file's path relative to the project root, `/`-separated, as per-file-ignores and rule
+    options match it and the cache files it (the display path is relative to the working
+    directory instead); absolute when outside the root. Lexical: `src/../x.py` is `x.py`.
+    String work only: this runs for every file of a warm run."""
+    prefix = str(root).rstrip(os.sep) + os.sep
+
+    def relative(path: Path) -> str:
+        absolute = os.path.abspath(path)
+        if absolute.startswith(prefix):
+            absolute = absolute[len(prefix) :]
+        return absolute.replace(os.sep, "/")
+
+    return relative
+
+
+@functools.cache
+def _spec(patterns: tuple[str, ...]) -> pathspec.PathSpec[pathspec.Pattern]:
+    return pathspec.PathSpec.from_lines("gitignore", patterns)
+
+
+def path_matches(relative: str, patterns: tuple[str, ...]) -> bool:
+    """Does a path as `relative_to_root` gives it match one of these gitignore-style patterns?"""
+    return _spec(patterns).match_file(relative)
 
 
 def split_lines(text: str) -> list[str]:

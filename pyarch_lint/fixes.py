@@ -33,8 +33,8 @@ from libcst.metadata import CodeRange, MetadataWrapper, WhitespaceInclusivePosit
 from pyarch_lint.analysis import Examined, FindingFix, examine, visitors
 from pyarch_lint.checks.base import Fix
 from pyarch_lint.config import Settings
-from pyarch_lint.engine import per_file_ignores, relative_to_root, to_findings
-from pyarch_lint.files import split_lines
+from pyarch_lint.engine import per_file_ignores, to_findings
+from pyarch_lint.files import relative_to_root, split_lines
 from pyarch_lint.findings import Applicability, Finding, RawFinding
 from pyarch_lint.suppress import Unused, without_codes
 
@@ -93,7 +93,7 @@ def fix_source(source: bytes, path: str, settings: Settings, *, unsafe: bool = F
     current = source
     seen = {source}
     for number in range(MAX_PASSES + 1):
-        examined = examine(current, rules, settings)
+        examined = examine(current, rules, settings, relative)
         wanted = _wanted(examined, path, relative, settings, unsafe)
         if not wanted:
             break
@@ -126,7 +126,7 @@ def quick_fixes(
     alone as an edit of `source`: what an editor offers on a diagnostic. A fix whose result
     would not compile is left out."""
     relative = relative_to_root(settings.root)(Path(path))
-    examined = examine(source, visitors(settings), settings)
+    examined = examine(source, visitors(settings), settings, relative)
     if examined.module is None:
         return []
     try:

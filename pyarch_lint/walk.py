@@ -163,6 +163,7 @@ class Walker:
         module: cst.Module,
         rules: Sequence[tuple[str, type[Rule]]],
         options: dict[type[Any], Any],
+        path: str = "",
     ) -> None:
         self.module = module
         self.semantic = SemanticModel(module)
@@ -179,7 +180,10 @@ class Walker:
         self._skipping: dict[Rule, cst.CSTNode] = {}
         targets = set(_STATEMENTS | _HANDLERS)
         for code, kind in rules:
-            rule = kind(RuleContext(code, options, self.semantic, self.place, self.reports.append))
+            context = RuleContext(
+                code, options, self.semantic, self.place, self.reports.append, path=path
+            )
+            rule = kind(context)
             for hook in rule_hooks(kind):
                 table = self._visit if hook.visit else self._leave
                 table.setdefault(hook.node_type, []).append((rule, getattr(rule, hook.method)))

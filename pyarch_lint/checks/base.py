@@ -27,7 +27,7 @@ the walk is) and delivers them later, or drops them.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from types import CodeType, FunctionType
 from typing import Any, ClassVar, TypeVar
@@ -89,7 +89,7 @@ class Report:
 
 class RuleContext:
     """What a rule gets from the engine for one file: its code, its options, the file's
-    semantic model, a way to report."""
+    semantic model and path, a way to report."""
 
     def __init__(
         self,
@@ -98,8 +98,13 @@ class RuleContext:
         semantic: SemanticModel,
         place: Callable[[str, cst.CSTNode, str, Fix | None], Report],
         deliver: Callable[[Report], None],
+        *,
+        path: str = "",
     ) -> None:
         self.code = code
+        # Relative to the project root, `/`-separated, as per-file-ignores match it; "" when
+        # the source is no file.
+        self.path = path
         self._options = options
         self.semantic = semantic
         self._place = place
@@ -142,6 +147,12 @@ class Rule:
     # A file can only trip this rule if its bytes contain one of these (None: any file can).
     # Lets the engine skip work that cannot produce a finding; keep it a true necessary condition.
     REQUIRES_ANY: ClassVar[tuple[bytes, ...] | None] = None
+
+    @classmethod
+    def requires_any(cls, options: Mapping[type[Any], Any]) -> tuple[bytes, ...] | None:
+        """REQUIRES_ANY under a run's options (by options class): a rule whose options add
+        names it looks for widens it here."""
+        return cls.REQUIRES_ANY
 
     def __init__(self, context: RuleContext) -> None:
         self.context = context

@@ -13,6 +13,8 @@ import re
 from dataclasses import Field, dataclass, field, fields
 from typing import Any, ClassVar
 
+import pathspec
+
 _DOTTED_NAME = re.compile(r"[A-Za-z_]\w*(?:\.[A-Za-z_]\w*)*")
 
 
@@ -157,6 +159,170 @@ class NoqaOptions:
             "(other tools read it too)."
         },
     )
+
+
+# Where pytest and unittest code lives, as gitignore-style patterns: test modules read the
+# environment and keep module state on purpose, and a test class is no design to judge.
+TEST_MODULES = ("tests/", "test/", "test_*.py", "*_test.py", "tests.py", "conftest.py")
+
+
+@dataclass(frozen=True, slots=True)
+class EnvironmentOptions:
+    """`[tool.pyarch-lint.environment]`: where PA503 lets code read the environment."""
+
+    SECTION: ClassVar[str] = "environment"
+    config_modules: tuple[str, ...] = field(
+        default=(
+            "settings.py",
+            "settings/",
+            "*_settings.py",
+            "settings_*.py",
+            "config.py",
+            "config/",
+            "configs/",
+            "*_config.py",
+            "config_*.py",
+            "conf.py",
+            "*.conf.py",
+            "conf/",
+            "configuration.py",
+            "env.py",
+            "__main__.py",
+            "manage.py",
+            "setup.py",
+            "noxfile.py",
+            *TEST_MODULES,
+            "scripts/",
+            "bin/",
+        ),
+        metadata={
+            "help": "PA503: gitignore-style patterns (relative to the project root) of the "
+            "modules where reading the environment is their job: settings and config modules, "
+            "entry points, tests and scripts. Setting the key replaces the defaults."
+        },
+    )
+    extend_config_modules: tuple[str, ...] = field(
+        default=(),
+        metadata={"help": "PA503: more configuration-module patterns, on top of the defaults."},
+    )
+    allowed_variables: tuple[str, ...] = field(
+        default=(
+            "NO_COLOR",
+            "FORCE_COLOR",
+            "CLICOLOR",
+            "CLICOLOR_FORCE",
+            "TERM",
+            "COLORTERM",
+            "COLUMNS",
+            "LINES",
+            "PATH",
+            "PATHEXT",
+            "HOME",
+            "USERPROFILE",
+            "USER",
+            "USERNAME",
+            "LOGNAME",
+            "SHELL",
+            "EDITOR",
+            "VISUAL",
+            "PAGER",
+            "PWD",
+            "TMPDIR",
+            "TEMP",
+            "TMP",
+            "LANG",
+            "LANGUAGE",
+            "LC_ALL",
+            "LC_CTYPE",
+            "TZ",
+            "APPDATA",
+            "LOCALAPPDATA",
+            "SYSTEMROOT",
+            "COMSPEC",
+            "XDG_CONFIG_HOME",
+            "XDG_CACHE_HOME",
+            "XDG_DATA_HOME",
+            "XDG_STATE_HOME",
+            "XDG_RUNTIME_DIR",
+            "DISPLAY",
+            "CI",
+            "VIRTUAL_ENV",
+            "PYTHONPATH",
+        ),
+        metadata={
+            "help": "PA503: variables any module may read: the terminal's, the user's and the "
+            "platform's (`NO_COLOR`, `PATH`, `HOME`, ...). Setting the key replaces the defaults."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        for pattern in (*self.config_modules, *self.extend_config_modules):
+            _check_gitignore_pattern(pattern)
+
+
+@dataclass(frozen=True, slots=True)
+class ClientOptions:
+    """`[tool.pyarch-lint.clients]`: what PA504 counts as a heavy client."""
+
+    SECTION: ClassVar[str] = "clients"
+    extend_clients: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "PA504: more client classes or factories, by fully qualified dotted name "
+            '(`"stripe.StripeClient"`), on top of the built-in ones.'
+        },
+    )
+
+    def __post_init__(self) -> None:
+        for name in self.extend_clients:
+            if not _DOTTED_NAME.fullmatch(name) or "." not in name:
+                raise ValueError(
+                    f"{name!r} is not a qualified dotted name (expected e.g. `mylib.ApiClient`)"
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class ClassOptions:
+    """`[tool.pyarch-lint.classes]`: when PA505 calls a class large."""
+
+    SECTION: ClassVar[str] = "classes"
+    min_methods: int = field(
+        default=15,
+        metadata={"help": "PA505: a class defining at least this many methods is large."},
+    )
+    min_attributes: int = field(
+        default=12,
+        metadata={
+            "help": "PA505: a class whose methods assign at least this many instance attributes "
+            "(`self.x = ...`) is large."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        for option in fields(self):
+            if getattr(self, option.name) < 1:
+                raise ValueError(f"`{option.name.replace('_', '-')}` must be 1 or more")
+
+
+@dataclass(frozen=True, slots=True)
+class ModuleStateOptions:
+    """`[tool.pyarch-lint.module-state]`: which module-level names PA506 leaves alone."""
+
+    SECTION: ClassVar[str] = "module-state"
+    registries: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "PA506: module-level names that are registries, filled by functions on "
+            'purpose; shell-style patterns allowed (`"*_REGISTRY"`).'
+        },
+    )
+
+
+def _check_gitignore_pattern(pattern: str) -> None:
+    try:
+        pathspec.PathSpec.from_lines("gitignore", [pattern])
+    except ValueError as error:  # `!` alone, a lone trailing backslash
+        raise ValueError(f"{pattern!r} is not a gitignore pattern ({error})") from None
 
 
 def option_help(option: Field[Any]) -> str:

@@ -21,6 +21,10 @@ from typing import TYPE_CHECKING, Any
 from pyarch_lint.checks.options import (
     AnnotationOptions,
     AsyncOptions,
+    ClassOptions,
+    ClientOptions,
+    EnvironmentOptions,
+    ModuleStateOptions,
     NoqaOptions,
     StructureOptions,
 )
@@ -208,6 +212,35 @@ BUILTIN_RULES: tuple[RuleInfo, ...] = (
         Severity.ERROR,
         _CHECKS + "asyncio_rules:NestedEventLoop",
         options_type=AsyncOptions,
+    ),
+    # PA5xx: architecture
+    RuleInfo(
+        "PA503",
+        "env-read-outside-config",
+        Severity.WARNING,
+        _CHECKS + "architecture_rules:EnvReadOutsideConfig",
+        options_type=EnvironmentOptions,
+    ),
+    RuleInfo(
+        "PA504",
+        "client-constructed-per-call",
+        Severity.WARNING,
+        _CHECKS + "architecture_rules:ClientConstructedPerCall",
+        options_type=ClientOptions,
+    ),
+    RuleInfo(
+        "PA505",
+        "god-class",
+        Severity.INFO,
+        _CHECKS + "cohesion:GodClass",
+        options_type=ClassOptions,
+    ),
+    RuleInfo(
+        "PA506",
+        "mutable-module-state",
+        Severity.INFO,
+        _CHECKS + "architecture_rules:MutableModuleState",
+        options_type=ModuleStateOptions,
     ),
     # PA6xx: operations. Decided by the engine from the file's tokens (`analysis`): the walker
     # gives rules tree nodes, and a secret may sit in a comment, which the tree does not hold.

@@ -1,0 +1,281 @@
+"""PA505: god classes. If the implementation is hard to explain, it's a bad idea.
+
+A class is judged when it is large (`min-methods` methods, or `min-attributes` instance
+attributes assigned through `self`), which a look at its body and its assignments tells; only
+then are its methods read in full for LCOM4 (Hitz and Montazeri's lack of cohesion): methods are
+linked when they use a common member of `self` or one uses another, and each connected group is
+a class struggling to get out. Dunder methods (`__init__` touches everything and would link it
+all), static and class methods, and methods that use no member of `self` are left out of the
+graph: they say nothing about which state belongs together.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+from collections.abc import Iterator, Sequence
+
+import libcst as cst
+
+from pyarch_lint.checks.architecture_rules import own_statements
+from pyarch_lint.checks.base import Rule, RuleContext
+from pyarch_lint.checks.options import TEST_MODULES, ClassOptions
+from pyarch_lint.files import path_matches
+from pyarch_lint.findings import Severity
+from pyarch_lint.semantics import dotted
+
+# Classes that are records, declarations or interfaces by what they derive from: data holders
+# (NamedTuple, TypedDict, pydantic), enumerations, ORM models (Django, SQLAlchemy, SQLModel),
+# Protocols and ABCs, and test cases. Matched by the last part of the base's name, so a base
+# imported through a relative import or re-exported elsewhere still counts.
+_EXEMPT_BASES = frozenset(
+    {"NamedTuple", "TypedDict", "Protocol", "ABC", "BaseModel", "BaseSettings", "RootModel"}
+    | {"Enum", "IntEnum", "StrEnum", "Flag", "IntFlag", "ReprEnum"}
+    | {"Model", "Base", "DeclarativeBase", "DeclarativeBaseNoMeta", "SQLModel", "Document"}
+    | {"TestCase", "SimpleTestCase", "TransactionTestCase", "IsolatedAsyncioTestCase"}
+)
+# Class decorators that make a record: dataclasses, attrs, pydantic's dataclasses.
+_RECORD_DECORATORS = frozenset({"dataclass", "dataclasses", "attr", "attrs"})
+_RECORD_CALLS = frozenset({"namedtuple", "NamedTuple", "declarative_base", "TypedDict"})
+_EXEMPT_METACLASSES = frozenset({"ABCMeta", "EnumMeta", "EnumType", "ModelBase"})
+_ABSTRACT = frozenset({"abstractmethod", "abstractproperty"})
+_RECEIVERLESS = frozenset({"staticmethod", "classmethod"})
+
+# How many method and attribute names a message shows per group, and how many groups.
+_SHOWN_METHODS = 4
+_SHOWN_ATTRIBUTES = 3
+_SHOWN_GROUPS = 4
+
+
+def _last(node: cst.BaseExpression) -> str | None:
+    written = dotted(node)
+    return None if written is None else written.rpartition(".")[2]
+
+
+def _decorator_names(function: cst.FunctionDef | cst.ClassDef) -> Iterator[str]:
+    for decorator in function.decorators:
+        expression = decorator.decorator
+        if isinstance(expression, cst.Call):
+            expression = expression.func
+        written = dotted(expression)
+        if written is not None:
+            yield written
+
+
+def _receiver(method: cst.FunctionDef) -> str | None:
+    if any(name.rpartition(".")[2] in _RECEIVERLESS for name in _decorator_names(method)):
+        return None
+    first = [*method.params.posonly_params, *method.params.params][:1]
+    return first[0].name.value if first else None
+
+
+def _targets(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    if isinstance(node, cst.Tuple | cst.List):
+        for element in node.elements:
+            yield from _targets(element.value)
+    elif isinstance(node, cst.StarredElement):
+        yield from _targets(node.value)
+    else:
+        yield node
+
+
+def _assigned_attributes(method: cst.FunctionDef, receiver: str) -> Iterator[str]:
+    """Names the method assigns as `self.<name> = ...`."""
+    for statement in own_statements(method.body):
+        targets: Sequence[cst.BaseExpression] = ()
+        if isinstance(statement, cst.Assign):
+            targets = [t.target for t in statement.targets]
+        elif isinstance(statement, cst.AnnAssign | cst.AugAssign):
+            targets = [statement.target]
+        for target in targets:
+            for node in _targets(target):
+                if (
+                    isinstance(node, cst.Attribute)
+                    and isinstance(node.value, cst.Name)
+                    and node.value.value == receiver
+                ):
+                    yield node.attr.value
+
+
+@functools.cache
+def _child_fields(kind: type[cst.CSTNode]) -> tuple[str, ...]:
+    """The fields of a node type that can hold code (whitespace and punctuation left out)."""
+    return tuple(
+        field.name
+        for field in dataclasses.fields(kind)
+        if "whitespace" not in field.name
+        and field.name not in ("lpar", "rpar", "comma", "semicolon", "leading_lines", "header")
+    )
+
+
+def _members_used(method: cst.FunctionDef, receiver: str) -> set[str]:
+    """Every `self.<name>` the method reads, writes or calls, nested functions included."""
+    used: set[str] = set()
+    pending: list[object] = [method.body]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, cst.CSTNode):
+            if (
+                isinstance(node, cst.Attribute)
+                and isinstance(node.value, cst.Name)
+                and node.value.value == receiver
+            ):
+                used.add(node.attr.value)
+            pending.extend(getattr(node, name) for name in _child_fields(type(node)))
+        elif isinstance(node, tuple | list):
+            pending.extend(node)
+    return used
+
+
+@dataclasses.dataclass(slots=True)
+class _Group:
+    methods: list[str]
+    attributes: set[str]
+
+
+def cohesive_groups(members: dict[str, set[str]]) -> list[_Group]:
+    """LCOM4's connected components: methods (by name, in order) linked when they use a common
+    attribute, or one uses the other. `members` maps each method to the members it uses."""
+    parent = {method: method for method in members}
+
+    def find(method: str) -> str:
+        while parent[method] != method:
+            parent[method] = parent[parent[method]]
+            method = parent[method]
+        return method
+
+    owner: dict[str, str] = {}  # attribute -> a method using it
+    for method, used in members.items():
+        for member in used:
+            other = member if member in parent else owner.setdefault(member, method)
+            parent[find(method)] = find(other)
+    groups: dict[str, _Group] = {}
+    for method, used in members.items():
+        group = groups.setdefault(find(method), _Group([], set()))
+        group.methods.append(method)
+        group.attributes.update(member for member in used if member not in parent)
+    return list(groups.values())
+
+
+def _shown(names: Sequence[str], limit: int) -> str:
+    shown = ", ".join(f"`{name}`" for name in names[:limit])
+    return shown + (f" and {len(names) - limit} more" if len(names) > limit else "")
+
+
+def _described(group: _Group) -> str:
+    methods = _shown(group.methods, _SHOWN_METHODS)
+    if not group.attributes:
+        return f"{{{methods}}}"
+    return f"{{{methods}}} using {_shown(sorted(group.attributes), _SHOWN_ATTRIBUTES)}"
+
+
+class GodClass(Rule):
+    CODE = "PA505"
+    NAME = "god-class"
+    SEVERITY = Severity.INFO
+    OPTIONS = ClassOptions
+    REQUIRES_ANY = (b"class",)
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__(context)
+        options = context.options(ClassOptions)
+        self._min_methods = options.min_methods
+        self._min_attributes = options.min_attributes
+        self._test = bool(context.path) and path_matches(context.path, TEST_MODULES)
+        self._classes: dict[str, cst.ClassDef] = {}  # this module's, by name, as walked
+        self._exempt: dict[str, bool] = {}  # of those judged
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        return not self._test
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._classes[node.name.value] = node
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        methods = [s for s in body if isinstance(s, cst.FunctionDef)]
+        receivers = {method.name.value: _receiver(method) for method in methods}
+        attributes = self._attributes(methods, receivers)
+        if len(methods) < self._min_methods and len(attributes) < self._min_attributes:
+            return
+        if self._is_exempt(node):
+            return
+        members = {
+            method.name.value: _members_used(method, receiver)
+            for method in methods
+            if (receiver := receivers[method.name.value]) is not None
+            and not (method.name.value.startswith("__") and method.name.value.endswith("__"))
+        }
+        groups = cohesive_groups({method: used for method, used in members.items() if used})
+        if len(groups) < 2:
+            return
+        shown = "; ".join(_described(group) for group in groups[:_SHOWN_GROUPS])
+        if len(groups) > _SHOWN_GROUPS:
+            shown += f"; and {len(groups) - _SHOWN_GROUPS} more"
+        self.report(
+            node,
+            f"Class `{node.name.value}` is large ({len(methods)} methods, {len(attributes)} "
+            f"instance attributes) and not cohesive (LCOM4 = {len(groups)}): its methods fall "
+            f"into groups that share no attribute and do not call each other: {shown}; split "
+            "it into one class per group",
+        )
+
+    def _attributes(
+        self, methods: list[cst.FunctionDef], receivers: dict[str, str | None]
+    ) -> set[str]:
+        found: set[str] = set()
+        for method in methods:
+            receiver = receivers[method.name.value]
+            if receiver is not None:
+                found.update(_assigned_attributes(method, receiver))
+        return found
+
+    def _is_exempt(self, node: cst.ClassDef) -> bool:
+        """A record, a declaration, an interface or a test case, or derived from one defined
+        in this module."""
+        name = node.name.value
+        if name not in self._exempt:
+            self._exempt[name] = False  # a class deriving from itself, in a cycle of names
+            self._exempt[name] = self._judged_exempt(node)
+        return self._exempt[name]
+
+    def _judged_exempt(self, node: cst.ClassDef) -> bool:
+        name = node.name.value
+        if name.startswith("Test") or name.endswith(("Test", "Tests", "TestCase")):
+            return True
+        for decorator in _decorator_names(node):
+            if decorator.partition(".")[0] in _RECORD_DECORATORS or decorator.endswith(
+                ".dataclass"
+            ):
+                return True
+        for argument in node.keywords:
+            keyword = argument.keyword
+            if (
+                keyword is not None
+                and keyword.value == "metaclass"
+                and _last(argument.value) in (_EXEMPT_METACLASSES)
+            ):
+                return True
+        for base in node.bases:
+            if self._is_exempt_base(base.value):
+                return True
+        body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
+        return any(
+            isinstance(statement, cst.FunctionDef)
+            and any(d.rpartition(".")[2] in _ABSTRACT for d in _decorator_names(statement))
+            for statement in body
+        )
+
+    def _is_exempt_base(self, base: cst.BaseExpression) -> bool:
+        if isinstance(base, cst.Call):  # `namedtuple("P", "x y")`, `declarative_base()`
+            return _last(base.func) in _RECORD_CALLS
+        if isinstance(base, cst.Subscript):  # `Protocol[T]`, `Generic[T]`
+            base = base.value
+        last = _last(base)
+        if last is None:
+            return False
+        if last in _EXEMPT_BASES or last.endswith("TestCase"):
+            return True
+        if isinstance(base, cst.Name) and base.value in self._classes:
+            return self._is_exempt(self._classes[base.value])
+        # `Base = declarative_base()` then `class User(Base)`.
+        made_by = self.semantic.class_of(base)
+        return made_by is not None and made_by.rpartition(".")[2] in _RECORD_CALLS
