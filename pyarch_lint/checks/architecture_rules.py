@@ -57,6 +57,15 @@ def _last_name(node: cst.BaseExpression) -> str | None:
     return None
 
 
+def _could_be(node: cst.BaseExpression, endings: frozenset[str]) -> bool:
+    """Could `node` resolve to a name ending in one of `endings`? Resolution changes what the
+    head of `a.b.c` stands for, never the last attribute, so most attribute chains are ruled
+    out without a lookup; a plain name may be an alias (`from os import getenv as env`)."""
+    return isinstance(node, cst.Name) or (
+        isinstance(node, cst.Attribute) and node.attr.value in endings
+    )
+
+
 def _string(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.SimpleString | cst.ConcatenatedString):
         value = node.evaluated_value
@@ -71,6 +80,7 @@ def _string(node: cst.BaseExpression) -> str | None:
 _ENVIRONS = frozenset({"os.environ", "os.environb"})
 _GETTERS = frozenset({"os.getenv", "os.getenvb", "os.environ.get", "os.environb.get"})
 _GETTER_ENDINGS = frozenset({"getenv", "getenvb", "get"})
+_ENVIRON_ENDINGS = frozenset({"environ", "environb"})
 
 
 def _store_targets(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
@@ -135,7 +145,7 @@ class EnvReadOutsideConfig(Rule):
         self._read(node, key, f"`{dotted(node.value) or 'os.environ'}[...]`")
 
     def visit_Call(self, node: cst.Call) -> None:
-        if _last_name(node.func) not in _GETTER_ENDINGS:
+        if not _could_be(node.func, _GETTER_ENDINGS):
             return
         names = self.semantic.qualified_names(node.func)
         name = next((n for n in names if n in _GETTERS), None)
@@ -154,7 +164,7 @@ class EnvReadOutsideConfig(Rule):
             left = target.comparator
 
     def _is_environ(self, node: cst.BaseExpression) -> bool:
-        if _last_name(node) not in ("environ", "environb"):
+        if not _could_be(node, _ENVIRON_ENDINGS):
             return False
         return any(name in _ENVIRONS for name in self.semantic.qualified_names(node))
 
@@ -324,7 +334,7 @@ class ClientConstructedPerCall(Rule):
         self._endings = frozenset(name.rpartition(".")[2] for name in self._clients)
 
     def visit_Call(self, node: cst.Call) -> None:
-        if _last_name(node.func) not in self._endings:
+        if not _could_be(node.func, self._endings):
             return
         client = next(
             (n for n in self.semantic.qualified_names(node.func) if n in self._clients), None

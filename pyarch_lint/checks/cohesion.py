@@ -108,8 +108,15 @@ def _child_fields(kind: type[cst.CSTNode]) -> tuple[str, ...]:
     )
 
 
+def _is_state(member: str) -> bool:
+    """Does using `self.<member>` say something about which state a method belongs with? Not
+    for Python's own attributes (`__class__`, `__dict__`) or class constants (`MAX_SIZE`)."""
+    return not (member.startswith("__") and member.endswith("__")) and not member.isupper()
+
+
 def _members_used(method: cst.FunctionDef, receiver: str) -> set[str]:
-    """Every `self.<name>` the method reads, writes or calls, nested functions included."""
+    """Every `self.<name>` the method reads, writes or calls, nested functions included (but
+    Python's own attributes and class constants)."""
     used: set[str] = set()
     pending: list[object] = [method.body]
     while pending:
@@ -119,12 +126,29 @@ def _members_used(method: cst.FunctionDef, receiver: str) -> set[str]:
                 isinstance(node, cst.Attribute)
                 and isinstance(node.value, cst.Name)
                 and node.value.value == receiver
+                and _is_state(node.attr.value)
             ):
                 used.add(node.attr.value)
             pending.extend(getattr(node, name) for name in _child_fields(type(node)))
         elif isinstance(node, tuple | list):
             pending.extend(node)
     return used
+
+
+def _is_abstract(method: cst.FunctionDef) -> bool:
+    """`@abstractmethod`, or a body that only raises NotImplementedError (a docstring aside):
+    the two ways Python code declares an interface for subclasses to fill in."""
+    if any(name.rpartition(".")[2] in _ABSTRACT for name in _decorator_names(method)):
+        return True
+    statements = list(own_statements(method.body))
+    if statements and isinstance(statements[0], cst.Expr):
+        statements = statements[1:]
+    if len(statements) != 1 or not isinstance(statements[0], cst.Raise):
+        return False
+    raised = statements[0].exc
+    if isinstance(raised, cst.Call):
+        raised = raised.func
+    return isinstance(raised, cst.Name) and raised.value == "NotImplementedError"
 
 
 @dataclasses.dataclass(slots=True)
@@ -259,8 +283,7 @@ class GodClass(Rule):
                 return True
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
         return any(
-            isinstance(statement, cst.FunctionDef)
-            and any(d.rpartition(".")[2] in _ABSTRACT for d in _decorator_names(statement))
+            isinstance(statement, cst.FunctionDef) and _is_abstract(statement)
             for statement in body
         )
 

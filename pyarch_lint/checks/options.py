@@ -189,6 +189,8 @@ class EnvironmentOptions:
             "env.py",
             "__main__.py",
             "manage.py",
+            "cli.py",
+            "management/commands/",
             "setup.py",
             "noxfile.py",
             *TEST_MODULES,
