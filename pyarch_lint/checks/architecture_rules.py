@@ -490,21 +490,22 @@ class MutableModuleState(Rule):
         return True
 
     def _module_containers(self, module: cst.Module) -> Iterator[str]:
+        """Names the module's own top-level statements bind to a container."""
         for statement in module.body:
-            if not isinstance(statement, cst.SimpleStatementLine):
-                continue
-            for small in statement.body:
-                if isinstance(small, cst.Assign) and self._is_container(small.value):
-                    for target in small.targets:
-                        if isinstance(target.target, cst.Name):
-                            yield target.target.value
-                elif (
-                    isinstance(small, cst.AnnAssign)
-                    and isinstance(small.target, cst.Name)
-                    and small.value is not None
-                    and self._is_container(small.value)
-                ):
-                    yield small.target.value
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    yield from self._bound_containers(small)
+
+    def _bound_containers(self, statement: cst.BaseSmallStatement) -> Iterator[str]:
+        if isinstance(statement, cst.Assign):
+            targets = [target.target for target in statement.targets]
+            value: cst.BaseExpression | None = statement.value
+        elif isinstance(statement, cst.AnnAssign):
+            targets, value = [statement.target], statement.value
+        else:
+            return
+        if value is not None and self._is_container(value):
+            yield from (target.value for target in targets if isinstance(target, cst.Name))
 
     def _is_container(self, value: cst.BaseExpression) -> bool:
         if isinstance(value, _CONTAINER_DISPLAYS):

@@ -201,7 +201,8 @@ def rule_hooks(kind: type[Rule]) -> tuple[Hook, ...]:
     naming the class and the first hook the walker would not honour. Loading a rule calls it."""
     hooks = _HOOKS.get(kind)
     if hooks is None:
-        hooks = _HOOKS[kind] = _checked_hooks(kind)
+        # A memo, not state: functools.cache would do, but cannot type a class argument.
+        hooks = _HOOKS[kind] = _checked_hooks(kind)  # noqa: PA506
     return hooks
 
 

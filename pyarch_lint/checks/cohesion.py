@@ -283,8 +283,7 @@ class GodClass(Rule):
                 return True
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
         return any(
-            isinstance(statement, cst.FunctionDef) and _is_abstract(statement)
-            for statement in body
+            isinstance(statement, cst.FunctionDef) and _is_abstract(statement) for statement in body
         )
 
     def _is_exempt_base(self, base: cst.BaseExpression) -> bool:

@@ -190,7 +190,7 @@ class EnvironmentOptions:
             "__main__.py",
             "manage.py",
             "cli.py",
-            "management/commands/",
+            "**/management/commands/",
             "setup.py",
             "noxfile.py",
             *TEST_MODULES,
