@@ -543,6 +543,7 @@ def test_the_summary_line_reads_naturally(
 def test_gitlab_categories_follow_the_rule_family() -> None:
     codes = [
         *("PA001", "PA004", "PA101", "PA103", "PA201", "PA301", "PA303", "PA401", "PA403"),
+        *("PA503", "PA504", "PA506"),
         "PA607",
         "ACME101",
     ]
@@ -558,6 +559,9 @@ def test_gitlab_categories_follow_the_rule_family() -> None:
         ["Bug Risk"],
         ["Bug Risk"],  # asyncio
         ["Bug Risk"],
+        ["Complexity"],  # architecture
+        ["Performance"],  # a client built per call
+        ["Complexity"],
         ["Security"],  # a hard-coded secret
         ["Bug Risk"],  # a plugin's rule
     ]

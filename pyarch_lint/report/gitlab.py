@@ -34,6 +34,8 @@ _CATEGORY = {
     "PA2": "Clarity",  # type hints: what a function takes and returns, unsaid
     "PA3": "Bug Risk",  # error handling: swallowed and bare excepts
     "PA4": "Bug Risk",  # asyncio
+    "PA5": "Complexity",  # architecture: scattered configuration, god classes, hidden state
+    "PA504": "Performance",  # a client, and its connections, built on every call
     "PA607": "Security",  # a secret written into the source
 }
 _QUOTED_CATEGORY = {key: _string(category) for key, category in _CATEGORY.items()}
