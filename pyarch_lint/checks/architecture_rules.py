@@ -482,6 +482,10 @@ class MutableModuleState(Rule):
         self._test = bool(context.path) and path_matches(context.path, TEST_MODULES)
         self._containers: frozenset[str] = frozenset()
         self._functions: list[_Function] = []
+        # Can a statement here change module state? Inside a function, in a module with
+        # containers or where the function declared a `global`: the statement hooks, called
+        # for most statements of every file, return at once otherwise.
+        self._live = False
 
     def visit_Module(self, node: cst.Module) -> bool:
         if self._test:
@@ -519,51 +523,76 @@ class MutableModuleState(Rule):
             node.name.value == "__getattr__" and self.semantic.scope.kind is ScopeKind.MODULE
         )
         self._functions.append(_Function(node, module_getattr))
+        self._live = bool(self._containers)
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._functions.pop()
+        self._live = bool(self._functions) and bool(
+            self._containers or self._functions[-1].declared
+        )
 
     def visit_Global(self, node: cst.Global) -> None:
         if self._functions:
             self._functions[-1].declared.update(item.name.value for item in node.names)
+            self._live = True
 
     # Rebinding a `global` name, or writing into a module-level container.
     def visit_Assign(self, node: cst.Assign) -> None:
+        if not self._live:
+            return
         for target in node.targets:
             self._stored(target.target)
         self._value(node.value)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if not self._live:
+            return
         if node.value is not None:
             self._stored(node.target)
             self._value(node.value)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if not self._live:
+            return
         self._stored(node.target)
         self._value(node.value)
 
     def visit_Del(self, node: cst.Del) -> None:
+        if not self._live:
+            return
         self._stored(node.target)
 
     def visit_For(self, node: cst.For) -> None:
+        if not self._live:
+            return
         self._stored(node.target)
 
     def visit_With(self, node: cst.With) -> None:
+        if not self._live:
+            return
         for item in node.items:
             if item.asname is not None:
                 self._stored(item.asname.name)
 
     def visit_Import(self, node: cst.Import) -> None:
+        if not self._live:
+            return
         self._imported(node.names)
 
     def visit_ImportFrom(self, node: cst.ImportFrom) -> None:
+        if not self._live:
+            return
         if not isinstance(node.names, cst.ImportStar):
             self._imported(node.names)
 
     def visit_Expr(self, node: cst.Expr) -> None:
+        if not self._live:
+            return
         self._value(node.value)
 
     def visit_Return(self, node: cst.Return) -> None:
+        if not self._live:
+            return
         self._value(node.value)
 
     def _imported(self, names: Sequence[cst.ImportAlias]) -> None:

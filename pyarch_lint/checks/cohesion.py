@@ -12,17 +12,16 @@ graph: they say nothing about which state belongs together.
 from __future__ import annotations
 
 import dataclasses
-import functools
 from collections.abc import Iterator, Sequence
 
 import libcst as cst
 
-from pyarch_lint.checks.architecture_rules import own_statements
 from pyarch_lint.checks.base import Rule, RuleContext
 from pyarch_lint.checks.options import TEST_MODULES, ClassOptions
 from pyarch_lint.files import path_matches
 from pyarch_lint.findings import Severity
 from pyarch_lint.semantics import dotted
+from pyarch_lint.walk import descendants
 
 # Classes that are records, declarations or interfaces by what they derive from: data holders
 # (NamedTuple, TypedDict, pydantic), enumerations, ORM models (Django, SQLAlchemy, SQLModel),
@@ -40,6 +39,9 @@ _RECORD_CALLS = frozenset({"namedtuple", "NamedTuple", "declarative_base", "Type
 _EXEMPT_METACLASSES = frozenset({"ABCMeta", "EnumMeta", "EnumType", "ModelBase"})
 _ABSTRACT = frozenset({"abstractmethod", "abstractproperty"})
 _RECEIVERLESS = frozenset({"staticmethod", "classmethod"})
+_ASSIGNMENTS: frozenset[type[cst.CSTNode]] = frozenset({cst.Assign, cst.AnnAssign, cst.AugAssign})
+_ATTRIBUTES: frozenset[type[cst.CSTNode]] = frozenset({cst.Attribute})
+_NOTHING: frozenset[type[cst.CSTNode]] = frozenset()
 
 # How many method and attribute names a message shows per group, and how many groups.
 _SHOWN_METHODS = 4
@@ -79,60 +81,52 @@ def _targets(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
         yield node
 
 
-def _assigned_attributes(method: cst.FunctionDef, receiver: str) -> Iterator[str]:
-    """Names the method assigns as `self.<name> = ...`."""
-    for statement in own_statements(method.body):
-        targets: Sequence[cst.BaseExpression] = ()
-        if isinstance(statement, cst.Assign):
-            targets = [t.target for t in statement.targets]
-        elif isinstance(statement, cst.AnnAssign | cst.AugAssign):
-            targets = [statement.target]
-        for target in targets:
-            for node in _targets(target):
-                if (
-                    isinstance(node, cst.Attribute)
-                    and isinstance(node.value, cst.Name)
-                    and node.value.value == receiver
-                ):
-                    yield node.attr.value
+def _is_dunder(name: str) -> bool:
+    return name.startswith("__") and name.endswith("__")
 
 
-@functools.cache
-def _child_fields(kind: type[cst.CSTNode]) -> tuple[str, ...]:
-    """The fields of a node type that can hold code (whitespace and punctuation left out)."""
-    return tuple(
-        field.name
-        for field in dataclasses.fields(kind)
-        if "whitespace" not in field.name
-        and field.name not in ("lpar", "rpar", "comma", "semicolon", "leading_lines", "header")
-    )
+def _assigned_attributes(methods: list[cst.FunctionDef], receivers: dict[str, str]) -> set[str]:
+    """The instance attributes `__init__` assigns as `self.<name> = ...`: the state every
+    instance starts with (reading every method again for the ones assigned later would cost
+    a second walk of most of a module's code)."""
+    found: set[str] = set()
+    for method in methods:
+        receiver = receivers.get(method.name.value)
+        if receiver is None or method.name.value != "__init__":
+            continue
+        for statement in descendants(method.body, _ASSIGNMENTS, _NOTHING):
+            if isinstance(statement, cst.Assign):
+                targets = [t.target for t in statement.targets]
+            elif isinstance(statement, cst.AnnAssign | cst.AugAssign):
+                targets = [statement.target]
+            found.update(
+                node.attr.value
+                for target in targets
+                for node in _targets(target)
+                if isinstance(node, cst.Attribute)
+                and isinstance(node.value, cst.Name)
+                and node.value.value == receiver
+            )
+    return found
 
 
 def _is_state(member: str) -> bool:
     """Does using `self.<member>` say something about which state a method belongs with? Not
     for Python's own attributes (`__class__`, `__dict__`) or class constants (`MAX_SIZE`)."""
-    return not (member.startswith("__") and member.endswith("__")) and not member.isupper()
+    return not _is_dunder(member) and not member.isupper()
 
 
 def _members_used(method: cst.FunctionDef, receiver: str) -> set[str]:
     """Every `self.<name>` the method reads, writes or calls, nested functions included (but
     Python's own attributes and class constants)."""
-    used: set[str] = set()
-    pending: list[object] = [method.body]
-    while pending:
-        node = pending.pop()
-        if isinstance(node, cst.CSTNode):
-            if (
-                isinstance(node, cst.Attribute)
-                and isinstance(node.value, cst.Name)
-                and node.value.value == receiver
-                and _is_state(node.attr.value)
-            ):
-                used.add(node.attr.value)
-            pending.extend(getattr(node, name) for name in _child_fields(type(node)))
-        elif isinstance(node, tuple | list):
-            pending.extend(node)
-    return used
+    return {
+        node.attr.value
+        for node in descendants(method.body, _ATTRIBUTES, _NOTHING)
+        if isinstance(node, cst.Attribute)
+        and isinstance(node.value, cst.Name)
+        and node.value.value == receiver
+        and _is_state(node.attr.value)
+    }
 
 
 def _is_abstract(method: cst.FunctionDef) -> bool:
@@ -140,7 +134,14 @@ def _is_abstract(method: cst.FunctionDef) -> bool:
     the two ways Python code declares an interface for subclasses to fill in."""
     if any(name.rpartition(".")[2] in _ABSTRACT for name in _decorator_names(method)):
         return True
-    statements = list(own_statements(method.body))
+    statements: list[cst.BaseSmallStatement] = []
+    body = method.body
+    if isinstance(body, cst.SimpleStatementSuite):
+        statements = list(body.body)
+    elif len(body.body) <= 2:  # a docstring and a `raise` at most
+        for line in body.body:
+            if isinstance(line, cst.SimpleStatementLine):
+                statements.extend(line.body)
     if statements and isinstance(statements[0], cst.Expr):
         statements = statements[1:]
     if len(statements) != 1 or not isinstance(statements[0], cst.Raise):
@@ -214,19 +215,28 @@ class GodClass(Rule):
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
         self._classes[node.name.value] = node
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
         methods = [s for s in body if isinstance(s, cst.FunctionDef)]
-        receivers = {method.name.value: _receiver(method) for method in methods}
-        attributes = self._attributes(methods, receivers)
+        receivers = {
+            method.name.value: receiver
+            for method in methods
+            if (receiver := _receiver(method)) is not None
+        }
+        # LCOM4 > 1 takes two methods in the graph: most classes are ruled out here, before
+        # anything in their methods is read.
+        if sum(not _is_dunder(name) for name in receivers) < 2:
+            return
+        attributes = _assigned_attributes(methods, receivers)
         if len(methods) < self._min_methods and len(attributes) < self._min_attributes:
             return
         if self._is_exempt(node):
             return
         members = {
-            method.name.value: _members_used(method, receiver)
+            method.name.value: _members_used(method, receivers[method.name.value])
             for method in methods
-            if (receiver := receivers[method.name.value]) is not None
-            and not (method.name.value.startswith("__") and method.name.value.endswith("__"))
+            if method.name.value in receivers and not _is_dunder(method.name.value)
         }
         groups = cohesive_groups({method: used for method, used in members.items() if used})
         if len(groups) < 2:
@@ -241,16 +251,6 @@ class GodClass(Rule):
             f"into groups that share no attribute and do not call each other: {shown}; split "
             "it into one class per group",
         )
-
-    def _attributes(
-        self, methods: list[cst.FunctionDef], receivers: dict[str, str | None]
-    ) -> set[str]:
-        found: set[str] = set()
-        for method in methods:
-            receiver = receivers[method.name.value]
-            if receiver is not None:
-                found.update(_assigned_attributes(method, receiver))
-        return found
 
     def _is_exempt(self, node: cst.ClassDef) -> bool:
         """A record, a declaration, an interface or a test case, or derived from one defined
