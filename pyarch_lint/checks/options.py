@@ -295,8 +295,8 @@ class ClassOptions:
     min_attributes: int = field(
         default=12,
         metadata={
-            "help": "PA505: a class whose methods assign at least this many instance attributes "
-            "(`self.x = ...`) is large."
+            "help": "PA505: a class whose `__init__` assigns at least this many instance "
+            "attributes (`self.x = ...`) is large."
         },
     )
 
