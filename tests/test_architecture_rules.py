@@ -11,6 +11,7 @@ import pytest
 from conftest import invoke
 
 READS = 'import os\n\nKEY = os.environ["PAYMENT_KEY"]\n'
+PER_ITEM = "import httpx\n\n\ndef fetch(urls):\n    for u in urls:\n        httpx.Client().get(u)\n"
 MUTATES = "_cache = {}\n\n\ndef remember(key, value):\n    _cache[key] = value\n"
 
 # Where the same bytes are a finding and where they are not.
@@ -72,6 +73,13 @@ def test_module_state_is_not_judged_in_tests(project: Path) -> None:
     for name in TESTS + ORDINARY:
         write(project / name, MUTATES)
     assert findings("--no-cache") == {name: ["PA506"] for name in ORDINARY}
+
+
+def test_clients_built_in_loops_of_tests_are_not_judged(project: Path) -> None:
+    write(project / "pyproject.toml", '[tool.pyarch-lint]\nselect = ["PA504"]\n')
+    for name in TESTS + ORDINARY:
+        write(project / name, PER_ITEM)
+    assert findings("--no-cache") == {name: ["PA504"] for name in ORDINARY}
 
 
 def test_paths_are_matched_from_the_project_root(

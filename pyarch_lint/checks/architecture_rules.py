@@ -332,6 +332,10 @@ class ClientConstructedPerCall(Rule):
         super().__init__(context)
         self._clients = CLIENTS | frozenset(context.options(ClientOptions).extend_clients)
         self._endings = frozenset(name.rpartition(".")[2] for name in self._clients)
+        self._test = bool(context.path) and path_matches(context.path, TEST_MODULES)
+
+    def visit_Module(self, node: cst.Module) -> bool:
+        return not self._test  # a test builds what it tests, per test or per case
 
     def visit_Call(self, node: cst.Call) -> None:
         if not _could_be(node.func, self._endings):
