@@ -26,7 +26,8 @@ from typing import NamedTuple
 from pyarch_lint.checks.options import ArchitectureOptions, Contract
 from pyarch_lint.config import Settings
 from pyarch_lint.facts import FileFacts, Import
-from pyarch_lint.project import ProjectFinding
+from pyarch_lint.findings import Severity
+from pyarch_lint.project import ProjectFinding, ProjectRule, ProjectWarning
 
 # -- modules and edges -------------------------------------------------------------------------
 
@@ -194,46 +195,47 @@ def runtime_edges(graph: Graph, options: ArchitectureOptions) -> dict[str, dict[
 
 def strongly_connected(successors: Mapping[str, Sequence[str]]) -> list[list[str]]:
     """The strongly connected components of more than one node, each sorted, in sorted order
-    (Tarjan's algorithm without recursion: a component may be thousands of modules deep)."""
-    index: dict[str, int] = {}
-    low: dict[str, int] = {}
-    stack: list[str] = []
-    on_stack: set[str] = set()
-    found: list[list[str]] = []
-    for root in sorted(successors):
-        if root in index:
+    (Kosaraju's algorithm, without recursion: a chain of imports may be thousands deep)."""
+    predecessors: dict[str, list[str]] = {}
+    for node, afters in successors.items():
+        for after in afters:
+            predecessors.setdefault(after, []).append(node)
+    assigned: set[str] = set()
+    found = []
+    for root in reversed(_finishing_order(successors)):
+        if root in assigned:
             continue
-        index[root] = low[root] = len(index)
-        stack.append(root)
-        on_stack.add(root)
+        assigned.add(root)
+        component = [root]
+        for node in component:  # grows as it goes: everything that reaches root, unassigned
+            for before in predecessors.get(node, ()):
+                if before not in assigned:
+                    assigned.add(before)
+                    component.append(before)
+        if len(component) > 1:
+            found.append(sorted(component))
+    return sorted(found)
+
+
+def _finishing_order(successors: Mapping[str, Sequence[str]]) -> list[str]:
+    """Every node, in the order a depth-first search from the sorted nodes finishes them."""
+    order: list[str] = []
+    seen: set[str] = set()
+    for root in sorted(successors):
+        if root in seen:
+            continue
+        seen.add(root)
         work: list[tuple[str, Iterator[str]]] = [(root, iter(successors[root]))]
         while work:
             node, pending = work[-1]
-            for after in pending:
-                if after not in index:
-                    index[after] = low[after] = len(index)
-                    stack.append(after)
-                    on_stack.add(after)
-                    work.append((after, iter(successors.get(after, ()))))
-                    break
-                if after in on_stack:
-                    low[node] = min(low[node], index[after])
-            else:
+            after = next((n for n in pending if n not in seen), None)
+            if after is None:
                 work.pop()
-                if work:
-                    parent = work[-1][0]
-                    low[parent] = min(low[parent], low[node])
-                if low[node] == index[node]:
-                    component = []
-                    while True:
-                        member = stack.pop()
-                        on_stack.discard(member)
-                        component.append(member)
-                        if member == node:
-                            break
-                    if len(component) > 1:
-                        found.append(sorted(component))
-    return sorted(found)
+                order.append(node)
+            else:
+                seen.add(after)
+                work.append((after, iter(successors.get(after, ()))))
+    return order
 
 
 def shortest_path(
@@ -264,10 +266,10 @@ def import_cycles(
     nominates to break it (see `nominate`), with the shortest cycle through that import."""
     graph_edges = runtime_edges(_graph_of(facts, options), options)
     successors = {importer: sorted(targets) for importer, targets in graph_edges.items()}
-    importers: dict[str, int] = {}
-    for targets in successors.values():
+    importers: dict[str, list[str]] = {}
+    for importer, targets in successors.items():
         for imported in targets:
-            importers[imported] = importers.get(imported, 0) + 1
+            importers.setdefault(imported, []).append(importer)
     findings = []
     for component in strongly_connected(successors):
         members = frozenset(component)
@@ -277,7 +279,11 @@ def import_cycles(
             for imported in successors.get(importer, ())
             if imported in members
         ]
-        edge = nominate(inner, importers)
+        outside = {
+            module: sum(importer not in members for importer in importers.get(module, ()))
+            for module in component
+        }
+        edge = nominate(inner, outside)
         cycle = shortest_path(successors, edge.imported, edge.importer, members.__contains__)
         assert cycle is not None  # both ends are in one strongly connected component
         findings.append(_cycle_finding(edge, [edge.importer, *cycle], len(component)))
@@ -285,12 +291,13 @@ def import_cycles(
 
 
 def nominate(edges: Sequence[Edge], importers: Mapping[str, int]) -> Edge:
-    """The import of a cycle to break: the one that most goes against the grain of the project,
-    from a module many others import (a foundation) to one fewer import (built on top of
-    foundations), that difference counted over the whole project. A package's `__init__`
-    importing its own submodule comes last (a re-export is how packages are built); ties go to
-    the import into the module first in name order, then from the module first in name order
-    (of `a` and `b` importing each other, `b`'s import of `a` closes the cycle)."""
+    """The import of a cycle to break, among the `edges` inside its component: the one that
+    most goes against the grain of the project, from a module many others import (a
+    foundation) to one fewer import (built on top of it), `importers` counting for each module
+    of the component the modules outside it that import it. A package's `__init__` importing
+    its own submodule comes last (a re-export is how packages are built); ties go to the import
+    of the module first in name order, then by the module first in name order (of `a` and `b`
+    importing each other, `b`'s import of `a` closes the cycle)."""
     return min(
         edges,
         key=lambda e: (
@@ -313,16 +320,6 @@ def _cycle_finding(edge: Edge, cycle: list[str], size: int) -> ProjectFinding:
         f"needs from `{edge.imported}` into a module both can import, or invert the dependency"
     )
     return ProjectFinding(edge.path, edge.line, edge.column, edge.line, edge.end_column, message)
-
-
-def check_import_cycles(facts: Mapping[str, FileFacts], settings: Settings) -> list[ProjectFinding]:
-    return import_cycles(facts, _options(settings))
-
-
-def _options(settings: Settings) -> ArchitectureOptions:
-    options = settings.rule_options.get(ArchitectureOptions, ArchitectureOptions())
-    assert isinstance(options, ArchitectureOptions)
-    return options
 
 
 # -- PA502: contracts --------------------------------------------------------------------------
@@ -436,6 +433,7 @@ def _without_ignored(edges: Sequence[Edge], contract: Contract) -> tuple[list[Ed
 
 def _resolve(contract: Contract, number: int, graph: Graph, missing: list[Problem]) -> _Checked:
     def modules(key: str, expressions: Sequence[str]) -> list[str]:
+        """The modules `expressions` name, each one that names none noted as missing."""
         found = []
         for expression in expressions:
             names = expand(expression, graph)
@@ -447,33 +445,38 @@ def _resolve(contract: Contract, number: int, graph: Graph, missing: list[Proble
     if contract.type == "layers":
         return _layers(contract, number, graph, missing, modules)
     if contract.type == "forbidden":
-        sources = modules("source-modules", contract.source_modules or ())
-        internal, external = [], []
-        for expression in contract.forbidden_modules or ():
-            if expression.split(".")[0] in {name.split(".")[0] for name in graph.modules}:
-                internal.append(expression)
-            else:  # another package: matched by name, it has no file here
-                external.append(expression)
-        forbidden = modules("forbidden-modules", internal)
+        return _forbidden(contract, graph, modules)
+    return _independence(modules("modules", contract.modules or ()))
 
-        def forbids(importer: str, imported: str, is_external: bool) -> str | None:
-            targets = external if is_external else forbidden
-            for source in sources:
-                if not _within(importer, source):
-                    continue
-                for target in targets:
-                    overlap = _within(source, target) or _within(target, source)
-                    if _within(imported, target) and not overlap:
-                        return f"`{source}` must not import `{target}`"
-            return None
 
-        return _Checked(
-            lambda m: any(_within(m, s) for s in sources),
-            forbids,
-            lambda m: not any(_within(m, s) for s in sources),
-        )
-    independent = modules("modules", contract.modules or ())
+def _forbidden(
+    contract: Contract, graph: Graph, modules: Callable[[str, Sequence[str]], list[str]]
+) -> _Checked:
+    sources = modules("source-modules", contract.source_modules or ())
+    ours = {name.split(".")[0] for name in graph.modules}
+    expressions = contract.forbidden_modules or ()
+    forbidden = modules("forbidden-modules", [e for e in expressions if e.split(".")[0] in ours])
+    # Other packages: matched by name, they have no file here.
+    external = [e for e in expressions if e.split(".")[0] not in ours]
 
+    def forbids(importer: str, imported: str, is_external: bool) -> str | None:
+        targets = external if is_external else forbidden
+        for source in sources:
+            if not _within(importer, source):
+                continue
+            for target in targets:
+                overlap = _within(source, target) or _within(target, source)
+                if _within(imported, target) and not overlap:
+                    return f"`{source}` must not import `{target}`"
+        return None
+
+    def bound(module: str) -> bool:
+        return any(_within(module, source) for source in sources)
+
+    return _Checked(bound, forbids, lambda module: not bound(module))
+
+
+def _independence(independent: Sequence[str]) -> _Checked:
     def owner(module: str) -> str | None:
         owners = [name for name in independent if _within(module, name)]
         return max(owners, key=len) if owners else None
@@ -494,6 +497,16 @@ class _Layer(NamedTuple):
     independent: bool  # of its siblings on the same level
 
 
+def _levels(contract: Contract) -> list[tuple[bool, list[tuple[str, bool]]]]:
+    """Each entry of `layers`: whether its siblings are independent (`|`, not `:`), and each
+    sibling's name and whether it is optional (in parentheses)."""
+    levels = []
+    for entry in contract.layers or ():
+        items = [item.strip() for item in re.split(r"[|:]", entry)]
+        levels.append((":" not in entry, [(i.strip("()"), i.startswith("(")) for i in items]))
+    return levels
+
+
 def _layers(
     contract: Contract,
     number: int,
@@ -501,14 +514,10 @@ def _layers(
     missing: list[Problem],
     modules: Callable[[str, Sequence[str]], list[str]],
 ) -> _Checked:
-    levels: list[tuple[bool, list[tuple[str, bool]]]] = []  # (independent, [(tail, optional)])
-    for entry in contract.layers or ():
-        items = [item.strip() for item in re.split(r"[|:]", entry)]
-        levels.append((":" not in entry, [(i.strip("()"), i.startswith("(")) for i in items]))
     containers = modules("containers", contract.containers) if contract.containers else [""]
     layers: list[_Layer] = []
     for container in containers:
-        for level, (independent, tails) in enumerate(levels):
+        for level, (independent, tails) in enumerate(_levels(contract)):
             for tail, optional in tails:
                 name = f"{container}.{tail}" if container else tail
                 if graph.exists(name):
@@ -521,18 +530,23 @@ def _layers(
         return max(owners, key=lambda layer: len(layer.name)) if owners else None
 
     def judges(importer: str, imported: str, is_external: bool) -> str | None:
-        mine, theirs = layer_of(importer), None if is_external else layer_of(imported)
-        if mine is None or theirs is None or mine.container != theirs.container:
-            return None
-        if _within(mine.name, theirs.name) or _within(theirs.name, mine.name):
-            return None
-        if mine.level > theirs.level:
-            return f"layer `{mine.name}` is below `{theirs.name}` and must not import it"
-        if mine.level == theirs.level and mine.independent:
-            return f"layers `{mine.name}` and `{theirs.name}` are independent siblings"
-        return None
+        return None if is_external else _layer_verdict(layer_of(importer), layer_of(imported))
 
     return _Checked(lambda m: layer_of(m) is not None, judges, lambda m: layer_of(m) is None)
+
+
+def _layer_verdict(mine: _Layer | None, theirs: _Layer | None) -> str | None:
+    """Why a module of layer `mine` may not import one of `theirs`, if it may not: a higher
+    layer of the same container, or an independent sibling."""
+    if mine is None or theirs is None or mine.container != theirs.container:
+        return None
+    if _within(mine.name, theirs.name) or _within(theirs.name, mine.name):
+        return None
+    if mine.level > theirs.level:
+        return f"layer `{mine.name}` is below `{theirs.name}` and must not import it"
+    if mine.level == theirs.level and mine.independent:
+        return f"layers `{mine.name}` and `{theirs.name}` are independent siblings"
+    return None
 
 
 def _violations(
@@ -580,3 +594,31 @@ def _chain(
                 previous[edge.imported] = node
                 queue.append(edge.imported)
     return None
+
+
+# -- the rules ---------------------------------------------------------------------------------
+
+
+def _options(settings: Settings) -> ArchitectureOptions:
+    options = settings.rule_options.get(ArchitectureOptions, ArchitectureOptions())
+    assert isinstance(options, ArchitectureOptions)
+    return options
+
+
+def _check_cycles(facts: Mapping[str, FileFacts], settings: Settings) -> list[ProjectFinding]:
+    return import_cycles(facts, _options(settings))
+
+
+def _check_contracts(
+    facts: Mapping[str, FileFacts], settings: Settings
+) -> list[ProjectFinding | ProjectWarning]:
+    findings, problems = contract_findings(facts, _options(settings))
+    return [*findings, *(ProjectWarning(problem) for problem in problems)]
+
+
+IMPORT_CYCLE = ProjectRule(
+    "PA501", "import-cycle", Severity.WARNING, _check_cycles, options=ArchitectureOptions
+)
+LAYER_VIOLATION = ProjectRule(
+    "PA502", "layer-violation", Severity.WARNING, _check_contracts, options=ArchitectureOptions
+)

@@ -37,7 +37,14 @@ class ProjectFinding(NamedTuple):
     message: str
 
 
-Check = Callable[[Mapping[str, FileFacts], Settings], Iterable[ProjectFinding]]
+class ProjectWarning(NamedTuple):
+    """What a project rule says of its configuration rather than of a file (a contract that
+    matches no module): a warning of the run, as for an unreadable cache; findings stay whole."""
+
+    message: str
+
+
+Check = Callable[[Mapping[str, FileFacts], Settings], Iterable[ProjectFinding | ProjectWarning]]
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,6 +63,7 @@ class ProjectRule:
 class ProjectResult:
     found: dict[str, list[RawFinding]]  # by path, in the rules' order
     crashes: list[str]
+    warnings: list[str]
 
 
 def run_project_rules(
@@ -66,9 +74,15 @@ def run_project_rules(
     out."""
     found: dict[str, list[RawFinding]] = {}
     crashes: list[str] = []
+    warnings: list[str] = []
     for rule in rules:
         try:
-            results = list(rule.check(facts, settings))
+            results = []
+            for result in rule.check(facts, settings):
+                if isinstance(result, ProjectWarning):
+                    warnings.append(f"{rule.code} ({rule.name}): {result.message}")
+                else:
+                    results.append(result)
         except Exception as error:
             crashes.append(
                 f"project rule {rule.code} ({rule.name}) crashed: {type(error).__name__}: {error}"
@@ -84,7 +98,7 @@ def run_project_rules(
         for result in results:
             raw = (*result[1:5], rule.code, result.message)
             found.setdefault(result.path, []).append(raw)
-    return ProjectResult(found, crashes)
+    return ProjectResult(found, crashes, warnings)
 
 
 def placed(source: bytes, found: Sequence[RawFinding]) -> tuple[list[RawFinding], Excerpt]:

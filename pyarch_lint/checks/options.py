@@ -207,26 +207,9 @@ class Contract:
     def __post_init__(self) -> None:
         if not self.name.strip():
             raise ValueError("`name` is required: a contract is reported by its name")
-        wanted = _CONTRACT_KEYS[self.type]
-        for key in ("layers", "containers", "source_modules", "forbidden_modules", "modules"):
-            given = getattr(self, key)
-            kebab = key.replace("_", "-")
-            if given is not None and key not in wanted:
-                takes = " and ".join(f"`{k.replace('_', '-')}`" for k in wanted)
-                raise ValueError(f"`{kebab}`: a {self.type} contract takes {takes}, not `{kebab}`")
-            if given is None and key in wanted and key != "containers":
-                raise ValueError(f"`{kebab}` is required in a {self.type} contract")
-            if given is not None and key != "containers" and not given:
-                raise ValueError(f"`{kebab}` must name at least one module")
+        self._check_keys()
         for layer in self.layers or ():
-            if "|" in layer and ":" in layer:
-                raise ValueError(f"`layers`: {layer!r} mixes `|` and `:`; use one separator")
-            for item in re.split(r"[|:]", layer):
-                if not _LAYER_ITEM.fullmatch(item.strip()):
-                    raise ValueError(
-                        f"`layers`: {layer!r} is not a layer (expected a module name, or "
-                        "siblings `a | b` (independent) or `a : b`, each optionally in `( )`)"
-                    )
+            _check_layer(layer)
         for key in ("containers", "source_modules", "forbidden_modules", "modules"):
             for expression in getattr(self, key) or ():
                 _check_expression(key.replace("_", "-"), expression)
@@ -239,6 +222,33 @@ class Contract:
                 )
             _check_expression("ignore-imports", importer.strip())
             _check_expression("ignore-imports", imported.strip())
+
+    def _check_keys(self) -> None:
+        """Its type's keys are given (`containers` is optional), no other type's."""
+        wanted = _CONTRACT_KEYS[self.type]
+        for key in ("layers", "containers", "source_modules", "forbidden_modules", "modules"):
+            given = getattr(self, key)
+            kebab = key.replace("_", "-")
+            if given is not None and key not in wanted:
+                takes = " and ".join(f"`{k.replace('_', '-')}`" for k in wanted)
+                raise ValueError(f"`{kebab}`: a {self.type} contract takes {takes}, not `{kebab}`")
+            if key == "containers":
+                continue
+            if given is None and key in wanted:
+                raise ValueError(f"`{kebab}` is required in a {self.type} contract")
+            if given is not None and not given:
+                raise ValueError(f"`{kebab}` must name at least one module")
+
+
+def _check_layer(layer: str) -> None:
+    if "|" in layer and ":" in layer:
+        raise ValueError(f"`layers`: {layer!r} mixes `|` and `:`; use one separator")
+    for item in re.split(r"[|:]", layer):
+        if not _LAYER_ITEM.fullmatch(item.strip()):
+            raise ValueError(
+                f"`layers`: {layer!r} is not a layer (expected a module name, or siblings "
+                "`a | b` (independent) or `a : b`, each optionally in `( )`)"
+            )
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyarch_lint.checks.options import (
     AnnotationOptions,
+    ArchitectureOptions,
     AsyncOptions,
     NoqaOptions,
     StructureOptions,
@@ -208,6 +209,23 @@ BUILTIN_RULES: tuple[RuleInfo, ...] = (
         Severity.ERROR,
         _CHECKS + "asyncio_rules:NestedEventLoop",
         options_type=AsyncOptions,
+    ),
+    # PA5xx: architecture, over the import graph of every file's facts (`project`)
+    RuleInfo(
+        "PA501",
+        "import-cycle",
+        Severity.WARNING,
+        None,
+        options_type=ArchitectureOptions,
+        project_rule="pyarch_lint.architecture:IMPORT_CYCLE",
+    ),
+    RuleInfo(
+        "PA502",
+        "layer-violation",
+        Severity.WARNING,
+        None,
+        options_type=ArchitectureOptions,
+        project_rule="pyarch_lint.architecture:LAYER_VIOLATION",
     ),
     # PA6xx: operations. Decided by the engine from the file's tokens (`analysis`): the walker
     # gives rules tree nodes, and a secret may sit in a comment, which the tree does not hold.
