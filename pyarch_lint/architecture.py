@@ -19,7 +19,7 @@ from __future__ import annotations
 import functools
 import re
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -34,18 +34,21 @@ from pyarch_lint.project import ProjectFinding, ProjectRule, ProjectWarning
 
 def module_names(paths: Iterable[str], source_roots: Sequence[str]) -> dict[str, str]:
     """The module name of each `.py` file of `paths` (relative to the project root,
-    `/`-separated), by path. Where two files name one module, the first in path order wins."""
+    `/`-separated), by path: its path below the deepest source root it is under; where that
+    has a part that is no identifier (`django-5.2/django/db.py` below the root), its name as a
+    package tree gives it, the folders above it that hold an `__init__.py` (`django.db`). Where
+    two files name one module, the first in path order wins."""
     prefixes = sorted({_prefix(root) for root in source_roots}, key=len, reverse=True)
+    ordered = sorted(path for path in paths if path.endswith(".py") and not path.startswith("/"))
+    packages = {path.rpartition("/")[0] for path in ordered if path.endswith("/__init__.py")}
     names: dict[str, str] = {}
     taken: set[str] = set()
-    for path in sorted(paths):
-        if not path.endswith(".py") or path.startswith("/"):
-            continue
-        prefix = next((p for p in prefixes if path.startswith(p)), None)
-        if prefix is None:
-            continue
+    for path in ordered:
+        prefix = next((p for p in prefixes if path.startswith(p)), "")
         parts = path[len(prefix) : -len(".py")].split("/")
-        if parts[-1] == "__init__":
+        if not all(part.isidentifier() for part in parts):
+            parts = _package_parts(path, packages)
+        if parts[-1:] == ["__init__"]:
             parts.pop()
         if not parts or not all(part.isidentifier() for part in parts):
             continue
@@ -54,6 +57,16 @@ def module_names(paths: Iterable[str], source_roots: Sequence[str]) -> dict[str,
             taken.add(name)
             names[path] = name
     return names
+
+
+def _package_parts(path: str, packages: Collection[str]) -> list[str]:
+    """`a/b/c.py` -> [b, c] when `a/b` is a package and `a` is not."""
+    folder, _, file = path.rpartition("/")
+    parts = [file.removesuffix(".py")]
+    while folder in packages:
+        folder, _, name = folder.rpartition("/")
+        parts.append(name)
+    return parts[::-1]
 
 
 def _prefix(root: str) -> str:

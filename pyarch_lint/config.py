@@ -326,7 +326,7 @@ def _build(kind: type[Any], table: Mapping[str, Any], where: str, prefix: str) -
         if key not in fields:
             known = ", ".join(sorted(fields))
             raise ConfigError(f"{where}: unknown key `{prefix}{key}` (known keys: {known})")
-        item = _table_type(hints[fields[key]])
+        item = table_type(hints[fields[key]])
         if item is not None:
             values[fields[key]] = _build_tables(item, value, where, f"{prefix}{key}")
             continue
@@ -341,7 +341,7 @@ def _build(kind: type[Any], table: Mapping[str, Any], where: str, prefix: str) -
         raise ConfigError(f"{where}: `{prefix.rstrip('.')}`: {error}") from None
 
 
-def _table_type(expected: Any) -> type[Any] | None:
+def table_type(expected: Any) -> type[Any] | None:
     """The dataclass of a `tuple[SomeDataclass, ...]` field: an array of tables in TOML
     (`[[tool.pyarch-lint.architecture.contracts]]`)."""
     arguments = typing.get_args(expected)
