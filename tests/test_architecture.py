@@ -7,10 +7,11 @@ from __future__ import annotations
 import ast
 import random
 import re
+import shutil
 from pathlib import Path
 
 import pytest
-from conftest import FIXTURES
+from conftest import FIXTURES, invoke
 
 from pyarch_lint import api
 from pyarch_lint.architecture import (
@@ -20,7 +21,7 @@ from pyarch_lint.architecture import (
     module_names,
     strongly_connected,
 )
-from pyarch_lint.checks.options import ArchitectureOptions, Contract
+from pyarch_lint.checks.options import ArchitectureOptions
 from pyarch_lint.config import ConfigError, settings_from_toml
 from pyarch_lint.facts import FileFacts, facts_of
 from pyarch_lint.files import split_lines
@@ -341,3 +342,63 @@ def test_transitive_contracts_report_the_first_import_of_the_chain() -> None:
 def test_a_bad_contract_is_a_configuration_error_naming_the_key(toml: str, error: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(error)):
         settings_from_toml(toml)
+
+
+@pytest.fixture
+def shop(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """The `cycles` mini project, in a folder of its own (the working folder)."""
+    shutil.copytree(PROJECTS / "cycles", tmp_path / "shop-project")
+    monkeypatch.chdir(tmp_path / "shop-project")
+    return tmp_path / "shop-project"
+
+
+def test_named_files_are_checked_against_the_whole_project(shop: Path) -> None:
+    result = invoke("--no-llm", "--no-cache", "--format", "concise", "shop/tax.py", "shop/cart.py")
+    assert result.exit_code == 1
+    assert result.stdout.splitlines() == [
+        "shop/tax.py:1:1: PA501 import cycle: shop.tax -> shop.cart -> shop.pricing -> shop.tax "
+        "(3 modules); break it at this import: move what `shop.tax` needs from `shop.cart` into "
+        "a module both can import, or invert the dependency"
+    ]
+    assert invoke("--no-llm", "--no-cache", "shop/cart.py").exit_code == 0
+
+
+def test_a_noqa_comment_on_the_reported_import_silences_it(shop: Path) -> None:
+    (shop / "shop" / "tax.py").write_text("from shop.cart import Cart  # noqa: PA501\n", "utf-8")
+    result = invoke("--no-llm", "--no-cache", "--format", "concise", ".")
+    assert "shop/tax.py" not in result.stdout
+    assert result.stdout.count("PA501") == 3
+
+
+def test_the_same_findings_with_any_job_count_cold_or_warm(shop: Path) -> None:
+    runs = [
+        invoke("--no-llm", "--no-cache", "--jobs", "1", "--format", "json", "."),
+        invoke("--no-llm", "--no-cache", "--jobs", "2", "--format", "json", "."),
+        invoke("--no-llm", "--format", "json", "."),
+        invoke("--no-llm", "--jobs", "2", "--format", "json", "."),  # from the cache
+    ]
+    assert len({run.stdout for run in runs}) == 1
+    assert runs[0].stdout.count('"PA501"') == 4
+
+
+def test_contract_entries_that_match_nothing_are_warnings(shop: Path) -> None:
+    with (shop / "pyproject.toml").open("a", encoding="utf-8") as config:
+        config.write(
+            '\n[[tool.pyarch-lint.architecture.contracts]]\nname = "apart"\n'
+            'type = "independence"\nmodules = ["shop.a", "shop.nowhere"]\n'
+            'ignore-imports = ["shop.x -> shop.y"]\n'
+        )
+    result = invoke("--no-llm", "--no-cache", "--select", "PA502", ".")
+    assert result.exit_code == 0
+    assert result.stderr.splitlines()[:2] == [
+        "pyarch-lint: warning: PA502 (layer-violation): architecture.contracts[0] (apart): "
+        "`modules` entry 'shop.nowhere' matches no module of the project",
+        "pyarch-lint: warning: PA502 (layer-violation): architecture.contracts[0] (apart): "
+        "`ignore-imports` entry 'shop.x -> shop.y' matches no import of the project",
+    ]
+    bad = (shop / "pyproject.toml").read_text("utf-8").replace('name = "apart"\n', "")
+    (shop / "pyproject.toml").write_text(bad, encoding="utf-8")
+    failed = invoke("--no-llm", "--no-cache", ".")
+    assert failed.exit_code == 2
+    assert "`architecture.contracts[0]`: `name` is required" in failed.stderr
+    assert "Traceback" not in failed.stderr
