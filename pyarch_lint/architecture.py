@@ -87,6 +87,7 @@ class Edge(NamedTuple):
     type_checking: bool
     in_function: bool
     external: bool
+    plain: bool  # `import a.b`, which binds a module, not `from a import b`, which reads a name
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,10 +144,10 @@ def _edge(
         imported = _longest_module(full, modules)
         if imported is None or imported == module:
             return None
-        return Edge(module, imported, *place, *flags, external=False)
+        return Edge(module, imported, *place, *flags, external=False, plain=found.name is None)
     if found.level:  # relative, yet outside the project's modules: nothing to say of it
         return None
-    return Edge(module, base, *place, *flags, external=True)
+    return Edge(module, base, *place, *flags, external=True, plain=found.name is None)
 
 
 def _absolute(found: Import, module: str, *, package: bool) -> str | None:
@@ -193,10 +194,14 @@ def _init_reexport(edge: Edge) -> bool:
 def runtime_edges(graph: Graph, options: ArchitectureOptions) -> dict[str, dict[str, Edge]]:
     """importer -> imported -> the first import of it, for the imports that run when the
     importer loads: never under `if TYPE_CHECKING:`; inside functions only when the options say
-    so; a package's `__init__` importing its own submodules not when they say not."""
+    so; a package's `__init__` importing its own submodules not when they say not. Nor
+    `import pkg` or `import pkg._speedups` (a compiled submodule, no file of the project) in a
+    module of `pkg`: the package is loading already, and nothing is read from it."""
     graph_edges: dict[str, dict[str, Edge]] = {}
     for edge in graph.edges:
         if edge.external or edge.type_checking:
+            continue
+        if edge.plain and edge.importer.startswith(edge.imported + "."):
             continue
         if edge.in_function and not options.cycles_count_function_imports:
             continue

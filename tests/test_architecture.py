@@ -402,3 +402,15 @@ def test_contract_entries_that_match_nothing_are_warnings(shop: Path) -> None:
     assert failed.exit_code == 2
     assert "`architecture.contracts[0]`: `name` is required" in failed.stderr
     assert "Traceback" not in failed.stderr
+
+
+def test_a_plain_import_of_its_own_package_is_no_edge_of_a_cycle() -> None:
+    files = {
+        "pkg/__init__.py": "from pkg.core import run\n__version__ = '1'\n",
+        "pkg/core.py": "import pkg\nimport pkg._speedups\n\n\ndef run():\n    pass\n",
+    }
+    # the package is loading already when its module runs, and nothing is read from it
+    assert import_cycles(facts(files), ArchitectureOptions()) == []
+    files["pkg/core.py"] += "from pkg import __version__\n"
+    [finding] = import_cycles(facts(files), ArchitectureOptions())
+    assert (finding.path, finding.line) == ("pkg/core.py", 7)
