@@ -27,19 +27,22 @@ from pyarch_lint.facts import FileFacts, facts_of
 from pyarch_lint.files import split_lines
 
 PROJECTS = FIXTURES / "architecture"
-_MARKER = re.compile(r"#.*\b(PA5\d\d)\b")
+_MARKER = re.compile(r"#.*\b(PA5\d\d)\b(?:\s+@(\d+):(.*))?")
 
 
 def facts(files: dict[str, str]) -> dict[str, FileFacts]:
     return {path: facts_of(ast.parse(text), split_lines(text)) for path, text in files.items()}
 
 
-def marked(project: Path) -> list[tuple[str, int, str]]:
-    found = []
+def marked(project: Path) -> dict[tuple[str, int, str], tuple[int, str] | None]:
+    """The lines marked `# PA5xx`, each with the column and message a marker pins
+    (`# PA501 @1: import cycle: ...`), if it does."""
+    found: dict[tuple[str, int, str], tuple[int, str] | None] = {}
     for path in sorted(project.rglob("*.py")):
         for number, line in enumerate(path.read_text("utf-8").splitlines(), start=1):
             if match := _MARKER.search(line):
-                found.append((path.relative_to(project).as_posix(), number, match[1]))
+                exact = (int(match[2]), match[3].strip()) if match[2] else None
+                found[(path.relative_to(project).as_posix(), number, match[1])] = exact
     return found
 
 
@@ -50,6 +53,17 @@ def lint(project: Path, *paths: str, jobs: int = 1) -> api.Checked:
     return api.check(api.plan(options))
 
 
+def test_each_project_rule_has_a_marker_that_pins_a_column_and_message() -> None:
+    pinned = {
+        code
+        for project in PROJECTS.iterdir()
+        if project.is_dir()
+        for (_, _, code), exact in marked(project).items()
+        if exact is not None
+    }
+    assert pinned == {"PA501", "PA502"}
+
+
 @pytest.mark.parametrize("name", sorted(p.name for p in PROJECTS.iterdir() if p.is_dir()))
 def test_mini_projects_report_exactly_the_marked_imports(
     name: str, monkeypatch: pytest.MonkeyPatch
@@ -57,10 +71,13 @@ def test_mini_projects_report_exactly_the_marked_imports(
     project = PROJECTS / name
     monkeypatch.chdir(project)
     checked = lint(project)
-    found = sorted((f.path, f.line, f.code) for f in checked.findings)
-    assert found == marked(project), "\n".join(
+    expected = marked(project)
+    found = {(f.path, f.line, f.code): (f.column, f.message) for f in checked.findings}
+    assert sorted(found) == sorted(expected), "\n".join(
         f"{f.path}:{f.line}: {f.message}" for f in checked.findings
     )
+    for place, exact in expected.items():
+        assert exact is None or found[place] == exact
     assert checked.crashes == ()
     assert checked.warnings == ()
 
