@@ -740,6 +740,7 @@ _FAMILIES = {
     "PA2": "type hints",
     "PA3": "error handling",
     "PA4": "asyncio",
+    "PA5": "architecture",
     "PA6": "operations",
 }
 

@@ -97,6 +97,7 @@ def test_rules_lists_code_state_severity_family_and_name(folder: Path) -> None:
         "PA2": "type hints",
         "PA3": "error handling",
         "PA4": "asyncio",
+        "PA5": "architecture",
         "PA6": "operations",
     }
     for rule in BUILTIN_RULES:
