@@ -3,12 +3,13 @@ first-party modules, built from every file's facts (`facts`) without importing a
 
 Module names come from paths: a file's path below the deepest source root it is under
 (`[tool.pyarch-lint.architecture] source-roots`, default the project root and `src/`), `/` made
-`.`, `__init__` dropped; a path with a part that is no identifier (`django-5.2/`) names no
-module. An import becomes an edge as import-linter's graph (grimp) draws it: relative imports
-are resolved against the importing module (a package's `__init__` is the package itself), and
-`from pkg import name` is an edge to `pkg.name` when that is a module of the project, else to
-`pkg` (the longest prefix that is a module). Imports of other packages are edges to their dotted
-name (`from sqlalchemy.orm import Session` -> `sqlalchemy.orm`), which only contracts look at.
+`.`, `__init__` dropped; where that has a part that is no identifier (`django-5.2/`), the
+package tree names it (see `module_names`). An import becomes an edge as import-linter's graph
+(grimp) draws it: relative imports are resolved against the importing module (a package's
+`__init__` is the package itself), and `from pkg import name` is an edge to `pkg.name` when
+that is a module of the project, else to `pkg` (the longest prefix that is a module). Imports of
+other packages are edges to their dotted name (`from sqlalchemy.orm import Session` ->
+`sqlalchemy.orm`), which only contracts look at.
 
 Everything is sorted before it is walked, so the findings are the same whatever the order of
 the files (and so under any `--jobs`).
@@ -393,8 +394,8 @@ class _Checked:
 def contract_findings(
     facts: Mapping[str, FileFacts], options: ArchitectureOptions
 ) -> tuple[list[ProjectFinding], list[str]]:
-    """The imports that break the contracts, each a finding at its line (one per line and
-    contract), and what in the contracts matches nothing."""
+    """The imports that break the contracts, each a finding at its line (one per line, the
+    others broken there counted in its message), and what in the contracts matches nothing."""
     if not options.contracts:
         return [], []
     graph = _graph_of(facts, options)
