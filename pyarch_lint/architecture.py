@@ -35,12 +35,13 @@ from pyarch_lint.project import ProjectFinding, ProjectRule, ProjectWarning
 
 def module_names(paths: Iterable[str], source_roots: Sequence[str]) -> dict[str, str]:
     """The module name of each `.py` file of `paths` (relative to the project root,
-    `/`-separated), by path: its path below the deepest source root it is under; where that
-    has a part that is no identifier (`django-5.2/django/db.py` below the root), its name as a
-    package tree gives it, the folders above it that hold an `__init__.py` (`django.db`). Where
-    two files name one module, the first in path order wins."""
+    `/`-separated; absolute outside it), by path: its path below the deepest source root it is
+    under; where that has a part that is no identifier (`django-5.2/django/db.py` below the
+    root, or a path outside the root), its name as a package tree gives it, the folders above
+    it that hold an `__init__.py` (`django.db`). Where two files name one module, the first in
+    path order wins."""
     prefixes = sorted({_prefix(root) for root in source_roots}, key=len, reverse=True)
-    ordered = sorted(path for path in paths if path.endswith(".py") and not path.startswith("/"))
+    ordered = sorted(path for path in paths if path.endswith(".py"))
     packages = {path.rpartition("/")[0] for path in ordered if path.endswith("/__init__.py")}
     names: dict[str, str] = {}
     taken: set[str] = set()

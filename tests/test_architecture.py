@@ -92,9 +92,12 @@ def test_module_names_follow_the_deepest_source_root_or_else_the_packages() -> N
         "dist-1.0/lib/core.py",
         "dist-1.0/setup.py",
         "my-scripts/not-a-module.py",
-        "/elsewhere/x.py",
+        "/elsewhere/pkg/__init__.py",
+        "/elsewhere/pkg/x.py",
     ]
     assert module_names(paths, (".", "src")) == {
+        "/elsewhere/pkg/__init__.py": "pkg",  # outside the project root: by its packages too
+        "/elsewhere/pkg/x.py": "pkg.x",
         "dist-1.0/lib/__init__.py": "lib",
         "dist-1.0/lib/core.py": "lib.core",
         "dist-1.0/setup.py": "setup",
