@@ -83,13 +83,23 @@ class Edge(NamedTuple):
     importer: str
     imported: str
     path: str  # the importer's file
-    line: int
-    column: int
-    end_column: int
-    type_checking: bool
-    in_function: bool
+    statement: Import  # where it is, and how it runs
     external: bool
-    plain: bool  # `import a.b`, which binds a module, not `from a import b`, which reads a name
+
+    @property
+    def line(self) -> int:
+        return self.statement.line
+
+    def finding(self, message: str) -> ProjectFinding:
+        """A finding at this import: from its keyword to the end of `import` (`from ..a
+        import`), or of the first module's name (`import a.b`)."""
+        found = self.statement
+        if found.name is None:
+            width = len(f"import {found.module}")
+        else:
+            width = len(f"from {'.' * found.level}{found.module} import")
+        column = found.column
+        return ProjectFinding(self.path, found.line, column, found.line, column + width, message)
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,41 +125,21 @@ def build_graph(facts: Mapping[str, FileFacts], names: Mapping[str, str]) -> Gra
     roots = frozenset(name.split(".")[0] for name in modules)
     edges: list[Edge] = []
     for path, module in sorted(names.items(), key=lambda item: item[1]):
+        package = path.endswith("__init__.py")
         for found in facts[path].imports:
-            edge = _edge(found, module, path, modules, roots)
-            if edge is not None:
-                edges.append(edge)
-    edges.sort(key=lambda e: (e.importer, e.line, e.column, e.imported))
+            base = _absolute(found, module, package=package)
+            if base is None:
+                continue
+            if base.partition(".")[0] not in roots:
+                if not found.level:  # a relative import outside the project: nothing to say
+                    edges.append(Edge(module, base, path, found, external=True))
+                continue
+            full = base if found.name is None or found.name == "*" else f"{base}.{found.name}"
+            imported = _longest_module(full, modules)
+            if imported is not None and imported != module:
+                edges.append(Edge(module, imported, path, found, external=False))
+    edges.sort(key=lambda e: (e.importer, e.statement.line, e.statement.column, e.imported))
     return Graph(modules, known, tuple(edges))
-
-
-def _edge(
-    found: Import,
-    module: str,
-    path: str,
-    modules: frozenset[str],
-    roots: frozenset[str],
-) -> Edge | None:
-    base = _absolute(found, module, package=path.endswith("__init__.py"))
-    if base is None:
-        return None
-    full = base if found.name in (None, "*") else f"{base}.{found.name}"
-    if found.level:
-        head = f"from {'.' * found.level}{found.module} import"
-    elif found.name is None:
-        head = f"import {found.module}"
-    else:
-        head = f"from {found.module} import"
-    place = (path, found.line, found.column, found.column + len(head))
-    flags = (found.type_checking, found.in_function)
-    if full.split(".")[0] in roots:
-        imported = _longest_module(full, modules)
-        if imported is None or imported == module:
-            return None
-        return Edge(module, imported, *place, *flags, external=False, plain=found.name is None)
-    if found.level:  # relative, yet outside the project's modules: nothing to say of it
-        return None
-    return Edge(module, base, *place, *flags, external=True, plain=found.name is None)
 
 
 def _absolute(found: Import, module: str, *, package: bool) -> str | None:
@@ -201,11 +191,12 @@ def runtime_edges(graph: Graph, options: ArchitectureOptions) -> dict[str, dict[
     module of `pkg`: the package is loading already, and nothing is read from it."""
     graph_edges: dict[str, dict[str, Edge]] = {}
     for edge in graph.edges:
-        if edge.external or edge.type_checking:
+        found = edge.statement
+        if edge.external or found.type_checking:
             continue
-        if edge.plain and edge.importer.startswith(edge.imported + "."):
+        if found.name is None and edge.importer.startswith(edge.imported + "."):
             continue
-        if edge.in_function and not options.cycles_count_function_imports:
+        if found.in_function and not options.cycles_count_function_imports:
             continue
         if options.cycles_ignore_init_imports and _init_reexport(edge):
             continue
@@ -339,7 +330,7 @@ def _cycle_finding(edge: Edge, cycle: list[str], size: int) -> ProjectFinding:
         f"import cycle: {shown} ({extent}); break it at this import: move what `{edge.importer}` "
         f"needs from `{edge.imported}` into a module both can import, or invert the dependency"
     )
-    return ProjectFinding(edge.path, edge.line, edge.column, edge.line, edge.end_column, message)
+    return edge.finding(message)
 
 
 # -- PA502: contracts --------------------------------------------------------------------------
@@ -401,7 +392,9 @@ def contract_findings(
         return [], []
     graph = _graph_of(facts, options)
     edges = [
-        e for e in graph.edges if not (options.exclude_type_checking_imports and e.type_checking)
+        e
+        for e in graph.edges
+        if not (options.exclude_type_checking_imports and e.statement.type_checking)
     ]
     broken: dict[tuple[str, int], list[tuple[Edge, str]]] = {}  # by (path, line)
     problems: list[str] = []
@@ -421,9 +414,7 @@ def contract_findings(
         edge, message = found[0]
         if len(found) > 1:
             message += f" ({len(found) - 1} more on this line)"
-        findings.append(
-            ProjectFinding(edge.path, edge.line, edge.column, edge.line, edge.end_column, message)
-        )
+        findings.append(edge.finding(message))
     return sorted(findings), problems
 
 

@@ -23,7 +23,7 @@ from pyarch_lint.excerpt import Excerpt, excerpt_of_text, lenient_text
 from pyarch_lint.facts import FileFacts
 from pyarch_lint.files import split_lines
 from pyarch_lint.findings import RawFinding, Severity
-from pyarch_lint.suppress import file_suppressions, scan, suppressing_line
+from pyarch_lint.suppress import NO_COMMENTS, file_suppressions, scan, suppressing_line
 
 
 class ProjectFinding(NamedTuple):
@@ -107,7 +107,9 @@ def placed(source: bytes, found: Sequence[RawFinding]) -> tuple[list[RawFinding]
     text = lenient_text(source)
     lines = split_lines(text)
     file_codes = file_suppressions(text)
-    comments = scan(text)
+    # No `noqa` anywhere, nothing to read: the file is not tokenized (measured: the five files
+    # PA501 reports in on django took 0.09 s, more than the rule itself).
+    comments = scan(text) if "noqa" in text.lower() else NO_COMMENTS
     kept = [
         raw
         for raw in found
