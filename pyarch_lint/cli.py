@@ -699,7 +699,9 @@ def show_rule(code: str) -> None:
         for field in dataclasses.fields(defaults):
             key, default = field.name.replace("_", "-"), getattr(defaults, field.name)
             line = f"- `{key}` (default {default!r}): {option_help(field)}"
-            click.echo(textwrap.fill(line, width=100, subsequent_indent="  "))
+            click.echo(
+                textwrap.fill(line, width=100, subsequent_indent="  ", break_on_hyphens=False)
+            )
 
 
 @main.command("rules", short_help="List every rule and whether it is on.")

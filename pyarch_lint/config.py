@@ -326,6 +326,10 @@ def _build(kind: type[Any], table: Mapping[str, Any], where: str, prefix: str) -
         if key not in fields:
             known = ", ".join(sorted(fields))
             raise ConfigError(f"{where}: unknown key `{prefix}{key}` (known keys: {known})")
+        item = table_type(hints[fields[key]])
+        if item is not None:
+            values[fields[key]] = _build_tables(item, value, where, f"{prefix}{key}")
+            continue
         ok, converted = _coerce(hints[fields[key]], value)
         if not ok:
             expected = _type_name(hints[fields[key]])
@@ -335,6 +339,30 @@ def _build(kind: type[Any], table: Mapping[str, Any], where: str, prefix: str) -
         return kind(**values)
     except ValueError as error:  # an options class may validate its values in __post_init__
         raise ConfigError(f"{where}: `{prefix.rstrip('.')}`: {error}") from None
+
+
+def table_type(expected: Any) -> type[Any] | None:
+    """The dataclass of a `tuple[SomeDataclass, ...]` field: an array of tables in TOML
+    (`[[tool.pyarch-lint.architecture.contracts]]`)."""
+    arguments = typing.get_args(expected)
+    if (
+        typing.get_origin(expected) is tuple
+        and arguments
+        and dataclasses.is_dataclass(arguments[0])
+    ):
+        return typing.cast(type[Any], arguments[0])
+    return None
+
+
+def _build_tables(kind: type[Any], value: Any, where: str, key: str) -> tuple[Any, ...]:
+    """Each table of an array of tables, validated like any table; `key[0].name` in errors."""
+    if not isinstance(value, list) or not all(isinstance(table, dict) for table in value):
+        raise ConfigError(
+            f"{where}: `{key}` must be an array of tables (`[[{TABLE}.{key}]]`), got {value!r}"
+        )
+    return tuple(
+        _build(kind, table, where, f"{key}[{index}].") for index, table in enumerate(value)
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,9 +60,17 @@ _NO_FIXES: Mapping[int, Applicability] = MappingProxyType({})
 
 def settings_fingerprint(settings: Settings) -> str:
     """What besides a file's bytes decides its findings (per-file-ignores are applied later):
-    the rules, their options, and the version of each plugin that provides rules."""
-    options = sorted(repr(value) for value in settings.rule_options.values())
-    return digest(",".join(sorted(settings.enabled_codes())), *options, *settings.rules.plugins)
+    the rules that analyse files, their options, and the version of each plugin that provides
+    rules. Project rules run after analysis over the facts every entry keeps, so neither their
+    codes nor options only they read are part of it: selecting PA5 or editing a contract
+    analyses no file again."""
+    by_code = settings.rules.by_code
+    codes = sorted(code for code in settings.enabled_codes() if by_code[code].project_rule is None)
+    analysing = {info.options_type for info in by_code.values() if info.project_rule is None}
+    options = sorted(
+        repr(value) for kind, value in settings.rule_options.items() if kind in analysing
+    )
+    return digest(",".join(codes), *options, *settings.rules.plugins)
 
 
 def to_findings(
@@ -196,7 +204,7 @@ def run(
                 cache.put(relative(file.path), analysis)
         cache.save()
     analyses.update(fresh)
-    project, crashes = _project_phase(
+    project, crashes, warnings = _project_phase(
         selected, everything, analyses, settings, relative, report_in=frozenset(files)
     )
     enabled = settings.enabled_codes()
@@ -213,7 +221,7 @@ def run(
         crashes.extend(f"{file.display}: {crash}" for crash in analysis.crashes)
         excerpts[file.display] = merged(analysis.excerpt, shown)
     findings.sort(key=by_place)
-    warnings = list(cache.warnings) if cache else []
+    warnings[:0] = cache.warnings if cache else []
     return RunResult(findings, crashes, warnings, len(files), excerpts)
 
 
@@ -228,13 +236,13 @@ def _project_phase(
     relative: Callable[[Path], str],
     *,
     report_in: Collection[SourceFile],
-) -> tuple[dict[SourceFile, tuple[list[Finding], Excerpt]], list[str]]:
+) -> tuple[dict[SourceFile, tuple[list[Finding], Excerpt]], list[str], list[str]]:
     """The project rules' findings over the facts of every file of `project`, in each file of
-    `report_in`, what their reports show of it, and the rules' crashes. A file they report in
-    is read again (only such a file), for the reported lines' `# noqa` and code frames: its
-    facts alone do not hold its lines."""
+    `report_in`, what their reports show of it, and the rules' crashes and warnings. A file
+    they report in is read again (only such a file), for the reported lines' `# noqa` and code
+    frames: its facts alone do not hold its lines."""
     if not rules:
-        return {}, []
+        return {}, [], []
     from pyarch_lint.checks.registry import load_project_rule
     from pyarch_lint.project import placed, run_project_rules
 
@@ -252,7 +260,7 @@ def _project_phase(
         except OSError:  # gone since it was analysed: reported without a frame
             kept, shown = found, NO_EXCERPT
         reported[file] = to_findings(file.display, kept, codes, settings.rules), shown
-    return reported, result.crashes
+    return reported, result.crashes, result.warnings
 
 
 def per_file_ignores(findings: list[Finding], settings: Settings, relative: str) -> list[Finding]:

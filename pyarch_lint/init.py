@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import textwrap
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +21,13 @@ from tomlkit.items import Table
 
 from pyarch_lint.checks.options import option_help
 from pyarch_lint.checks.registry import RuleSet
-from pyarch_lint.config import LlmSettings, Settings, settings_from_table, top_level_keys
+from pyarch_lint.config import (
+    LlmSettings,
+    Settings,
+    settings_from_table,
+    table_type,
+    top_level_keys,
+)
 from pyarch_lint.errors import LintError
 
 _LLM_COMMENTS = {
@@ -94,13 +101,24 @@ def default_table(rules: RuleSet) -> Table:
     table.add(LlmSettings.SECTION, llm)
 
     for section, kind in sorted(rules.option_types().items()):
-        options = tomlkit.table()
-        instance = defaults.rule_options[kind]
-        for field in dataclasses.fields(instance):
-            comment = option_help(field) or "See `pyarch-lint rules`."
-            _add(options, _kebab(field.name), _plain(getattr(instance, field.name)), comment)
-        table.add(section, options)
+        table.add(section, _options_table(defaults.rule_options[kind]))
     return table
+
+
+def _options_table(instance: Any) -> Table:
+    """A rule-options section, every key at its default with its help."""
+    options = tomlkit.table()
+    hints = typing.get_type_hints(type(instance))
+    for field in dataclasses.fields(instance):
+        comment = option_help(field) or "See `pyarch-lint rules`."
+        if table_type(hints[field.name]) is not None:
+            # An array of tables (contracts): `key = []` here would make the user's own
+            # `[[...key]]` tables a TOML error, so the key is only described.
+            for line in _comment_lines(f"{comment} (`{_kebab(field.name)}`: none)"):
+                options.add(tomlkit.comment(line))
+            continue
+        _add(options, _kebab(field.name), _plain(getattr(instance, field.name)), comment)
+    return options
 
 
 def render_table(rules: RuleSet) -> str:

@@ -18,6 +18,7 @@ import pytest
 from click.testing import CliRunner
 
 import pyarch_lint.checks
+from pyarch_lint import api
 from pyarch_lint.catalogue import load_catalogue
 from pyarch_lint.checks.base import Rule
 from pyarch_lint.checks.options import option_help
@@ -37,13 +38,63 @@ ENGINE = {info.code for info in ENGINE_CODES}
 SECTIONS = ["What it does", "Why is this bad?", "Example", "Use instead", "How to fix", "Options"]
 
 
+# Rules over the whole project: each section's examples are one project, see `_project_cases`.
+PROJECT = {code for code, info in BUILTIN.by_code.items() if info.project_rule is not None}
+_TOML_BLOCK = re.compile(r"^```toml\n(.*?)^```", re.DOTALL | re.MULTILINE)
+
+
 def _cases(section: str) -> list[tuple[str, int, str]]:
     return [
         (code, index, example)
         for code, doc in sorted(CATALOGUE.items())
-        if code not in ENGINE
+        if code not in ENGINE and code not in PROJECT
         for index, example in enumerate(doc.examples(section))
     ]
+
+
+def _project_cases(section: str) -> list[tuple[str, dict[str, str], str]]:
+    """A project rule's examples of one section as a project: each Python block is a file named
+    by its first line (`# shop/orders.py`), a TOML block the `[tool.pyarch-lint]` table's
+    other keys."""
+    cases = []
+    for code in sorted(PROJECT):
+        files = {}
+        for example in CATALOGUE[code].examples(section):
+            first, _, _ = example.partition("\n")
+            files[first.removeprefix("# ")] = example
+        config = "\n".join(_TOML_BLOCK.findall(CATALOGUE[code].sections.get(section, "")))
+        cases.append((code, files, config))
+    return cases
+
+
+def _lint_project(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str, files: dict[str, str], config: str
+) -> api.Checked:
+    for name, text in files.items():
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text(text, encoding="utf-8")
+    table = f'[tool.pyarch-lint]\nselect = ["{code}"]\n\n{config}'
+    (tmp_path / "pyproject.toml").write_text(table, encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+    return api.check(api.plan(api.LintOptions(cache=False, escalate=False, jobs=1)))
+
+
+@pytest.mark.parametrize(("code", "files", "config"), _project_cases("Example"))
+def test_a_project_rules_bad_example_is_flagged(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str, files: dict[str, str], config: str
+) -> None:
+    checked = _lint_project(tmp_path, monkeypatch, code, files, config)
+    assert any(f.code == code for f in checked.findings), f"{code}'s example not flagged"
+    assert checked.warnings == checked.crashes == ()
+
+
+@pytest.mark.parametrize(("code", "files", "config"), _project_cases("Use instead"))
+def test_a_project_rules_good_example_is_clean(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, code: str, files: dict[str, str], config: str
+) -> None:
+    checked = _lint_project(tmp_path, monkeypatch, code, files, config)
+    assert not [f for f in checked.findings if f.code == code], checked.findings
+    assert checked.warnings == checked.crashes == ()
 
 
 def _settings(code: str) -> Settings:

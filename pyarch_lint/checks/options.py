@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import Field, dataclass, field, fields
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal
 
 import pathspec
 
@@ -325,6 +325,157 @@ def _check_gitignore_pattern(pattern: str) -> None:
         pathspec.PathSpec.from_lines("gitignore", [pattern])
     except ValueError as error:  # `!` alone, a lone trailing backslash
         raise ValueError(f"{pattern!r} is not a gitignore pattern ({error})") from None
+
+
+# A module expression of a contract, as import-linter writes them: dotted names where a whole
+# part may be `*` (one name) or `**` (one or more names).
+_MODULE_EXPRESSION = re.compile(r"(?:\w+|\*{1,2})(?:\.(?:\w+|\*{1,2}))*")
+# A layer: one module, or siblings separated by `|` (independent) or `:` (they may import each
+# other); each may be wrapped in parentheses (optional: absent in a container is fine).
+_LAYER_ITEM = re.compile(r"\(?\w+(?:\.\w+)*\)?")
+
+ContractType = Literal["layers", "forbidden", "independence"]
+# The keys each type of contract takes besides those all take.
+_CONTRACT_KEYS: dict[str, tuple[str, ...]] = {
+    "layers": ("layers", "containers"),
+    "forbidden": ("source_modules", "forbidden_modules"),
+    "independence": ("modules",),
+}
+
+
+def _check_expression(key: str, expression: str, wildcards: bool = True) -> None:
+    if (
+        not _MODULE_EXPRESSION.fullmatch(expression)
+        or ".**.**" in f".{expression}"
+        or (not wildcards and "*" in expression)
+    ):
+        kind = "a module name or pattern" if wildcards else "a module name"
+        raise ValueError(
+            f"`{key}`: {expression!r} is not {kind} (expected e.g. `app.domain`"
+            + (", `app.*` or `app.**.models`)" if wildcards else ")")
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Contract:
+    """One `[[tool.pyarch-lint.architecture.contracts]]` table (PA502), in import-linter's
+    vocabulary. The keys of the other types of contract are None."""
+
+    name: str = ""
+    type: ContractType = "layers"
+    layers: tuple[str, ...] | None = None  # high to low
+    containers: tuple[str, ...] | None = None
+    source_modules: tuple[str, ...] | None = None
+    forbidden_modules: tuple[str, ...] | None = None
+    modules: tuple[str, ...] | None = None
+    ignore_imports: tuple[str, ...] = ()
+    hint: str = ""
+    transitive: bool | None = None  # None: the architecture table's `transitive`
+
+    def __post_init__(self) -> None:
+        if not self.name.strip():
+            raise ValueError("`name` is required: a contract is reported by its name")
+        self._check_keys()
+        for layer in self.layers or ():
+            _check_layer(layer)
+        for key in ("containers", "source_modules", "forbidden_modules", "modules"):
+            for expression in getattr(self, key) or ():
+                _check_expression(key.replace("_", "-"), expression)
+        for entry in self.ignore_imports:
+            importer, arrow, imported = entry.partition("->")
+            if not arrow:
+                raise ValueError(
+                    f"`ignore-imports`: {entry!r} is not an import "
+                    "(expected `importer -> imported`)"
+                )
+            _check_expression("ignore-imports", importer.strip())
+            _check_expression("ignore-imports", imported.strip())
+
+    def _check_keys(self) -> None:
+        """Its type's keys are given (`containers` is optional), no other type's."""
+        wanted = _CONTRACT_KEYS[self.type]
+        for key in ("layers", "containers", "source_modules", "forbidden_modules", "modules"):
+            given = getattr(self, key)
+            kebab = key.replace("_", "-")
+            if given is not None and key not in wanted:
+                takes = " and ".join(f"`{k.replace('_', '-')}`" for k in wanted)
+                raise ValueError(f"`{kebab}`: a {self.type} contract takes {takes}, not `{kebab}`")
+            if key == "containers":
+                continue
+            if given is None and key in wanted:
+                raise ValueError(f"`{kebab}` is required in a {self.type} contract")
+            if given is not None and not given:
+                raise ValueError(f"`{kebab}` must name at least one module")
+
+
+def _check_layer(layer: str) -> None:
+    if "|" in layer and ":" in layer:
+        raise ValueError(f"`layers`: {layer!r} mixes `|` and `:`; use one separator")
+    for item in re.split(r"[|:]", layer):
+        if not _LAYER_ITEM.fullmatch(item.strip()):
+            raise ValueError(
+                f"`layers`: {layer!r} is not a layer (expected a module name, or siblings "
+                "`a | b` (independent) or `a : b`, each optionally in `( )`)"
+            )
+
+
+@dataclass(frozen=True, slots=True)
+class ArchitectureOptions:
+    """`[tool.pyarch-lint.architecture]`: how files map to modules, and the options of PA501
+    (import cycles) and PA502 (contracts)."""
+
+    SECTION: ClassVar[str] = "architecture"
+    source_roots: tuple[str, ...] = field(
+        default=(".", "src"),
+        metadata={
+            "help": "PA501, PA502: folders, relative to the project root, that module names "
+            "start from (`src/app/db.py` is `app.db`); a file takes the deepest root it is under."
+        },
+    )
+    cycles_count_function_imports: bool = field(
+        default=False,
+        metadata={
+            "help": "PA501: imports inside a function (run when it is called, not when the "
+            "module loads) count as edges of a cycle."
+        },
+    )
+    cycles_ignore_init_imports: bool = field(
+        default=False,
+        metadata={
+            "help": "PA501: a package's `__init__` importing its own submodules (re-exports) is "
+            "no edge of a cycle."
+        },
+    )
+    exclude_type_checking_imports: bool = field(
+        default=False,
+        metadata={
+            "help": "PA502: imports under `if TYPE_CHECKING:` break no contract (as "
+            "import-linter's option of that name; PA501 never counts them)."
+        },
+    )
+    transitive: bool = field(
+        default=False,
+        metadata={
+            "help": "PA502: a contract's default for its own `transitive`: also report an import "
+            "that reaches a forbidden module through other modules, with the chain."
+        },
+    )
+    contracts: tuple[Contract, ...] = field(
+        default=(),
+        metadata={
+            "help": "PA502: the contracts, each a `[[tool.pyarch-lint.architecture.contracts]]` "
+            "table with `name`, `type` (layers, forbidden, independence) and its keys."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        for root in self.source_roots:
+            parts = root.replace("\\", "/").split("/")
+            if root.startswith("/") or ".." in parts or not root:
+                raise ValueError(
+                    f"`source-roots`: {root!r} is not a folder inside the project (expected a "
+                    'relative path such as "src" or ".")'
+                )
 
 
 def option_help(option: Field[Any]) -> str:

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from pyarch_lint.checks.options import (
     AnnotationOptions,
+    ArchitectureOptions,
     AsyncOptions,
     ClassOptions,
     ClientOptions,
@@ -213,7 +214,24 @@ BUILTIN_RULES: tuple[RuleInfo, ...] = (
         _CHECKS + "asyncio_rules:NestedEventLoop",
         options_type=AsyncOptions,
     ),
-    # PA5xx: architecture
+    # PA5xx: architecture, over the import graph of every file's facts (`project`)
+    RuleInfo(
+        "PA501",
+        "import-cycle",
+        Severity.WARNING,
+        None,
+        options_type=ArchitectureOptions,
+        project_rule="pyarch_lint.architecture:IMPORT_CYCLE",
+    ),
+    RuleInfo(
+        "PA502",
+        "layer-violation",
+        Severity.WARNING,
+        None,
+        options_type=ArchitectureOptions,
+        project_rule="pyarch_lint.architecture:LAYER_VIOLATION",
+    ),
+    # PA5xx: architecture, within one file
     RuleInfo(
         "PA503",
         "env-read-outside-config",
