@@ -263,16 +263,22 @@ def plan(options: LintOptions, *, note: Note | None = None) -> Plan:
 
 def _with_context(group: Group, named: list[Path], narrowed: bool, cwd: Path, note: Note) -> Group:
     """`group` with the rest of its project as context when its settings run project rules and
-    its files may not be the whole project (pre-commit names only the changed files;
-    `--changed-since` keeps only those). The project is what discovery finds from its root,
-    excluded files left out as if named with `--force-exclude`."""
-    root = group.settings.root
-    if not group.settings.enabled_project_rules() or (root in named and not narrowed):
+    its files are not all the project holds there: files were named (pre-commit names only the
+    changed ones) or `--changed-since` kept only some. The project is what discovery finds from
+    its root, excluded files left out as if named with `--force-exclude`; only a root that a
+    configuration, a pyproject.toml or a git repository marks is one (not the working folder
+    that stands in when nothing does). Folders, as named, are what the project rules see."""
+    settings = group.settings
+    root = settings.root
+    if not settings.enabled_project_rules() or not (narrowed or any(p.is_file() for p in named)):
+        return group
+    marked = settings.config_path is not None or (root / ".git").exists()
+    if not (marked or (root / "pyproject.toml").is_file()):
         return group
     checked = {os.path.abspath(cwd / file.path) for file in group.files}
-    everything = discover([root], group.settings, cwd=cwd, force_exclude=True, note=note)
+    everything = discover([root], settings, cwd=cwd, force_exclude=True, note=note)
     context = [f for f in everything if os.path.abspath(cwd / f.path) not in checked]
-    return Group(group.settings, group.files, tuple(context))
+    return Group(settings, group.files, tuple(context))
 
 
 def _with_options(settings: Settings, options: LintOptions) -> Settings:

@@ -222,11 +222,16 @@ def test_named_files_see_the_whole_project_and_only_they_are_reported(
     monkeypatch.chdir(project)
     monkeypatch.setattr(api, "load_rule_set", lambda: RULES)
     options = api.LintOptions(paths=(Path("b.py"),), select=("PA999",), jobs=1)
+    # No pyproject.toml, no git, no --config: the working folder only stands in for a project
+    # root (it may be the home folder), so the named file is all the rule sees.
+    assert [g.context for g in api.plan(options).groups] == [()]
+    (project / "pyproject.toml").write_text("[project]\nname = 'p'\n", encoding="utf-8")
     checked = api.check(api.plan(options))
     assert [(f.path, f.line, f.code) for f in checked.findings] == [("b.py", 2, "PA999")]
     assert checked.files == 1
-    assert set(SEEN[0]) == {"a.py", "b.py", "c.py", "d.py", "e.py", "pkg/__init__.py", "pkg/f.py"}
-    # Without a project rule, nothing but the named file is read.
-    SEEN.clear()
+    assert set(SEEN[-1]) == {"a.py", "b.py", "c.py", "d.py", "e.py", "pkg/__init__.py", "pkg/f.py"}
+    # A folder, as named, is what the rule sees; and without a project rule, nothing else.
+    folder = api.plan(dataclasses.replace(options, paths=(Path("pkg"),)))
+    assert [g.context for g in folder.groups] == [()]
     plain = api.plan(dataclasses.replace(options, select=("PA301",)))
     assert [g.context for g in plain.groups] == [()]
