@@ -60,6 +60,7 @@ from pyarch_lint.engine import (
 )
 from pyarch_lint.errors import LintError
 from pyarch_lint.excerpt import Excerpt
+from pyarch_lint.facts import FileFacts
 from pyarch_lint.files import FileChanged, read_for_edit, relative_to_root, replace_file
 from pyarch_lint.findings import Applicability, Critique, Finding, NotReviewed, Severity
 from pyarch_lint.gitdiff import Changes, changed_since, on_changed_lines, repository_root
@@ -139,6 +140,8 @@ class LintOptions:
     escalate: bool = True  # False: never contact the model (--no-llm)
     llm_dry_run: bool = False  # say (through `status`) what would be sent; send nothing
     llm_required: bool = False  # a flagged file left unreviewed sets `failed_required`
+    # With `llm_dry_run`: the exact request for this file goes to `LintResult.request`
+    show_prompt: Path | None = None
     # Whether the outcome carries the lines reports show (code frames, GitLab fingerprints):
     # False leaves a cached file's unread, for a caller that shows none (json, sarif, ...).
     excerpts: bool = True
@@ -193,6 +196,9 @@ class Checked:
     sources: Mapping[str, Path]  # display path -> the file
     store: Store | None  # where critiques are cached: the project root's; None: no cache
     excerpts: Mapping[str, Excerpt]  # display path -> what the reports show of the file
+    # display path -> the file's facts, for the critique's view of the project; empty when the
+    # model will not be asked
+    facts: Mapping[str, FileFacts] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -205,6 +211,7 @@ class LintResult:
     failed_required: str | None  # why `llm_required` is not met, else None
     fail_on: Severity  # the run's `fail-on`
     missing: tuple[Path, ...]  # paths, as given, that do not exist: not checked
+    request: str | None = None  # `show_prompt`'s request, as JSON (redacted, as it would go)
 
     @property
     def failed(self) -> bool:
@@ -400,7 +407,7 @@ def check(plan: Plan, *, progress: Progress | None = None, note: Note | None = N
     options = plan.options
     jobs = options.jobs or default_jobs()
     # A baseline's keys need the reported lines, whatever the caller shows.
-    extras = Extras(excerpts=options.excerpts or plan.recorded is not None)
+    extras = Extras(excerpts=options.excerpts or plan.recorded is not None, facts=_will_ask(plan))
     total = sum(len(group.files) for group in plan.groups)
     findings: list[Finding] = []
     warnings: list[str] = []
@@ -408,6 +415,7 @@ def check(plan: Plan, *, progress: Progress | None = None, note: Note | None = N
     root_paths: dict[str, str] = {}
     sources: dict[str, Path] = {}
     excerpts: dict[str, Excerpt] = {}
+    facts: dict[str, FileFacts] = {}
     analysed = 0
     key = _cache_key(warnings) if options.cache else None
     heard = note or _silent
@@ -437,6 +445,7 @@ def check(plan: Plan, *, progress: Progress | None = None, note: Note | None = N
         crashes.extend(result.crashes)
         sources.update(paths)
         excerpts.update(result.excerpts)
+        facts.update(result.facts)
     if len(plan.groups) > 1:
         findings.sort(key=by_place)
     found_count = len(findings)
@@ -455,6 +464,23 @@ def check(plan: Plan, *, progress: Progress | None = None, note: Note | None = N
         sources,
         critiques,
         excerpts,
+        facts,
+    )
+
+
+def _api_key() -> str | None:
+    return os.environ.get("ANTHROPIC_API_KEY") or None
+
+
+def _will_ask(plan: Plan) -> bool:
+    """Will escalation build requests (a dry run too), which the files' facts help write? Only
+    then are cached facts read: a run without a key pays nothing for them."""
+    options, llm = plan.options, plan.settings.llm
+    return (
+        options.escalate
+        and llm.enabled is not False
+        and llm.context_tokens > 0
+        and (options.llm_dry_run or _api_key() is not None)
     )
 
 
@@ -502,6 +528,7 @@ class _Review:
     not_reviewed: Sequence[NotReviewed] = ()
     escalated: int = 0
     failed_required: str | None = None
+    request: str | None = None
 
 
 def review(checked: Checked, *, status: Note | None = None, each_file: bool = False) -> LintResult:
@@ -510,7 +537,10 @@ def review(checked: Checked, *, status: Note | None = None, each_file: bool = Fa
     dry run's files, a summary), and with `each_file` a line as each file's critique arrives."""
     llm = checked.plan.settings.llm
     flagged = _flagged(checked.findings, llm)
-    done = _escalate(checked, llm, status or _silent, each_file) if flagged else _Review()
+    shown = _shown(checked)
+    done = _escalate(checked, llm, status or _silent, each_file, shown) if flagged else _Review()
+    if shown is not None and done.request is None:
+        raise UsageError(f"--show-prompt: {_no_request(shown, done, flagged, llm)}")
     outcome = Outcome(
         list(checked.findings),
         list(done.critiques),
@@ -531,7 +561,31 @@ def review(checked: Checked, *, status: Note | None = None, each_file: bool = Fa
         done.failed_required,
         Severity.parse(checked.plan.settings.fail_on),
         checked.plan.missing,
+        done.request,
     )
+
+
+def _shown(checked: Checked) -> str | None:
+    """The display path of the file `show_prompt` names (None when none is asked for)."""
+    options = checked.plan.options
+    if options.show_prompt is None:
+        return None
+    if not options.llm_dry_run:
+        raise UsageError("--show-prompt shows what a dry run would send: add --llm-dry-run")
+    wanted = options.show_prompt.resolve()
+    for display, location in checked.sources.items():
+        if location.resolve() == wanted:
+            return display
+    raise UsageError(f"--show-prompt: {options.show_prompt} is not among the files checked")
+
+
+def _no_request(path: str, done: _Review, flagged: set[str], llm: LlmSettings) -> str:
+    reason = next((n.reason for n in done.not_reviewed if n.path == path), None)
+    if reason is not None:
+        return f"no request for {path}: {reason}"
+    if path not in flagged:
+        return f"{path} has no finding at or above llm.min-severity = {llm.min_severity}"
+    return f"no request for {path}: escalation is off (--no-llm or llm.enabled = false)"
 
 
 def _flagged(findings: Sequence[Finding], llm: LlmSettings) -> set[str]:
@@ -539,28 +593,42 @@ def _flagged(findings: Sequence[Finding], llm: LlmSettings) -> set[str]:
     return {f.path for f in findings if f.severity >= threshold}
 
 
-def _escalate(checked: Checked, llm: LlmSettings, status: Note, each_file: bool) -> _Review:
+def _escalate(
+    checked: Checked, llm: LlmSettings, status: Note, each_file: bool, shown: str | None
+) -> _Review:
     options = checked.plan.options
     if not options.escalate or llm.enabled is False:
         off = "escalation is turned off (--no-llm or llm.enabled = false)"
         return _Review(failed_required=off if options.llm_required else None)
     from pyarch_lint.escalation import RunOptions, run_escalation  # only now: a fast start
+    from pyarch_lint.escalation.context import project_of
 
     run_options = RunOptions(
-        api_key=os.environ.get("ANTHROPIC_API_KEY") or None,
+        api_key=_api_key(),
         cache=checked.store,
         dry_run=options.llm_dry_run,
         required=options.llm_required,
         progress=each_file,
+        show=shown,
+    )
+    project = project_of(
+        checked.plan.settings.root, checked.facts, checked.sources, checked.findings
     )
     escalation = run_escalation(
-        checked.findings, checked.sources, llm, run_options, status, names=checked.root_paths
+        checked.findings,
+        checked.sources,
+        llm,
+        run_options,
+        status,
+        names=checked.root_paths,
+        project=project,
     )
     return _Review(
         escalation.critiques,
         escalation.not_reviewed,
         escalation.escalated,
         escalation.failed_required,
+        escalation.request,
     )
 
 

@@ -139,6 +139,12 @@ def main() -> None:
     help="Show which files would be sent to the model, and send nothing.",
 )
 @click.option(
+    "--show-prompt",
+    type=click.Path(path_type=Path),
+    help="With --llm-dry-run: print the exact request for this file (redacted, as it would go) "
+    "instead of the report.",
+)
+@click.option(
     "--llm-required",
     is_flag=True,
     help="Exit 2 when escalation cannot run or a flagged file is not reviewed.",
@@ -256,6 +262,7 @@ def check(
     no_llm: bool,
     explain: bool,
     llm_dry_run: bool,
+    show_prompt: Path | None,
     llm_required: bool,
     model: str | None,
     language: str | None,
@@ -309,6 +316,7 @@ def check(
         force_exclude=force_exclude,
         escalate=not no_llm,
         llm_dry_run=llm_dry_run,
+        show_prompt=show_prompt,
         llm_required=llm_required,
         # Only these formats show source lines; others leave the cached ones unread.
         excerpts=output_format in ("text", "gitlab") and not (explain or statistics),
@@ -457,6 +465,9 @@ def _check(options: LintOptions, command: _Command) -> ExitStatus:
         )
     except LintError as error:
         _fail(str(error))
+    if result.request is not None:  # --show-prompt: the request is the output
+        click.echo(result.request)
+        return ExitStatus.SUCCESS
     _report(dataclasses.replace(result.outcome, unsafe_fixes=command.fixing.unsafe), command)
     return _exit_status(result, command)
 

@@ -85,6 +85,9 @@ class LlmSettings:
     max_input_tokens: int = 40_000
     language: str = ""
     max_run_tokens: int = 250_000  # input and output of all requests, estimated before sending
+    context_tokens: int = 2000  # the project around a flagged file, sent with it (0: none)
+    # glob (as per-file-ignores) -> the project's review guidance for matching files
+    guidance: Mapping[str, str] = field(default_factory=dict)
 
 
 def _key(
@@ -451,6 +454,10 @@ def _build_section(kind: type[Any], value: Any, where: str, key: str) -> Any:
     return _build(kind, value, where, f"{key}.")
 
 
+# Guidance is a short note per path, not a second prompt: bounded, each text and their number.
+MAX_GUIDANCE_TEXT = 500
+MAX_GUIDANCE_ENTRIES = 50
+
 _LANGUAGE_TAG = re.compile(r"[A-Za-z]{2,3}(?:-[A-Za-z0-9]{2,8}){0,2}")
 
 
@@ -478,6 +485,9 @@ def check_llm(llm: LlmSettings, where: str) -> None:
     for name in ("timeout", "deadline"):
         if getattr(llm, name) <= 0:
             raise ConfigError(f"{where}: `llm.{name}` must be a positive number of seconds")
+    if llm.context_tokens < 0:
+        raise ConfigError(f"{where}: `llm.context-tokens` must be at least 0 (0: no context)")
+    _check_guidance(llm.guidance, where)
     # A language tag, not free text: the value goes into the model's instructions, and a
     # repository's config must not be able to write those.
     if llm.language and not _LANGUAGE_TAG.fullmatch(llm.language):
@@ -485,6 +495,23 @@ def check_llm(llm: LlmSettings, where: str) -> None:
             f"{where}: `llm.language` must be a language tag such as zh, ja or pt-BR, "
             f"got {llm.language!r}"
         )
+
+
+def _check_guidance(guidance: Mapping[str, object], where: str) -> None:
+    if len(guidance) > MAX_GUIDANCE_ENTRIES:
+        raise ConfigError(
+            f"{where}: `llm.guidance` has {len(guidance)} entries; at most {MAX_GUIDANCE_ENTRIES}"
+        )
+    for glob, text in guidance.items():
+        key = f"llm.guidance.{glob!r}"
+        if not isinstance(text, str):
+            raise ConfigError(f"{where}: `{key}` must be a string, got {text!r}")
+        if not text.strip() or len(text) > MAX_GUIDANCE_TEXT:
+            raise ConfigError(
+                f"{where}: `{key}` must be a short text: 1 to {MAX_GUIDANCE_TEXT} characters, "
+                f"got {len(text)}"
+            )
+        _check_pattern(where, "llm.guidance", glob)
 
 
 def _check_pattern(where: str, key: str, pattern: str) -> None:

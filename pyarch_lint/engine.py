@@ -18,6 +18,7 @@ from pyarch_lint.cache import Analysis, Cache, digest
 from pyarch_lint.checks.registry import RuleSet
 from pyarch_lint.config import Settings
 from pyarch_lint.excerpt import NO_EXCERPT, Excerpt, excerpt_of, lenient_text, merged
+from pyarch_lint.facts import FileFacts
 from pyarch_lint.files import path_matches, read_regular, relative_to_root, split_lines
 from pyarch_lint.findings import Applicability, Finding, RawFinding
 
@@ -39,6 +40,7 @@ class RunResult:
     warnings: list[str]
     files: int
     excerpts: dict[str, Excerpt]  # by display path: what the reports show of each file
+    facts: dict[str, FileFacts]  # by display path, when `Extras.facts` asked for them
 
 
 def by_place(finding: Finding) -> tuple[str, int, int, str, str]:
@@ -53,6 +55,8 @@ class Extras:
     # Whether a report will show source lines (text, GitLab, baseline): if not, files read
     # from the cache come without their excerpt, which is then not even parsed.
     excerpts: bool = True
+    # Whether the result carries every file's facts (the critique's view of the project).
+    facts: bool = False
 
 
 _NO_FIXES: Mapping[int, Applicability] = MappingProxyType({})
@@ -186,7 +190,7 @@ def run(
                 source,
                 storable,
                 with_excerpt=extras.excerpts,
-                with_facts=bool(selected),
+                with_facts=bool(selected) or extras.facts,
             )
             if hit is not None:
                 analyses[file] = hit
@@ -222,7 +226,8 @@ def run(
         excerpts[file.display] = merged(analysis.excerpt, shown)
     findings.sort(key=by_place)
     warnings[:0] = cache.warnings if cache else []
-    return RunResult(findings, crashes, warnings, len(files), excerpts)
+    known = {file.display: analyses[file].facts for file in files} if extras.facts else {}
+    return RunResult(findings, crashes, warnings, len(files), excerpts, known)
 
 
 _NOTHING: tuple[list[Finding], Excerpt] = ([], NO_EXCERPT)  # no project finding in a file

@@ -44,6 +44,10 @@ _LLM_COMMENTS = {
     "max-run-tokens": "Most tokens one run may spend (input and output, estimated before"
     " sending). Here, like max-files, max-output-tokens, concurrency and deadline, it can only"
     " be lowered; --llm-max-run-tokens or PYARCH_LINT_MAX_RUN_TOKENS raises it.",
+    "context-tokens": "Most tokens of the project around a flagged file sent with it: outlines of"
+    " the modules it imports, the modules importing it, project findings involving it (0: none).",
+    "guidance": "The project's review guidance: globs to short texts sent with matching files,"
+    ' e.g. "app/domain/**" = "pure domain logic: no I/O, no framework imports".',
 }
 
 
@@ -97,7 +101,14 @@ def default_table(rules: RuleSet) -> Table:
     llm.add(tomlkit.comment("The architectural critique of flagged files by a Claude model."))
     for field in dataclasses.fields(LlmSettings):
         key = _kebab(field.name)
-        _add(llm, key, getattr(defaults.llm, field.name), _LLM_COMMENTS[key])
+        value = getattr(defaults.llm, field.name)
+        if isinstance(value, dict):  # guidance: a table of its own, empty, its help inside
+            continue
+        _add(llm, key, value, _LLM_COMMENTS[key])
+    guidance = tomlkit.table()
+    for line in _comment_lines(_LLM_COMMENTS["guidance"]):
+        guidance.add(tomlkit.comment(line))
+    llm.add("guidance", guidance)
     table.add(LlmSettings.SECTION, llm)
 
     for section, kind in sorted(rules.option_types().items()):

@@ -8,6 +8,7 @@ code; `failed_required` is for the CLI to turn into exit 2 under `--llm-required
 
 from __future__ import annotations
 
+import json
 import time
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING, TypeVar
 
 from pyarch_lint.config import LlmSettings
 from pyarch_lint.escalation import cache
+from pyarch_lint.escalation.context import Project, context_of, guidance_for
 from pyarch_lint.escalation.prompt import (
     FilePrompt,
     build_prompt,
@@ -43,6 +45,7 @@ class EscalationResult:
     not_reviewed: tuple[NotReviewed, ...]  # flagged files without a critique, with the reason
     escalated: int  # files that got a critique, from the model or its cache
     failed_required: str | None  # why `--llm-required` is not met (the CLI exits 2), else None
+    request: str | None = None  # the dry run's request for `RunOptions.show`, as JSON
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,6 +57,7 @@ class RunOptions:
     dry_run: bool = False  # --llm-dry-run: say what would be sent, send and write nothing
     required: bool = False  # --llm-required
     progress: bool = False  # a line per file as it finishes (stderr is a terminal)
+    show: str | None = None  # a dry run gives the request for this file (display path)
 
 
 def run_escalation(
@@ -64,10 +68,12 @@ def run_escalation(
     echo: Callable[[str], None],
     *,
     names: Mapping[str, str] | None = None,
+    project: Project | None = None,
 ) -> EscalationResult:
     """Critique the flagged files. `files` maps each display path to the file to read; `names`
     each display path to its path from the project root, which the model and the cache see
-    (so the folder pyarch-lint runs from changes neither)."""
+    (so the folder pyarch-lint runs from changes neither); `project`, the project around them
+    (without it, each file is sent alone)."""
     api_key, store, dry_run, required = run.api_key, run.cache, run.dry_run, run.required
     if settings.enabled is False:
         return _nothing("escalation is turned off (llm.enabled = false or --no-llm)", required)
@@ -76,7 +82,9 @@ def run_escalation(
         return _nothing("ANTHROPIC_API_KEY is not set", required)
     started = time.monotonic()
     selection = select_files(findings, Severity.parse(settings.min_severity), settings.max_files)
-    prepared = [_prepare(flagged, files, names or {}, settings) for flagged in selection.chosen]
+    prepared = [
+        _prepare(flagged, files, names or {}, settings, project) for flagged in selection.chosen
+    ]
     prompts = [p for p in prepared if isinstance(p, FilePrompt)]
     not_reviewed = [*selection.skipped, *(p for p in prepared if isinstance(p, NotReviewed))]
     keys = {p.path: cache.cache_key(request_params(p, settings, None)) for p in prompts}
@@ -87,7 +95,12 @@ def run_escalation(
     not_reviewed.extend(over_budget)
     if dry_run or not api_key:  # no key here means a dry run (checked above)
         _describe_dry_run(prompts, hits, to_send, not_reviewed, echo)
-        return EscalationResult((), _by_path(not_reviewed), 0, None)
+        shown = next((p for p in prompts if p.path == run.show), None)
+        request = None
+        if shown is not None:
+            params = request_params(shown, settings, None)
+            request = json.dumps(params, indent=2, ensure_ascii=False)
+        return EscalationResult((), _by_path(not_reviewed), 0, None, request)
     batch = (
         _ask(to_send, settings, api_key, spare, progress=run.progress, echo=echo)
         if to_send
@@ -152,7 +165,11 @@ def _from_cache(
 
 
 def _prepare(
-    flagged: FlaggedFile, files: Mapping[str, Path], names: Mapping[str, str], settings: LlmSettings
+    flagged: FlaggedFile,
+    files: Mapping[str, Path],
+    names: Mapping[str, str],
+    settings: LlmSettings,
+    project: Project | None,
 ) -> FilePrompt | NotReviewed:
     location = files.get(flagged.path)
     if location is None:
@@ -164,7 +181,15 @@ def _prepare(
     name = names.get(flagged.path, flagged.path)
     if PurePath(name).is_absolute():  # outside the project: its name alone, never where it lies
         name = PurePath(name).name
-    return build_prompt(flagged, decode_source(data), settings, name)
+    context = ""
+    where = name
+    if project is not None and flagged.path in project.locations:
+        context = context_of(flagged.path, project, settings.context_tokens)
+        where = project.relative(flagged.path)
+    guidance = guidance_for(where, settings.guidance)
+    return build_prompt(
+        flagged, decode_source(data), settings, name, context=context, guidance=guidance
+    )
 
 
 def _ask(

@@ -1,0 +1,273 @@
+"""The project around a flagged file, as the model sees it beside the file: the public outline of
+each first-party module the file imports (classes, signatures with their annotations, the first
+line of each docstring; never a body), the modules that import it, and the project-wide findings
+of other files that involve it (an import cycle through it, reported where it closes).
+
+Everything comes from the facts analysis already gathered (no file is read or parsed here), in
+a fixed order, cut at `llm.context-tokens`: the same project gives the same text, so the
+critique's cache key changes exactly when a neighbour the file is shown changes. The text is
+raw here; `prompt` redacts it like the file and fences it as data.
+
+A module's name is its dotted path inside its package: the folders above the file that hold an
+`__init__.py` among the linted files (`src/shop/orders/repo.py` under `src/shop/__init__.py`
+and `src/shop/orders/__init__.py` is `shop.orders.repo`), its stem alone outside any package.
+Two files with the same name (two top-level `setup.py`) are no module of the project: an
+outline of the wrong one is worse than none.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from collections import Counter
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import pathspec
+
+from pyarch_lint.escalation.prompt import CHARS_PER_TOKEN
+from pyarch_lint.facts import NO_FACTS, Class, FileFacts, Function, Import, Parameter
+from pyarch_lint.findings import Finding
+
+# Project-wide rules (PA5xx) report a finding in one file of what they found; the others it
+# involves see it here.
+_PROJECT_FAMILY = "PA5"
+_MAX_IMPORTERS = 30  # named; past that, counted
+_CUT = "... the rest omitted: over llm.context-tokens = {budget}"
+
+
+@dataclass(frozen=True, slots=True)
+class Project:
+    """What a run knows of the project around its flagged files, by display path."""
+
+    root: Path  # the project root, which guidance globs are relative to
+    locations: Mapping[str, Path]  # every linted file
+    facts: Mapping[str, FileFacts]  # every linted file's
+    findings: Sequence[Finding]  # the run's, the project rules' among them
+    modules: Mapping[str, str]  # module name -> display path (unambiguous names only)
+    names: Mapping[str, str]  # display path -> module name
+    importers: Mapping[str, tuple[str, ...]]  # display path -> the modules importing it, sorted
+    imported: Mapping[str, tuple[str, ...]]  # display path -> the project modules it imports
+
+    def relative(self, path: str) -> str:
+        """The file shown as `path`, relative to the project root, `/`-separated (as
+        per-file-ignores and guidance globs match it)."""
+        location = os.path.abspath(self.locations[path])
+        return os.path.relpath(location, os.path.abspath(self.root)).replace(os.sep, "/")
+
+
+def project_of(
+    root: Path,
+    facts: Mapping[str, FileFacts],
+    locations: Mapping[str, Path],
+    findings: Sequence[Finding],
+) -> Project:
+    """The project at `root` of the linted files (`locations`: display path -> file), their
+    facts and findings."""
+    names = _module_names(locations)
+    counts = Counter(names.values())
+    modules = {module: path for path, module in sorted(names.items()) if counts[module] == 1}
+    unique = {path: module for module, path in modules.items()}
+    imported: dict[str, tuple[str, ...]] = {}
+    importers: dict[str, set[str]] = {}
+    for path, module in sorted(unique.items()):
+        if path not in facts:
+            continue
+        package = os.path.basename(locations[path]).startswith("__init__.")
+        targets = _targets(facts[path].imports, module, package, modules)
+        imported[path] = targets
+        for target in targets:
+            importers.setdefault(modules[target], set()).add(module)
+    return Project(
+        root,
+        locations,
+        facts,
+        findings,
+        modules,
+        unique,
+        {path: tuple(sorted(found)) for path, found in importers.items()},
+        imported,
+    )
+
+
+def context_of(path: str, project: Project, budget: int) -> str:
+    """The context of the file shown as `path`, in at most `budget` tokens; "" when there is
+    nothing to say about it or no budget."""
+    limit = budget * CHARS_PER_TOKEN
+    lines = list(_lines(path, project))
+    text = "\n".join(lines)
+    if len(text) <= limit:
+        return text
+    cut = _CUT.format(budget=budget)
+    kept: list[str] = []
+    size = len(cut)
+    for line in lines:
+        size += len(line) + 1
+        if size > limit:
+            break
+        kept.append(line)
+    return "\n".join([*kept, cut]) if kept else ""
+
+
+def _lines(path: str, project: Project) -> Iterator[str]:
+    """The context's lines, the most telling first (what is cut comes last)."""
+    module = project.names.get(path)
+    if module is None:
+        return
+    involving = [
+        f
+        for f in project.findings
+        if f.code.startswith(_PROJECT_FAMILY) and f.path != path and _mentions(f.message, module)
+    ]
+    if involving:
+        yield "Project-wide findings in other files that involve this module:"
+        for finding in involving:
+            where = project.names.get(finding.path, finding.path)
+            yield f"  {finding.code} {finding.name} in {where}: {' '.join(finding.message.split())}"
+    importers = project.importers.get(path, ())
+    if importers:
+        named = ", ".join(importers[:_MAX_IMPORTERS])
+        more = len(importers) - _MAX_IMPORTERS
+        yield f"Imported by: {named}" + (f" and {more} more" if more > 0 else "")
+    targets = project.imported.get(path, ())
+    if targets:
+        yield f"This module ({module}) imports these modules of the project; their public outline:"
+    for target in targets:
+        yield from _outline(target, project.facts.get(project.modules[target], NO_FACTS))
+
+
+def _mentions(message: str, module: str) -> bool:
+    """Does a finding's message name `module` as a whole dotted name (not `shop.order` in
+    `shop.orders`)?"""
+    start = message.find(module)
+    while start >= 0:
+        end = start + len(module)
+        before = message[start - 1] if start else " "
+        after = message[end] if end < len(message) else " "
+        if not (_name_char(before) or before == ".") and not (_name_char(after) or after == "."):
+            return True
+        start = message.find(module, end)
+    return False
+
+
+def _name_char(char: str) -> bool:
+    return char.isalnum() or char == "_"
+
+
+def _outline(module: str, facts: FileFacts) -> Iterator[str]:
+    yield f"module {module}" + _doc(facts.doc)
+    for cls in facts.classes:
+        if _public(cls.name):
+            yield from _class(cls)
+    for function in facts.functions:
+        if _public(function.name):
+            yield f"  {_signature(function)}{_doc(function.doc)}"
+
+
+def _class(cls: Class) -> Iterator[str]:
+    bases = f"({', '.join(_flat(base) for base in cls.bases)})" if cls.bases else ""
+    yield f"  class {cls.name}{bases}{_doc(cls.doc)}"
+    for method in cls.methods:
+        if _public(method.name) or method.name == "__init__":
+            yield f"    {_signature(method)}{_doc(method.doc)}"
+
+
+def _public(name: str) -> bool:
+    return not name.startswith("_")
+
+
+def _doc(doc: str | None) -> str:
+    return f"  # {doc}" if doc else ""
+
+
+def _signature(function: Function) -> str:
+    parts: list[str] = []
+    previous: str | None = None
+    starred = any(p.kind == "var-positional" for p in function.parameters)
+    for parameter in function.parameters:
+        if previous == "positional-only" and parameter.kind != "positional-only":
+            parts.append("/")
+        if parameter.kind == "keyword-only" and previous != "keyword-only" and not starred:
+            parts.append("*")
+        parts.append(_parameter(parameter))
+        previous = parameter.kind
+    if previous == "positional-only":
+        parts.append("/")
+    returns = f" -> {_flat(function.returns)}" if function.returns is not None else ""
+    keyword = "async def" if function.is_async else "def"
+    return f"{keyword} {function.name}({', '.join(parts)}){returns}"
+
+
+def _parameter(parameter: Parameter) -> str:
+    stars = {"var-positional": "*", "var-keyword": "**"}.get(parameter.kind, "")
+    text = stars + parameter.name
+    if parameter.annotation is not None:
+        text += f": {_flat(parameter.annotation)}"
+    if parameter.has_default:
+        text += " = ..." if parameter.annotation is not None else "=..."
+    return text
+
+
+def _flat(text: str) -> str:
+    """An annotation or base on one line, as the source wrote it."""
+    return " ".join(text.split())
+
+
+def _module_names(locations: Mapping[str, Path]) -> dict[str, str]:
+    """Each file's module name, by display path."""
+    absolute = {path: os.path.abspath(location) for path, location in locations.items()}
+    files = set(absolute.values())
+    names: dict[str, str] = {}
+    for path, location in absolute.items():
+        folder, name = os.path.split(location)
+        stem = os.path.splitext(name)[0]
+        parts = [] if stem == "__init__" else [stem]
+        while os.path.join(folder, "__init__.py") in files:
+            folder, package = os.path.split(folder)
+            parts.append(package)
+        if parts and all(part.isidentifier() for part in parts):
+            names[path] = ".".join(reversed(parts))
+    return names
+
+
+def _targets(
+    imports: Sequence[Import], module: str, package: bool, modules: Mapping[str, str]
+) -> tuple[str, ...]:
+    """The project's modules that `imports` (of `module`, a package's `__init__` when
+    `package`) name, each once, in the order first imported; never the module itself."""
+    found: dict[str, None] = {}
+    for imported in sorted(imports, key=lambda i: (i.line, i.column)):
+        target = _resolve(imported, module, package)
+        if target is None:
+            continue
+        submodule = f"{target}.{imported.name}" if target and imported.name else None
+        for candidate in (submodule, target):
+            if candidate is not None and candidate in modules:
+                if candidate != module:
+                    found.setdefault(candidate)
+                break
+    return tuple(found)
+
+
+def _resolve(imported: Import, module: str, package: bool) -> str | None:
+    """The absolute name of the module an import statement names (`from ..x import y` in
+    `a.b.c`: `a.x`), or None when it climbs out of the top package."""
+    if not imported.level:
+        return imported.module
+    parts = module.split(".") if package else module.split(".")[:-1]
+    up = imported.level - 1
+    if up > len(parts):
+        return None
+    base = parts[: len(parts) - up]
+    return ".".join([*base, imported.module] if imported.module else base)
+
+
+def guidance_for(path: str, guidance: Mapping[str, str]) -> tuple[str, ...]:
+    """The guidance texts whose glob matches `path` (from the project root), in table order."""
+    return tuple(text for glob, text in guidance.items() if _glob(glob).match_file(path))
+
+
+@functools.cache
+def _glob(pattern: str) -> pathspec.PathSpec[pathspec.Pattern]:
+    return pathspec.PathSpec.from_lines("gitignore", [pattern])
