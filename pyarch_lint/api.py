@@ -83,6 +83,7 @@ __all__ = [
     "LlmOverrides",
     "Plan",
     "UsageError",
+    "audit",
     "check",
     "check_source",
     "fix",
@@ -629,6 +630,30 @@ def _escalate(
         escalation.escalated,
         escalation.failed_required,
         escalation.request,
+    )
+
+
+def audit(checked: Checked, *, submit: bool, status: Note | None = None) -> None:
+    """`pyarch-lint audit` after `check`: the flagged files' critiques through the Message
+    Batches API. `submit`: send the files that are neither cached nor in a batch as one batch;
+    else collect the ended batches into the critique cache and send their failures again. What
+    it does goes to `status`. AuditError (a LintError) when it cannot run."""
+    from pyarch_lint.escalation import RunOptions, run_audit
+    from pyarch_lint.escalation.context import project_of
+
+    run_options = RunOptions(api_key=_api_key(), cache=checked.store)
+    project = project_of(
+        checked.plan.settings.root, checked.facts, checked.sources, checked.findings
+    )
+    run_audit(
+        checked.findings,
+        checked.sources,
+        checked.plan.settings.llm,
+        run_options,
+        status or _silent,
+        submit=submit,
+        names=checked.root_paths,
+        project=project,
     )
 
 

@@ -688,6 +688,103 @@ def _rule_set() -> RuleSet:
         _fail(str(error))
 
 
+@main.command("audit", short_help="Critique every flagged file through the Message Batches API.")
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--submit", "action", flag_value="submit", help="Send the flagged files as a batch.")
+@click.option(
+    "--collect",
+    "action",
+    flag_value="collect",
+    help="Store the ended batches' critiques in the cache; send their failures again.",
+)
+@click.option(
+    "--config",
+    "config_file",
+    type=click.Path(path_type=Path),
+    help="Use this config file instead of the nearest pyproject.toml.",
+)
+@click.option("--select", multiple=True, help="Codes or prefixes to enable, as for check.")
+@click.option("--extend-select", multiple=True, help="Codes or prefixes to add, as for check.")
+@click.option("--ignore", multiple=True, help="Codes or prefixes to disable, as for check.")
+@click.option("--model", help="Model for the critique (overrides llm.model).")
+@click.option("--language", help="Language of the model's prose (overrides llm.language).")
+@click.option(
+    "--llm-max-output-tokens",
+    type=click.IntRange(min=1),
+    help="Output token limit per critique (overrides llm.max-output-tokens).",
+)
+@click.option(
+    "--llm-max-run-tokens",
+    type=click.IntRange(min=1),
+    envvar="PYARCH_LINT_MAX_RUN_TOKENS",
+    help="Most tokens (input and output, estimated) one batch may spend; as for check.",
+)
+@click.option(
+    "--jobs", "-j", type=click.IntRange(min=1), help="Worker processes (default: CPU count)."
+)
+@click.option("-q", "--quiet", is_flag=True, help="Print nothing but errors.")
+@click.option(
+    "-v", "--verbose", is_flag=True, help="Print notes and, on internal errors, tracebacks."
+)
+def audit(
+    *,
+    paths: tuple[Path, ...],
+    action: str | None,
+    config_file: Path | None,
+    select: tuple[str, ...],
+    extend_select: tuple[str, ...],
+    ignore: tuple[str, ...],
+    model: str | None,
+    language: str | None,
+    llm_max_output_tokens: int | None,
+    llm_max_run_tokens: int | None,
+    jobs: int | None,
+    quiet: bool,
+    verbose: bool,
+) -> None:
+    """Critique every flagged file of PATHS through the Message Batches API, for nightly audits
+    of a large repository: `--submit` sends the files that are neither cached nor waiting in a
+    batch and exits; `--collect` (and every ordinary run) stores the ended batches' critiques in
+    the critique cache, where ordinary runs find them, and `--collect` sends the failures again.
+    Select rules as for the runs that should find these critiques cached."""
+    if action is None:
+        _fail("audit: say --submit or --collect")
+    options = LintOptions(
+        paths=paths,
+        config=config_file,
+        select=_codes(select) or None,
+        extend_select=_codes(extend_select),
+        ignore=_codes(ignore),
+        llm=LlmOverrides(
+            model=model or None,
+            language=language or None,
+            max_output_tokens=llm_max_output_tokens,
+            max_run_tokens=llm_max_run_tokens,
+        ),
+        jobs=jobs,
+        excerpts=False,
+    )
+    note = _note if verbose else None
+    try:
+        with _progress(quiet) as progress:
+            checked = api.check(api.plan(options, note=note), progress=progress, note=note)
+        _complain(checked.warnings, checked.crashes)
+        _missing(checked.plan.missing)
+        api.audit(checked, submit=action == "submit", status=None if quiet else _status)
+    except LintError as error:
+        _fail(str(error))
+    except KeyboardInterrupt:
+        click.echo("pyarch-lint: interrupted", err=True)
+        sys.exit(ExitStatus.ERROR)
+    except Exception as error:
+        if verbose:
+            traceback.print_exc()
+        hint = "" if verbose else " (run with -v for the traceback)"
+        _fail(f"internal error: {type(error).__name__}: {error}{hint}")
+    failed = checked.crashes or checked.plan.missing
+    sys.exit(ExitStatus.ERROR if failed else ExitStatus.SUCCESS)
+
+
 @main.command("rule", short_help="Print one rule's documentation.")
 @click.argument("code")
 def show_rule(code: str) -> None:

@@ -6,6 +6,12 @@ shape. Every request is recorded (path, headers, decoded JSON body). Answers com
 queue, in arrival order; when the queue is empty, `default` answers (a valid critique by
 default). An answer may be a callable of the request body, for tests that run requests
 concurrently and so cannot rely on arrival order.
+
+The Message Batches endpoints too: POST /v1/messages/batches answers each request of the batch
+from the same queue as it arrives (a 200 answer is a `succeeded` result, any other status an
+`errored` one with its error body, `expired()` and `canceled()` those results); the batch ends
+after `batch_polls` retrievals (0: at once), and GET .../results then gives the results as
+JSONL, in reverse order (the API promises no order).
 """
 
 from __future__ import annotations
@@ -131,9 +137,35 @@ def error(status: int, kind: str, retry_after: float | None = None) -> Answer:
     return Answer(status, body, headers)
 
 
+def expired() -> Answer:
+    """A batch request the batch did not get to before it expired (batches only)."""
+    return Answer(0, {"type": "expired"})
+
+
+def canceled() -> Answer:
+    """A batch request canceled before it was processed (batches only)."""
+    return Answer(0, {"type": "canceled"})
+
+
 def overloaded() -> Answer:
     # A tiny retry-after keeps the SDK's own retries fast; the real API may send none.
     return error(529, "overloaded_error", retry_after=0.01)
+
+
+@dataclass
+class Batch:
+    """A message batch the server holds: its results by custom_id, in the order asked."""
+
+    id: str
+    results: dict[str, dict[str, Any]]
+    polls_left: int  # retrievals before it ends
+
+    def counts(self) -> dict[str, int]:
+        ended = self.polls_left <= 0
+        counts = dict.fromkeys(("processing", "succeeded", "errored", "canceled", "expired"), 0)
+        for result in self.results.values():
+            counts[result["type"] if ended else "processing"] += 1
+        return counts
 
 
 class MessagesServer:
@@ -141,6 +173,8 @@ class MessagesServer:
 
     def __init__(self) -> None:
         self.requests: list[Recorded] = []
+        self.batches: dict[str, Batch] = {}
+        self.batch_polls = 0  # retrievals of a new batch before it ends
         self.in_flight = 0
         self.max_in_flight = 0  # the most requests answered at once
         self.answered = 0  # requests answered so far
@@ -165,6 +199,54 @@ class MessagesServer:
         with self._lock:
             responder = self._queue.popleft() if self._queue else self.default
         return responder(body) if callable(responder) else responder
+
+    def create_batch(self, body: dict[str, Any]) -> Answer:
+        results: dict[str, dict[str, Any]] = {}
+        for request in body.get("requests", []):
+            answer = self.next_answer(request["params"])
+            if answer.status == 0:
+                results[request["custom_id"]] = answer.body
+            elif answer.status == 200:
+                results[request["custom_id"]] = {"type": "succeeded", "message": answer.body}
+            else:
+                results[request["custom_id"]] = {"type": "errored", "error": answer.body}
+        with self._lock:
+            batch = Batch(f"msgbatch_test{len(self.batches) + 1:04d}", results, self.batch_polls)
+            self.batches[batch.id] = batch
+        return Answer(200, self._batch_object(batch))
+
+    def retrieve_batch(self, batch_id: str) -> Answer:
+        batch = self.batches.get(batch_id)
+        if batch is None:
+            return error(404, "not_found_error")
+        with self._lock:
+            batch.polls_left -= 1
+        return Answer(200, self._batch_object(batch))
+
+    def batch_results(self, batch_id: str) -> Answer:
+        batch = self.batches.get(batch_id)
+        if batch is None or batch.polls_left > 0:
+            return error(404, "not_found_error")
+        lines = [
+            json.dumps({"custom_id": custom_id, "result": result})
+            for custom_id, result in reversed(batch.results.items())
+        ]
+        return Answer(200, "".join(f"{line}\n" for line in lines).encode())
+
+    def _batch_object(self, batch: Batch) -> dict[str, Any]:
+        ended = batch.polls_left <= 0
+        return {
+            "id": batch.id,
+            "type": "message_batch",
+            "processing_status": "ended" if ended else "in_progress",
+            "request_counts": batch.counts(),
+            "created_at": "2026-01-01T00:00:00Z",
+            "expires_at": "2026-01-02T00:00:00Z",
+            "ended_at": "2026-01-01T01:00:00Z" if ended else None,
+            "archived_at": None,
+            "cancel_initiated_at": None,
+            "results_url": f"{self.url}/v1/messages/batches/{batch.id}/results" if ended else None,
+        }
 
     def record(self, entry: Recorded) -> None:
         with self._lock:
@@ -205,6 +287,9 @@ def _handler_for(server: MessagesServer) -> type[BaseHTTPRequestHandler]:
             raw = self.rfile.read(int(self.headers.get("content-length", "0")))
             body = json.loads(raw) if raw else {}
             server.record(Recorded(self.path, dict(self.headers.items()), body, raw))
+            if self.path == "/v1/messages/batches":
+                self._send(server.create_batch(body))
+                return
             if self.path != "/v1/messages":
                 self._send(error(404, "not_found_error"))
                 return
@@ -213,6 +298,16 @@ def _handler_for(server: MessagesServer) -> type[BaseHTTPRequestHandler]:
                 self._send(server.next_answer(body))
             finally:
                 server.leave()
+
+        def do_GET(self) -> None:
+            server.record(Recorded(self.path, dict(self.headers.items()), {}, b""))
+            parts = self.path.split("?", 1)[0].strip("/").split("/")
+            if parts[:3] == ["v1", "messages", "batches"] and len(parts) == 4:
+                self._send(server.retrieve_batch(parts[3]))
+            elif parts[:3] == ["v1", "messages", "batches"] and parts[4:] == ["results"]:
+                self._send(server.batch_results(parts[3]))
+            else:
+                self._send(error(404, "not_found_error"))
 
         def _send(self, answer: Answer) -> None:
             if answer.delay:

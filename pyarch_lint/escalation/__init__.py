@@ -14,9 +14,11 @@ from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path, PurePath
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from pyarch_lint.config import LlmSettings
+from pyarch_lint.errors import LintError
+from pyarch_lint.escalation import batch as batches
 from pyarch_lint.escalation import cache
 from pyarch_lint.escalation.context import Project, context_of, guidance_for
 from pyarch_lint.escalation.prompt import (
@@ -26,7 +28,7 @@ from pyarch_lint.escalation.prompt import (
     request_params,
     request_tokens,
 )
-from pyarch_lint.escalation.select import FlaggedFile, select_files
+from pyarch_lint.escalation.select import FlaggedFile, Selection, select_files
 from pyarch_lint.findings import Critique, Finding, NotReviewed, Severity
 from pyarch_lint.report import counted
 from pyarch_lint.storage import Store
@@ -34,7 +36,7 @@ from pyarch_lint.storage import Store
 if TYPE_CHECKING:
     from pyarch_lint.escalation.client import Batch
 
-__all__ = ["EscalationResult", "RunOptions", "run_escalation"]
+__all__ = ["AuditError", "EscalationResult", "RunOptions", "run_audit", "run_escalation"]
 
 _Pathed = TypeVar("_Pathed", Critique, NotReviewed)
 
@@ -81,12 +83,10 @@ def run_escalation(
         echo("llm: escalation skipped: ANTHROPIC_API_KEY is not set")
         return _nothing("ANTHROPIC_API_KEY is not set", required)
     started = time.monotonic()
+    if store is not None and api_key and not dry_run:
+        _collect_batches(store, settings, api_key, echo)
     selection = select_files(findings, Severity.parse(settings.min_severity), settings.max_files)
-    prepared = [
-        _prepare(flagged, files, names or {}, settings, project) for flagged in selection.chosen
-    ]
-    prompts = [p for p in prepared if isinstance(p, FilePrompt)]
-    not_reviewed = [*selection.skipped, *(p for p in prepared if isinstance(p, NotReviewed))]
+    prompts, not_reviewed = _prepare_all(selection, files, names, settings, project)
     keys = {p.path: cache.cache_key(request_params(p, settings, None)) for p in prompts}
     hits = _from_cache(store, prompts, keys, settings.model, echo)
     to_send, over_budget, spare = _within_budget(
@@ -123,6 +123,37 @@ def run_escalation(
             f"{counted(len(not_reviewed), 'flagged file')} not reviewed ({_reasons(not_reviewed)})"
         )
     return EscalationResult(_by_path(critiques), _by_path(not_reviewed), len(critiques), unmet)
+
+
+def _prepare_all(
+    selection: Selection,
+    files: Mapping[str, Path],
+    names: Mapping[str, str] | None,
+    settings: LlmSettings,
+    project: Project | None,
+) -> tuple[list[FilePrompt], list[NotReviewed]]:
+    """The requests for the chosen files, and the files not reviewed (skipped or unusable)."""
+    prepared = [
+        _prepare(flagged, files, names or {}, settings, project) for flagged in selection.chosen
+    ]
+    prompts = [p for p in prepared if isinstance(p, FilePrompt)]
+    not_reviewed = [*selection.skipped, *(p for p in prepared if isinstance(p, NotReviewed))]
+    return prompts, not_reviewed
+
+
+def _collect_batches(
+    store: Store, settings: LlmSettings, api_key: str, echo: Callable[[str], None]
+) -> None:
+    """An ordinary run first brings in what audit batches have finished, so they show cached."""
+    state = batches.load(store, echo)
+    if not state.batches:
+        return
+    from pyarch_lint.escalation.client import BatchError  # loads anthropic: only now that we ask
+
+    try:
+        batches.collect(store, state, settings, api_key, echo)
+    except (BatchError, OSError) as error:
+        echo(f"llm: audit batches not collected: {error}")
 
 
 def _within_budget(
@@ -292,3 +323,130 @@ def _reasons(not_reviewed: Sequence[NotReviewed]) -> str:
 
 def _by_path(values: Sequence[_Pathed]) -> tuple[_Pathed, ...]:
     return tuple(sorted(values, key=lambda v: v.path))
+
+
+# -- audit: the Message Batches API ------------------------------------------------------------
+
+
+class AuditError(LintError):
+    """`audit` cannot do what was asked (exit 2)."""
+
+
+def run_audit(
+    findings: Sequence[Finding],
+    files: Mapping[str, Path],
+    settings: LlmSettings,
+    run: RunOptions,
+    echo: Callable[[str], None],
+    *,
+    submit: bool,
+    names: Mapping[str, str] | None = None,
+    project: Project | None = None,
+) -> None:
+    """`audit --submit` (`submit`): every flagged file not in the critique cache nor in a
+    batch already, within llm.max-run-tokens, as one batch. `audit --collect`: the ended
+    batches' critiques into the cache, then the failures that may be sent again as a new batch.
+    The requests are an ordinary run's, for every flagged file (llm.max-files is for
+    interactive runs). AuditError when it cannot run or the API refuses."""
+    from pyarch_lint.escalation.client import BatchError  # loads anthropic: an audit asks
+
+    api_key, store = run.api_key, run.cache
+    if settings.enabled is False:
+        raise AuditError("audit: escalation is turned off (llm.enabled = false)")
+    if not api_key:
+        raise AuditError("audit: ANTHROPIC_API_KEY is not set")
+    if store is None:
+        raise AuditError(
+            "audit: batches are kept in the cache folder: it cannot run with --no-cache"
+        )
+    try:
+        state = batches.load(store, echo)
+        if not submit:
+            state = batches.collect(store, state, settings, api_key, echo).state
+        _submit(
+            findings,
+            files,
+            settings=settings,
+            store=store,
+            api_key=api_key,
+            state=state,
+            echo=echo,
+            submit=submit,
+            names=names,
+            project=project,
+        )
+    except BatchError as error:
+        raise AuditError(f"audit: {error}") from None
+    except OSError as error:
+        raise AuditError(f"audit: the cache folder cannot keep the batches: {error}") from None
+
+
+def _submit(
+    findings: Sequence[Finding],
+    files: Mapping[str, Path],
+    *,
+    settings: LlmSettings,
+    store: Store,
+    api_key: str,
+    state: batches.State,
+    echo: Callable[[str], None],
+    submit: bool,
+    names: Mapping[str, str] | None,
+    project: Project | None,
+) -> None:
+    """Submit the flagged files' requests that are due (all that are neither cached nor pending
+    when `submit`, else only the failures that may be sent again)."""
+    from pyarch_lint.escalation import client
+
+    threshold = Severity.parse(settings.min_severity)
+    selection = select_files(findings, threshold, max(len(findings), 1))
+    prompts, not_reviewed = _prepare_all(selection, files, names, settings, project)
+    keys = {p.path: cache.cache_key(request_params(p, settings, None)) for p in prompts}
+    hits = _from_cache(store, prompts, keys, settings.model, echo)
+    pending = state.pending()
+    due: list[tuple[FilePrompt, batches.Failed | None]] = []
+    for prompt in prompts:
+        key = keys[prompt.path]
+        failure = state.failed.get(key)
+        if prompt.path in hits or key in pending or (failure is None and not submit):
+            continue
+        if failure is not None and not batches.retryable(state, key):
+            not_reviewed.append(NotReviewed(prompt.path, f"{failure.reason} (not sent again)"))
+            continue
+        due.append((prompt, failure))
+    left = settings.max_run_tokens
+    requests: list[tuple[str, dict[str, Any]]] = []
+    submitted: list[batches.Request] = []
+    for prompt, failure in due:
+        reask = failure.reask if failure is not None else None
+        cost = request_tokens(prompt, settings, reask)
+        if cost > left:
+            reason = f"budget: llm.max-run-tokens = {settings.max_run_tokens:,} reached"
+            not_reviewed.append(NotReviewed(prompt.path, reason))
+            continue
+        left -= cost
+        key = keys[prompt.path]
+        requests.append((key, request_params(prompt, settings, reask)))
+        attempt = failure.attempt + 1 if failure is not None else 1
+        submitted.append(batches.request_of(prompt, key, attempt))
+    what = "submitted" if submit else "re-queued"
+    if requests:
+        batch_id = client.create_batch(requests, settings, api_key)
+        state = batches.without(state, (r.key for r in submitted))
+        state = batches.State(
+            (*state.batches, batches.Submitted(batch_id, settings.model, tuple(submitted))),
+            state.failed,
+        )
+        batches.save(store, state)
+        spent = settings.max_run_tokens - left
+        echo(
+            f"llm: audit: batch {batch_id} {what}: {counted(len(requests), 'file')}, "
+            f"~{spent:,} of {settings.max_run_tokens:,} tokens estimated"
+        )
+    waiting = sum(len(b.requests) for b in state.batches) - len(requests)
+    parts = [f"llm: audit: {counted(len(requests), 'file')} {what}", f"{len(hits)} cached"]
+    if waiting:
+        parts.append(f"{waiting} waiting in earlier batches")
+    if not_reviewed:
+        parts.append(f"{len(not_reviewed)} not sent ({_reasons(not_reviewed)})")
+    echo(", ".join(parts))

@@ -7,14 +7,18 @@ the SDK's own retries (429, 529, 5xx, timeouts and connection errors, honouring 
 second retry layer here), and `llm.deadline` for the whole batch. A 401 or 403 stops everything at
 once: every later request would be refused too. Endpoint and key: `ANTHROPIC_BASE_URL` is read by
 the SDK; the key is passed in by the caller, who read it from the environment.
+
+Also the Message Batches API, for `audit` (see `batch`): create a batch, retrieve its status,
+read its results line by line. Answers are read raw and checked as plain data here too.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -248,3 +252,101 @@ def _error_type(error: anthropic.APIStatusError) -> str:
     """The API's error type (`overloaded_error`), when it is one: never free server text."""
     kind = error.type
     return f" {kind}" if isinstance(kind, str) and _ERROR_TYPE.fullmatch(kind) else ""
+
+
+# -- the Message Batches API -------------------------------------------------------------------
+
+_BATCH_ID = re.compile(r"[A-Za-z0-9_-]{1,200}")  # it goes into a URL: nothing else is accepted
+_RESULT_LINE_LIMIT = 16 * 1024 * 1024  # characters of one result; a critique is far smaller
+
+
+class BatchError(Exception):
+    """The Batches API did not do what was asked; the message says why, in one line."""
+
+
+@dataclass(frozen=True, slots=True)
+class BatchStatus:
+    ended: bool  # processing_status is "ended": every result is in
+    counts: Mapping[str, int]  # request_counts: processing, succeeded, errored, canceled, expired
+
+
+def create_batch(
+    requests: Sequence[tuple[str, dict[str, Any]]], settings: LlmSettings, api_key: str
+) -> str:
+    """Submit one batch of (custom_id, Messages API request) pairs; its id."""
+    # The SDK's typed request is the same JSON; `Any`, as `review` passes its params.
+    body: Any = [{"custom_id": custom_id, "params": params} for custom_id, params in requests]
+    with _client(settings, api_key) as client:
+        data = _json(
+            lambda: client.messages.batches.with_raw_response.create(requests=body), settings
+        )
+    batch_id = data.get("id") if isinstance(data, dict) else None
+    if not isinstance(batch_id, str) or not _BATCH_ID.fullmatch(batch_id):
+        raise BatchError("the API's answer to the new batch holds no usable batch id")
+    return batch_id
+
+
+def batch_status(batch_id: str, settings: LlmSettings, api_key: str) -> BatchStatus:
+    with _client(settings, api_key) as client:
+        data = _json(lambda: client.messages.batches.with_raw_response.retrieve(batch_id), settings)
+    if not isinstance(data, dict):
+        raise BatchError(f"batch {batch_id}: the API's answer is not a batch")
+    raw = data.get("request_counts")
+    counts = {
+        name: value
+        for name, value in (raw.items() if isinstance(raw, dict) else ())
+        if isinstance(name, str) and isinstance(value, int) and not isinstance(value, bool)
+    }
+    return BatchStatus(data.get("processing_status") == "ended", counts)
+
+
+def batch_results(
+    batch_id: str, settings: LlmSettings, api_key: str
+) -> Iterator[tuple[str, object]]:
+    """(custom_id, result) for each line of an ended batch's results, as they stream in; a
+    line that is no result is skipped."""
+    with (
+        _client(settings, api_key) as client,
+        _translated(settings),
+        client.messages.batches.with_streaming_response.results(batch_id) as response,
+    ):
+        for line in response.iter_lines():
+            if not line.strip() or len(line) > _RESULT_LINE_LIMIT:
+                continue
+            try:
+                data = json.loads(line)
+            except (ValueError, RecursionError):
+                continue
+            custom_id = data.get("custom_id") if isinstance(data, dict) else None
+            if isinstance(custom_id, str):
+                yield custom_id, data.get("result")
+
+
+def _client(settings: LlmSettings, api_key: str) -> anthropic.Anthropic:
+    return anthropic.Anthropic(api_key=api_key, timeout=settings.timeout, max_retries=MAX_RETRIES)
+
+
+def _json(call: Callable[[], Any], settings: LlmSettings) -> object:
+    """The decoded body of a raw SDK call (None when it is not JSON)."""
+    with _translated(settings):
+        response = call()
+        try:
+            return json.loads(response.read())
+        except ValueError:
+            return None
+
+
+@contextlib.contextmanager
+def _translated(settings: LlmSettings) -> Iterator[None]:
+    """SDK errors become BatchError, with the reason `review` would give for a file."""
+    try:
+        yield
+    except (anthropic.AuthenticationError, anthropic.PermissionDeniedError) as error:
+        raise BatchError(
+            f"the API refused the key (HTTP {error.status_code}{_error_type(error)}); "
+            "check ANTHROPIC_API_KEY"
+        ) from error
+    except anthropic.APIError as error:
+        raise BatchError(_failure(error, settings)) from error
+    except anthropic.AnthropicError as error:  # no results_url: the batch has not ended
+        raise BatchError(f"the API gave no results ({type(error).__name__})") from error
