@@ -465,6 +465,11 @@ def _check(options: LintOptions, command: _Command) -> ExitStatus:
         )
     except LintError as error:
         _fail(str(error))
+    return _finish(result, command)
+
+
+def _finish(result: api.LintResult, command: _Command) -> ExitStatus:
+    """Print a run's outcome; its exit status."""
     if result.request is not None:  # --show-prompt: the request is the output
         click.echo(result.request)
         return ExitStatus.SUCCESS

@@ -80,6 +80,22 @@ def _plain(value: Any) -> Any:
     return value
 
 
+def _llm_table(defaults: LlmSettings) -> Table:
+    """`[tool.pyarch-lint.llm]` with every default; `guidance`, a table, empty and last."""
+    llm = tomlkit.table()
+    llm.add(tomlkit.comment("The architectural critique of flagged files by a Claude model."))
+    for field in dataclasses.fields(LlmSettings):
+        key = _kebab(field.name)
+        value = getattr(defaults, field.name)
+        if not isinstance(value, dict):
+            _add(llm, key, value, _LLM_COMMENTS[key])
+    guidance = tomlkit.table()
+    for line in _comment_lines(_LLM_COMMENTS["guidance"]):
+        guidance.add(tomlkit.comment(line))
+    llm.add("guidance", guidance)
+    return llm
+
+
 def default_table(rules: RuleSet) -> Table:
     """`[tool.pyarch-lint]` holding every default, each with a comment."""
     defaults = Settings.default(rules)
@@ -97,18 +113,7 @@ def default_table(rules: RuleSet) -> Table:
                 entries.add(tomlkit.comment(line))
             table.add(entry.name, entries)
 
-    llm = tomlkit.table()
-    llm.add(tomlkit.comment("The architectural critique of flagged files by a Claude model."))
-    for field in dataclasses.fields(LlmSettings):
-        key = _kebab(field.name)
-        value = getattr(defaults.llm, field.name)
-        if isinstance(value, dict):  # guidance: a table of its own, empty, its help inside
-            continue
-        _add(llm, key, value, _LLM_COMMENTS[key])
-    guidance = tomlkit.table()
-    for line in _comment_lines(_LLM_COMMENTS["guidance"]):
-        guidance.add(tomlkit.comment(line))
-    llm.add("guidance", guidance)
+    llm = _llm_table(defaults.llm)
     table.add(LlmSettings.SECTION, llm)
 
     for section, kind in sorted(rules.option_types().items()):
