@@ -56,6 +56,8 @@ Examples:
   pyarch-lint rule PA401                 print one rule's documentation
   pyarch-lint rules                      list every rule
   pyarch-lint init                       add [tool.pyarch-lint] to pyproject.toml
+  pyarch-lint audit --submit .           send every flagged file as one Message Batch
+  pyarch-lint audit --collect .          store the batch's critiques in the cache
 
 \b
 Exit status: 0 no finding at or above fail-on (default: warning), 1 some, 2 usage,
