@@ -197,9 +197,9 @@ class Checked:
     sources: Mapping[str, Path]  # display path -> the file
     store: Store | None  # where critiques are cached: the project root's; None: no cache
     excerpts: Mapping[str, Excerpt]  # display path -> what the reports show of the file
-    # display path -> the file's facts, for the critique's view of the project; empty when the
-    # model will not be asked
-    facts: Mapping[str, FileFacts] = dataclasses.field(default_factory=dict)
+    # display path -> every project file and its facts (the named files' and the context's),
+    # for the critique's view of the project; empty when the model will not be asked
+    facts: Mapping[str, tuple[Path, FileFacts]] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -261,24 +261,26 @@ def plan(options: LintOptions, *, note: Note | None = None) -> Plan:
         groups = [
             Group(g.settings, tuple(f for f in g.files if touched.touches(f.path))) for g in groups
         ]
-    groups = [
-        _with_context(group, absolute, changes is not None, cwd, note or _silent)
-        for group in groups
-    ]
+    groups = [_with_context(group, absolute, options, cwd, note or _silent) for group in groups]
     recorded = baseline.load(options.baseline) if options.baseline is not None else None
     return Plan(options, tuple(groups), changes, recorded, missing)
 
 
-def _with_context(group: Group, named: list[Path], narrowed: bool, cwd: Path, note: Note) -> Group:
-    """`group` with the rest of its project as context when its settings run project rules and
-    its files are not all the project holds there: files were named (pre-commit names only the
-    changed ones) or `--changed-since` kept only some. The project is what discovery finds from
-    its root, excluded files left out as if named with `--force-exclude`; only a root that a
+def _with_context(
+    group: Group, named: list[Path], options: LintOptions, cwd: Path, note: Note
+) -> Group:
+    """`group` with the rest of its project as context when its settings run project rules, or
+    the model will be asked (its requests show the project around a file), and its files are
+    not all the project holds there: files were named (pre-commit names only the changed ones)
+    or `--changed-since` kept only some. The project is what discovery finds from its root,
+    excluded files left out as if named with `--force-exclude`; only a root that a
     configuration, a pyproject.toml or a git repository marks is one (not the working folder
     that stands in when nothing does). Folders, as named, are what the project rules see."""
     settings = group.settings
     root = settings.root
-    if not settings.enabled_project_rules() or not (narrowed or any(p.is_file() for p in named)):
+    narrowed = options.changed_since is not None
+    wanted = settings.enabled_project_rules() or _will_ask(options, settings.llm)
+    if not wanted or not (narrowed or any(p.is_file() for p in named)):
         return group
     marked = settings.config_path is not None or (root / ".git").exists()
     if not (marked or (root / "pyproject.toml").is_file()):
@@ -408,7 +410,10 @@ def check(plan: Plan, *, progress: Progress | None = None, note: Note | None = N
     options = plan.options
     jobs = options.jobs or default_jobs()
     # A baseline's keys need the reported lines, whatever the caller shows.
-    extras = Extras(excerpts=options.excerpts or plan.recorded is not None, facts=_will_ask(plan))
+    extras = Extras(
+        excerpts=options.excerpts or plan.recorded is not None,
+        facts=_will_ask(options, plan.settings.llm),
+    )
     total = sum(len(group.files) for group in plan.groups)
     findings: list[Finding] = []
     warnings: list[str] = []
@@ -416,7 +421,7 @@ def check(plan: Plan, *, progress: Progress | None = None, note: Note | None = N
     root_paths: dict[str, str] = {}
     sources: dict[str, Path] = {}
     excerpts: dict[str, Excerpt] = {}
-    facts: dict[str, FileFacts] = {}
+    facts: dict[str, tuple[Path, FileFacts]] = {}
     analysed = 0
     key = _cache_key(warnings) if options.cache else None
     heard = note or _silent
@@ -446,7 +451,10 @@ def check(plan: Plan, *, progress: Progress | None = None, note: Note | None = N
         crashes.extend(result.crashes)
         sources.update(paths)
         excerpts.update(result.excerpts)
-        facts.update(result.facts)
+        located = {f.display: f.path for f in (*group.files, *group.context)}
+        facts.update(
+            (display, (located[display], known)) for display, known in result.facts.items()
+        )
     if len(plan.groups) > 1:
         findings.sort(key=by_place)
     found_count = len(findings)
@@ -473,10 +481,9 @@ def _api_key() -> str | None:
     return os.environ.get("ANTHROPIC_API_KEY") or None
 
 
-def _will_ask(plan: Plan) -> bool:
+def _will_ask(options: LintOptions, llm: LlmSettings) -> bool:
     """Will escalation build requests (a dry run too), which the files' facts help write? Only
     then are cached facts read: a run without a key pays nothing for them."""
-    options, llm = plan.options, plan.settings.llm
     return (
         options.escalate
         and llm.enabled is not False
@@ -612,9 +619,7 @@ def _escalate(
         progress=each_file,
         show=shown,
     )
-    project = project_of(
-        checked.plan.settings.root, checked.facts, checked.sources, checked.findings
-    )
+    project = project_of(checked.plan.settings.root, checked.facts, checked.findings)
     escalation = run_escalation(
         checked.findings,
         checked.sources,
@@ -642,9 +647,7 @@ def audit(checked: Checked, *, submit: bool, status: Note | None = None) -> None
     from pyarch_lint.escalation.context import project_of
 
     run_options = RunOptions(api_key=_api_key(), cache=checked.store)
-    project = project_of(
-        checked.plan.settings.root, checked.facts, checked.sources, checked.findings
-    )
+    project = project_of(checked.plan.settings.root, checked.facts, checked.findings)
     run_audit(
         checked.findings,
         checked.sources,

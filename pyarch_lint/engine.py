@@ -40,7 +40,7 @@ class RunResult:
     warnings: list[str]
     files: int
     excerpts: dict[str, Excerpt]  # by display path: what the reports show of each file
-    facts: dict[str, FileFacts]  # by display path, when `Extras.facts` asked for them
+    facts: dict[str, FileFacts]  # by display path, the context's too, when `Extras.facts` asks
 
 
 def by_place(finding: Finding) -> tuple[str, int, int, str, str]:
@@ -166,8 +166,9 @@ def run(
 ) -> RunResult:
     """Findings for every file, sorted; identical whatever the job count. `progress(done,
     total)` is called in this process as files complete (cache hits count as done at once).
-    `context`: other files of the project, analysed for what project rules see of them and
-    reported in none of them (nor counted in `files`)."""
+    `context`: other files of the project, analysed for what project rules and the critique's
+    view of the project (`extras.facts`) see of them, and reported in none of them (nor counted
+    in `files`)."""
     analyses: dict[SourceFile, Analysis] = {}
     pending: list[SourceFile] = []
     relative = relative_to_root(settings.root)
@@ -175,7 +176,7 @@ def run(
     # stored).
     storable = settings.enabled_codes() - {"PA003"}
     selected = settings.enabled_project_rules()
-    everything = [*files, *context] if selected else files
+    everything = [*files, *context] if selected or extras.facts else files
     for file in everything:
         if cache is not None:
             try:
@@ -226,7 +227,7 @@ def run(
         excerpts[file.display] = merged(analysis.excerpt, shown)
     findings.sort(key=by_place)
     warnings[:0] = cache.warnings if cache else []
-    known = {file.display: analyses[file].facts for file in files} if extras.facts else {}
+    known = {file.display: analyses[file].facts for file in everything} if extras.facts else {}
     return RunResult(findings, crashes, warnings, len(files), excerpts, known)
 
 

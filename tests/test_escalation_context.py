@@ -223,13 +223,12 @@ def test_project_findings_in_other_files_that_name_the_module_are_in_its_context
         "app/b.py": "from . import a\ndef f(x: int) -> str: ...\n",
         "app/ab.py": "",
     }
-    locations = {path: tmp_path / path for path in sources}
-    known = {path: facts(text) for path, text in sources.items()}
+    files = {path: (tmp_path / path, facts(text)) for path, text in sources.items()}
     cycle = Finding(
         "app/a.py", 1, 1, 1, 1, "PA501", "import-cycle", Severity.WARNING, "app.a -> app.b -> app.a"
     )
     other = Finding("app/a.py", 1, 1, 1, 1, "PA301", "bare-except", Severity.WARNING, "app.b")
-    project = project_of(tmp_path, known, locations, [cycle, other])
+    project = project_of(tmp_path, files, [cycle, other])
 
     context = context_of("app/b.py", project, 2000)
     assert context.splitlines() == [
@@ -243,3 +242,15 @@ def test_project_findings_in_other_files_that_name_the_module_are_in_its_context
     assert "PA501" not in context_of("app/ab.py", project, 2000)
     assert context_of("app/b.py", project, 2000) == context
     assert context_of("app/b.py", project, 0) == ""
+
+
+def test_a_file_named_alone_gets_the_same_context_as_in_a_whole_run(server, project):
+    """Pre-commit names the changed files only: the project around them is still all there, so
+    the request, and the cache key, are those of a run over the whole tree."""
+    lint(server, "--format", "json", ".")
+    alone = lint(server, "--format", "json", "shop/service.py")
+
+    assert len(server.requests) == 2
+    assert [(c["path"], c["cached"]) for c in json.loads(alone.stdout)["critiques"]] == [
+        ("shop/service.py", True)
+    ]

@@ -58,13 +58,12 @@ class Project:
 
 
 def project_of(
-    root: Path,
-    facts: Mapping[str, FileFacts],
-    locations: Mapping[str, Path],
-    findings: Sequence[Finding],
+    root: Path, files: Mapping[str, tuple[Path, FileFacts]], findings: Sequence[Finding]
 ) -> Project:
-    """The project at `root` of the linted files (`locations`: display path -> file), their
-    facts and findings."""
+    """The project at `root` of `files` (display path -> the file and its facts) and the run's
+    findings."""
+    locations = {path: location for path, (location, _facts) in files.items()}
+    facts = {path: known for path, (_location, known) in files.items()}
     names = _module_names(locations)
     counts = Counter(names.values())
     modules = {module: path for path, module in sorted(names.items()) if counts[module] == 1}
