@@ -8,8 +8,7 @@ findings, so a warm run has every file's facts without parsing anything. They ar
   only for a type checker (under `if TYPE_CHECKING:` or `if typing.TYPE_CHECKING:`; the `else:`
   of such an `if` does run) and whether it runs only when a function is called;
 - its top-level definitions: functions with their signatures, classes with their bases and
-  their methods' signatures (at module level, also inside a module-level `if` or `try`), each
-  with the first line of its docstring, and the first line of the module's docstring;
+  method names (at module level, also inside a module-level `if` or `try`);
 - its module-level bindings: the names assigned outside any def or class, with the callee
   when the value is a call (`engine = create_engine(url)` -> `create_engine`).
 
@@ -61,7 +60,6 @@ class Function(NamedTuple):
     is_async: bool
     parameters: tuple[Parameter, ...]
     returns: str | None  # the return annotation's source text
-    doc: str | None = None  # the first line of its docstring
 
 
 class Class(NamedTuple):
@@ -69,8 +67,7 @@ class Class(NamedTuple):
     line: int  # of the `class` keyword
     column: int
     bases: tuple[str, ...]  # each positional base's source text
-    methods: tuple[Function, ...]  # the defs directly in its body
-    doc: str | None = None  # the first line of its docstring
+    methods: tuple[str, ...]  # names of the defs directly in its body
 
 
 class Binding(NamedTuple):
@@ -85,7 +82,6 @@ class FileFacts(NamedTuple):
     functions: tuple[Function, ...] = ()
     classes: tuple[Class, ...] = ()
     bindings: tuple[Binding, ...] = ()
-    doc: str | None = None  # the first line of the module's docstring
 
 
 NO_FACTS = FileFacts()
@@ -105,25 +101,7 @@ def facts_of(tree: ast.Module | None, lines: Sequence[str]) -> FileFacts:
         tuple(collector.functions),
         tuple(collector.classes),
         tuple(collector.bindings),
-        _doc(tree),
     )
-
-
-# A docstring's first line is a summary; past this it is prose nobody reading an outline needs.
-DOC_LIMIT = 200
-
-
-def _doc(node: ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) -> str | None:
-    """The first non-blank line of the node's docstring, at most DOC_LIMIT characters."""
-    first = node.body[0] if node.body else None
-    if not (
-        isinstance(first, ast.Expr)
-        and isinstance(first.value, ast.Constant)
-        and isinstance(first.value.value, str)
-    ):
-        return None
-    line = next((text.strip() for text in first.value.value.splitlines() if text.strip()), "")
-    return line[:DOC_LIMIT] or None
 
 
 def _is_type_checking(test: ast.expr) -> bool:
@@ -244,7 +222,6 @@ class _Collector:
             isinstance(node, ast.AsyncFunctionDef),
             tuple(parameters),
             returns,
-            _doc(node),
         )
 
     def parameter(self, argument: ast.arg, kind: Kind, has_default: bool) -> Parameter:
@@ -253,13 +230,14 @@ class _Collector:
 
     def class_(self, node: ast.ClassDef) -> Class:
         methods = tuple(
-            self.function(statement)
+            statement.name
             for statement in node.body
             if isinstance(statement, ast.FunctionDef | ast.AsyncFunctionDef)
         )
         bases = tuple(self.text(base) for base in node.bases)
-        column = self.column(node.lineno, node.col_offset)
-        return Class(node.name, node.lineno, column, bases, methods, _doc(node))
+        return Class(
+            node.name, node.lineno, self.column(node.lineno, node.col_offset), bases, methods
+        )
 
     def binding(self, node: ast.Assign | ast.AnnAssign) -> None:
         if node.value is None:  # `x: int` declares, binds nothing
@@ -315,7 +293,7 @@ def to_json(facts: FileFacts) -> list[Any]:
 def from_json(data: Any, max_lines: int, max_columns: int) -> FileFacts | None:
     """The facts `to_json` wrote, or None if `data` is not facts of a file of at most
     `max_lines` lines and `max_columns` columns."""
-    if type(data) is not list or len(data) != 5 or not all(type(part) is list for part in data[:4]):
+    if type(data) is not list or len(data) != 4 or not all(type(part) is list for part in data):
         return None
 
     def place(line: Any, column: Any) -> bool:
@@ -326,14 +304,13 @@ def from_json(data: Any, max_lines: int, max_columns: int) -> FileFacts | None:
             and 1 <= column <= max_columns
         )
 
-    imports, functions, classes, bindings, doc = data
+    imports, functions, classes, bindings = data
     try:
         facts = FileFacts(
             tuple(_import(item, place) for item in imports),
             tuple(_function(item, place) for item in functions),
             tuple(_class(item, place) for item in classes),
             tuple(_binding(item, place) for item in bindings),
-            _text(doc, True),
         )
     except _Invalid:
         return None
@@ -392,7 +369,7 @@ def _parameter(item: Any) -> Parameter:
 
 
 def _function(item: Any, place: Any) -> Function:
-    name, line, column, is_async, parameters, returns, doc = _fields(item, 7)
+    name, line, column, is_async, parameters, returns = _fields(item, 6)
     if not place(line, column) or type(parameters) is not list:
         raise _Invalid
     return Function(
@@ -402,22 +379,14 @@ def _function(item: Any, place: Any) -> Function:
         _flag(is_async),
         tuple(_parameter(p) for p in parameters),
         _text(returns, True),
-        _text(doc, True),
     )
 
 
 def _class(item: Any, place: Any) -> Class:
-    name, line, column, bases, methods, doc = _fields(item, 6)
-    if not place(line, column) or type(methods) is not list:
+    name, line, column, bases, methods = _fields(item, 5)
+    if not place(line, column):
         raise _Invalid
-    return Class(
-        _text(name),
-        line,
-        column,
-        _texts(bases),
-        tuple(_function(method, place) for method in methods),
-        _text(doc, True),
-    )
+    return Class(_text(name), line, column, _texts(bases), _texts(methods))
 
 
 def _binding(item: Any, place: Any) -> Binding:

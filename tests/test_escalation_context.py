@@ -223,6 +223,9 @@ def test_project_findings_in_other_files_that_name_the_module_are_in_its_context
         "app/b.py": "from . import a\ndef f(x: int) -> str: ...\n",
         "app/ab.py": "",
     }
+    for path, text in sources.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
     files = {path: (tmp_path / path, facts(text)) for path, text in sources.items()}
     cycle = Finding(
         "app/a.py", 1, 1, 1, 1, "PA501", "import-cycle", Severity.WARNING, "app.a -> app.b -> app.a"

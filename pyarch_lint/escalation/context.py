@@ -3,10 +3,13 @@ each first-party module the file imports (classes, signatures with their annotat
 line of each docstring; never a body), the modules that import it, and the project-wide findings
 of other files that involve it (an import cycle through it, reported where it closes).
 
-Everything comes from the facts analysis already gathered (no file is read or parsed here), in
-a fixed order, cut at `llm.context-tokens`: the same project gives the same text, so the
-critique's cache key changes exactly when a neighbour the file is shown changes. The text is
-raw here; `prompt` redacts it like the file and fences it as data.
+Who imports what comes from the facts analysis already gathered; the outline of an imported
+module is read from its file when a request needs it (so the analysis of every file, the cold
+run's hot path, pays nothing for outlines: only the few modules flagged files import are
+parsed, once a run, with the standard library's `ast`). All of it in a fixed order, cut at
+`llm.context-tokens`: the same project gives the same text, so the critique's cache key changes
+exactly when what the file is shown of a neighbour changes. The text is raw here; `prompt`
+redacts it like the file and fences it as data.
 
 A module's name is its dotted path inside its package: the folders above the file that hold an
 `__init__.py` among the linted files (`src/shop/orders/repo.py` under `src/shop/__init__.py`
@@ -17,17 +20,19 @@ outline of the wrong one is worse than none.
 
 from __future__ import annotations
 
+import ast
 import functools
 import os
 from collections import Counter
 from collections.abc import Iterator, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pathspec
 
-from pyarch_lint.escalation.prompt import CHARS_PER_TOKEN
-from pyarch_lint.facts import NO_FACTS, Class, FileFacts, Function, Import, Parameter
+from pyarch_lint.escalation.prompt import CHARS_PER_TOKEN, decode_source
+from pyarch_lint.facts import FileFacts, Import
+from pyarch_lint.files import read_regular
 from pyarch_lint.findings import Finding
 
 # Project-wide rules (PA5xx) report a finding in one file of what they found; the others it
@@ -49,6 +54,8 @@ class Project:
     names: Mapping[str, str]  # display path -> module name
     importers: Mapping[str, tuple[str, ...]]  # display path -> the modules importing it, sorted
     imported: Mapping[str, tuple[str, ...]]  # display path -> the project modules it imports
+    # display path -> its outline, made when first needed: each module is read once a run
+    outlines: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def relative(self, path: str) -> str:
         """The file shown as `path`, relative to the project root, `/`-separated (as
@@ -133,7 +140,7 @@ def _lines(path: str, project: Project) -> Iterator[str]:
     if targets:
         yield f"This module ({module}) imports these modules of the project; their public outline:"
     for target in targets:
-        yield from _outline(target, project.facts.get(project.modules[target], NO_FACTS))
+        yield from _outline(target, project)
 
 
 def _mentions(message: str, module: str) -> bool:
@@ -154,63 +161,92 @@ def _name_char(char: str) -> bool:
     return char.isalnum() or char == "_"
 
 
-def _outline(module: str, facts: FileFacts) -> Iterator[str]:
-    yield f"module {module}" + _doc(facts.doc)
-    for cls in facts.classes:
-        if _public(cls.name):
-            yield from _class(cls)
-    for function in facts.functions:
-        if _public(function.name):
-            yield f"  {_signature(function)}{_doc(function.doc)}"
+def _outline(module: str, project: Project) -> tuple[str, ...]:
+    """The public outline of a module of the project, read and parsed when first asked for
+    (only the modules flagged files import are: the cold run pays nothing for outlines)."""
+    path = project.modules[module]
+    known = project.outlines.get(path)
+    if known is None:
+        known = project.outlines[path] = tuple(_outline_lines(module, project.locations[path]))
+    return known
 
 
-def _class(cls: Class) -> Iterator[str]:
-    bases = f"({', '.join(_flat(base) for base in cls.bases)})" if cls.bases else ""
-    yield f"  class {cls.name}{bases}{_doc(cls.doc)}"
-    for method in cls.methods:
-        if _public(method.name) or method.name == "__init__":
-            yield f"    {_signature(method)}{_doc(method.doc)}"
+def _outline_lines(module: str, location: Path) -> Iterator[str]:
+    try:
+        tree = ast.parse(decode_source(read_regular(location, _MODULE_LIMIT)))
+    except (OSError, SyntaxError, ValueError, RecursionError, MemoryError):
+        yield f"module {module}  # not outlined: unreadable, too large or not Python"
+        return
+    yield f"module {module}{_doc(tree)}"
+    for node in tree.body:
+        if isinstance(node, ast.ClassDef) and _public(node.name):
+            bases = f"({', '.join(_flat(base) for base in node.bases)})" if node.bases else ""
+            yield f"  class {node.name}{bases}{_doc(node)}"
+            for method in node.body:
+                if isinstance(method, _DEF) and (_public(method.name) or method.name == "__init__"):
+                    yield f"    {_signature(method)}{_doc(method)}"
+        elif isinstance(node, _DEF) and _public(node.name):
+            yield f"  {_signature(node)}{_doc(node)}"
+
+
+_DEF = (ast.FunctionDef, ast.AsyncFunctionDef)
+_MODULE_LIMIT = 4 * 1024 * 1024  # bytes: past this, a module is generated code, not outlined
 
 
 def _public(name: str) -> bool:
     return not name.startswith("_")
 
 
-def _doc(doc: str | None) -> str:
-    return f"  # {doc}" if doc else ""
+def _doc(node: ast.Module | ast.ClassDef | ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """`  # ` and the first line of the node's docstring, at most _DOC_LIMIT characters."""
+    first = node.body[0] if node.body else None
+    if not (
+        isinstance(first, ast.Expr)
+        and isinstance(first.value, ast.Constant)
+        and isinstance(first.value.value, str)
+    ):
+        return ""
+    line = next((text.strip() for text in first.value.value.splitlines() if text.strip()), "")
+    return f"  # {line[:_DOC_LIMIT]}" if line else ""
 
 
-def _signature(function: Function) -> str:
-    parts: list[str] = []
-    previous: str | None = None
-    starred = any(p.kind == "var-positional" for p in function.parameters)
-    for parameter in function.parameters:
-        if previous == "positional-only" and parameter.kind != "positional-only":
-            parts.append("/")
-        if parameter.kind == "keyword-only" and previous != "keyword-only" and not starred:
-            parts.append("*")
-        parts.append(_parameter(parameter))
-        previous = parameter.kind
-    if previous == "positional-only":
-        parts.append("/")
-    returns = f" -> {_flat(function.returns)}" if function.returns is not None else ""
-    keyword = "async def" if function.is_async else "def"
-    return f"{keyword} {function.name}({', '.join(parts)}){returns}"
+_DOC_LIMIT = 200  # characters: a summary line, not the prose after it
 
 
-def _parameter(parameter: Parameter) -> str:
-    stars = {"var-positional": "*", "var-keyword": "**"}.get(parameter.kind, "")
-    text = stars + parameter.name
-    if parameter.annotation is not None:
-        text += f": {_flat(parameter.annotation)}"
-    if parameter.has_default:
-        text += " = ..." if parameter.annotation is not None else "=..."
+def _signature(node: ast.FunctionDef | ast.AsyncFunctionDef) -> str:
+    """`def name(a: int, /, b: str = ..., *args: int, c: bool, **kw: str) -> R`: annotations as
+    Python writes them back (`ast.unparse`), defaults as `...`."""
+    arguments = node.args
+    positional = [*arguments.posonlyargs, *arguments.args]
+    defaults = [None] * (len(positional) - len(arguments.defaults)) + list(arguments.defaults)
+    parts = [_parameter(a, d is not None) for a, d in zip(positional, defaults, strict=True)]
+    if arguments.posonlyargs:
+        parts.insert(len(arguments.posonlyargs), "/")
+    if arguments.vararg is not None:
+        parts.append("*" + _parameter(arguments.vararg, False))
+    elif arguments.kwonlyargs:
+        parts.append("*")
+    for argument, default in zip(arguments.kwonlyargs, arguments.kw_defaults, strict=True):
+        parts.append(_parameter(argument, default is not None))
+    if arguments.kwarg is not None:
+        parts.append("**" + _parameter(arguments.kwarg, False))
+    returns = f" -> {_flat(node.returns)}" if node.returns is not None else ""
+    keyword = "async def" if isinstance(node, ast.AsyncFunctionDef) else "def"
+    return f"{keyword} {node.name}({', '.join(parts)}){returns}"
+
+
+def _parameter(argument: ast.arg, has_default: bool) -> str:
+    text = argument.arg
+    if argument.annotation is not None:
+        text += f": {_flat(argument.annotation)}"
+    if has_default:
+        text += " = ..." if argument.annotation is not None else "=..."
     return text
 
 
-def _flat(text: str) -> str:
-    """An annotation or base on one line, as the source wrote it."""
-    return " ".join(text.split())
+def _flat(node: ast.expr) -> str:
+    """An annotation or a base, on one line."""
+    return " ".join(ast.unparse(node).split())
 
 
 def _module_names(locations: Mapping[str, Path]) -> dict[str, str]:
