@@ -21,6 +21,7 @@ from llm_server import (
 )
 
 from pyarch_lint.cli import main
+from pyarch_lint.escalation.batch import chunks
 
 TREE = Path(__file__).parent / "fixtures" / "escalation" / "tree"
 KEY = "sk-ant-api03-AUDITTESTKEY-never-to-be-seen-00000000000"
@@ -203,3 +204,11 @@ def test_audit_needs_a_key_and_an_action(server, project):
     assert no_action.exit_code == 2
     assert "--submit or --collect" in no_action.stderr
     assert server.requests == []
+
+
+def test_more_requests_than_one_batch_takes_are_cut_into_batches_in_order():
+    requests = [(f"k{n}", {"n": n}) for n in range(100_001)]
+    parts = list(chunks(requests))
+    assert [len(part) for part in parts] == [100_000, 1]
+    assert [key for part in parts for key, _ in part] == [key for key, _ in requests]
+    assert list(chunks([])) == []

@@ -362,7 +362,7 @@ def run_audit(
     try:
         state = batches.load(store, echo)
         if not submit:
-            state = batches.collect(store, state, settings, api_key, echo).state
+            state = batches.collect(store, state, settings, api_key, echo)
         _submit(
             findings,
             files,
@@ -430,19 +430,19 @@ def _submit(
         attempt = failure.attempt + 1 if failure is not None else 1
         submitted.append(batches.request_of(prompt, key, attempt))
     what = "submitted" if submit else "re-queued"
-    if requests:
-        batch_id = client.create_batch(requests, settings, api_key)
-        state = batches.without(state, (r.key for r in submitted))
+    by_key = {request.key: request for request in submitted}
+    for chunk in batches.chunks(requests):
+        batch_id = client.create_batch(chunk, settings, api_key)
+        sent = tuple(by_key[key] for key, _params in chunk)
+        state = batches.without(state, (request.key for request in sent))
         state = batches.State(
-            (*state.batches, batches.Submitted(batch_id, settings.model, tuple(submitted))),
-            state.failed,
+            (*state.batches, batches.Submitted(batch_id, settings.model, sent)), state.failed
         )
-        batches.save(store, state)
+        batches.save(store, state)  # at once: an interrupted audit knows what it sent
+        echo(f"llm: audit: batch {batch_id} {what}: {counted(len(chunk), 'file')}")
+    if requests:
         spent = settings.max_run_tokens - left
-        echo(
-            f"llm: audit: batch {batch_id} {what}: {counted(len(requests), 'file')}, "
-            f"~{spent:,} of {settings.max_run_tokens:,} tokens estimated"
-        )
+        echo(f"llm: audit: ~{spent:,} of {settings.max_run_tokens:,} tokens estimated")
     waiting = sum(len(b.requests) for b in state.batches) - len(requests)
     parts = [f"llm: audit: {counted(len(requests), 'file')} {what}", f"{len(hits)} cached"]
     if waiting:

@@ -18,7 +18,7 @@ a state planted in the repository cannot make a run store critiques of its choos
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -189,32 +189,22 @@ def _count(value: Any) -> bool:
 # -- results -----------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class Collected:
-    """What collecting the ended batches did."""
-
-    state: State  # what is still outstanding, and the failures
-    reviewed: int  # critiques stored in the cache
-    waiting: int  # batches not ended yet
-
-
 def collect(
     store: Store,
     state: State,
     settings: LlmSettings,
     api_key: str,
     echo: Callable[[str], None],
-) -> Collected:
+) -> State:
     """Bring the results of every ended batch into the critique cache, recording the failures;
-    the state is saved after each batch. BatchError when the API cannot be asked."""
+    the state is saved after each batch, and what is left returned. BatchError when the API
+    cannot be asked."""
     from pyarch_lint.escalation import client  # loads anthropic: only now that we ask
 
-    reviewed = waiting = 0
     lines: list[str] = []
     for batch in state.batches:
         status = client.batch_status(batch.id, settings, api_key)
         if not status.ended:
-            waiting += 1
             done = sum(v for k, v in status.counts.items() if k != "processing")
             lines.append(
                 f"batch {batch.id}: in progress, {done} of {len(batch.requests)} requests done"
@@ -228,11 +218,10 @@ def collect(
         unsettled = {k: v for k, v in state.failed.items() if k not in critiques}
         state = State(kept, {**unsettled, **failures})
         save(store, state)
-        reviewed += len(critiques)
         lines.append(_ended(batch, len(critiques), failures.values()))
     for line in lines:
         echo(f"llm: audit: {line}")
-    return Collected(state, reviewed, waiting)
+    return state
 
 
 def _outcomes(
@@ -300,6 +289,27 @@ def retryable(state: State, key: str) -> bool:
     """May the request of `key`, which failed, be sent again?"""
     failure = state.failed.get(key)
     return failure is not None and failure.retry and failure.attempt < MAX_ATTEMPTS
+
+
+def chunks(
+    requests: Sequence[tuple[str, dict[str, Any]]],
+) -> Iterator[Sequence[tuple[str, dict[str, Any]]]]:
+    """`requests` cut into batches the API accepts (at most 100,000 requests and 256 MB each),
+    in order; usually one."""
+    start = size = 0
+    for index, (key, params) in enumerate(requests):
+        length = len(key) + len(json.dumps(params)) + _REQUEST_OVERHEAD
+        if index > start and (index - start >= _BATCH_REQUESTS or size + length > _BATCH_BYTES):
+            yield requests[start:index]
+            start, size = index, 0
+        size += length
+    if start < len(requests):
+        yield requests[start:]
+
+
+_BATCH_REQUESTS = 100_000
+_BATCH_BYTES = 200 * 1024 * 1024  # under the API's 256 MB, leaving room for the JSON around
+_REQUEST_OVERHEAD = 64  # bytes of `{"custom_id": ..., "params": ...}` around each request
 
 
 def without(state: State, keys: Iterable[str]) -> State:
