@@ -152,7 +152,10 @@ def test_show_settings_shows_the_capped_values(server, tmp_path, monkeypatch):
 # --- tokens spent on the code -------------------------------------------------------------------
 
 
-def test_the_per_file_message_is_little_more_than_the_numbered_source(server, tmp_path):
+def test_the_per_file_message_is_little_more_than_the_numbered_source(
+    server, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # the working folder is restored after the test
     project = write_project(tmp_path / "ten", 10, '[project]\nname = "ten"\n')
     os.chdir(project)
     try:
@@ -199,7 +202,10 @@ def test_the_first_request_goes_alone_and_the_rest_once_it_is_answered(server, t
     assert "10,800 cache-write" in result.stderr
 
 
-def test_paths_are_relative_to_the_project_root_wherever_pyarch_lint_runs(server, tmp_path):
+def test_paths_are_relative_to_the_project_root_wherever_pyarch_lint_runs(
+    server, tmp_path, monkeypatch
+):
+    monkeypatch.chdir(tmp_path)  # the working folder is restored after the test
     project = write_project(tmp_path / "proj", 0, '[project]\nname = "proj"\n')
     (project / "pkg").mkdir()
     (project / "pkg" / "mod.py").write_text(module(1))
