@@ -101,19 +101,19 @@ def context_of(path: str, project: Project, budget: int) -> str:
     """The context of the file shown as `path`, in at most `budget` tokens; "" when there is
     nothing to say about it or no budget."""
     limit = budget * CHARS_PER_TOKEN
-    lines = list(_lines(path, project))
-    text = "\n".join(lines)
-    if len(text) <= limit:
-        return text
-    cut = _CUT.format(budget=budget)
-    kept: list[str] = []
-    size = len(cut)
-    for line in lines:
+    lines: list[str] = []
+    size = -1  # no line break before the first line
+    for line in _lines(path, project):  # lazily: an outline past the budget is never read
         size += len(line) + 1
         if size > limit:
             break
-        kept.append(line)
-    return "\n".join([*kept, cut]) if kept else ""
+        lines.append(line)
+    else:
+        return "\n".join(lines)
+    cut = _CUT.format(budget=budget)
+    while lines and len("\n".join([*lines, cut])) > limit:
+        lines.pop()
+    return "\n".join([*lines, cut]) if lines else ""
 
 
 def _lines(path: str, project: Project) -> Iterator[str]:
