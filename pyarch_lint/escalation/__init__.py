@@ -417,13 +417,13 @@ def _submit(
     left = settings.max_run_tokens
     requests: list[tuple[str, dict[str, Any]]] = []
     submitted: list[batches.Request] = []
-    for prompt, failure in due:
+    for index, (prompt, failure) in enumerate(due):
         reask = failure.reask if failure is not None else None
         cost = request_tokens(prompt, settings, reask)
-        if cost > left:
+        if cost > left:  # as an ordinary run: the most serious first, the rest not sent
             reason = f"budget: llm.max-run-tokens = {settings.max_run_tokens:,} reached"
-            not_reviewed.append(NotReviewed(prompt.path, reason))
-            continue
+            not_reviewed.extend(NotReviewed(p.path, reason) for p, _failure in due[index:])
+            break
         left -= cost
         key = keys[prompt.path]
         requests.append((key, request_params(prompt, settings, reask)))
