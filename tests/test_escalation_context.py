@@ -257,3 +257,32 @@ def test_a_file_named_alone_gets_the_same_context_as_in_a_whole_run(server, proj
     assert [(c["path"], c["cached"]) for c in json.loads(alone.stdout)["critiques"]] == [
         ("shop/service.py", True)
     ]
+
+
+def test_two_files_of_one_module_name_get_no_outline_and_imports_resolve_as_python_does(
+    tmp_path,
+):
+    sources = {
+        "one/setup.py": "",
+        "two/setup.py": "",
+        "pkg/__init__.py": "",
+        "pkg/sub/__init__.py": "from .. import tools\nfrom ... import nowhere\n",
+        "pkg/tools.py": "import setup\ndef run(*, fast: bool = True) -> None: ...\n",
+    }
+    for path, text in sources.items():
+        (tmp_path / path).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / path).write_text(text)
+    files = {path: (tmp_path / path, facts(text)) for path, text in sources.items()}
+    project = project_of(tmp_path, files, [])
+
+    assert project.names == {
+        "pkg/__init__.py": "pkg",
+        "pkg/sub/__init__.py": "pkg.sub",
+        "pkg/tools.py": "pkg.tools",
+    }
+    assert context_of("pkg/sub/__init__.py", project, 2000).splitlines() == [
+        "This module (pkg.sub) imports these modules of the project; their public outline:",
+        "module pkg.tools",
+        "  def run(*, fast: bool = ...) -> None",
+    ]
+    assert context_of("pkg/tools.py", project, 2000) == "Imported by: pkg.sub"  # not setup
