@@ -78,7 +78,8 @@ def test_a_blocking_call_is_diagnosed_suppressed_and_cleared(project: Path) -> N
                 a for a in actions if isinstance(a, lsp.CodeAction) and "noqa" in a.title.lower()
             ]
             assert noqa.kind == lsp.CodeActionKind.QuickFix
-            assert noqa.edit is not None and noqa.edit.changes is not None
+            assert noqa.edit is not None
+            assert noqa.edit.changes is not None
             [change] = noqa.edit.changes[uri]
             suppressed = _apply(BLOCKING, change)
             assert suppressed.splitlines()[SLEEP_LINE] == "    time.sleep(1)  # noqa: PA401"
@@ -114,7 +115,8 @@ def test_hover_on_a_diagnostic_shows_the_rule_summary(project: Path) -> None:
                     position=lsp.Position(line=SLEEP_LINE, character=8),
                 )
             )
-            assert hover is not None and isinstance(hover.contents, lsp.MarkupContent)
+            assert hover is not None
+            assert isinstance(hover.contents, lsp.MarkupContent)
             assert "PA401 blocking-call-in-async" in hover.contents.value
             assert load_catalogue()["PA401"].summary in hover.contents.value
             elsewhere = await session.client.text_document_hover_async(
@@ -149,7 +151,8 @@ def test_settings_follow_the_pyproject_and_reload_when_it_changes(project: Path)
             await changed(session)
             shown = await session.message()  # a bad configuration is said, naming the key
             assert shown.type == lsp.MessageType.Error
-            assert "ignore" in shown.message and "PA9" in shown.message
+            assert "ignore" in shown.message
+            assert "PA9" in shown.message
             _, diagnostics = await session.diagnostics(uri)
             assert diagnostics == []
 
