@@ -1,8 +1,10 @@
 """`pyarch-lint server`: the language server, over stdio (pygls), on the library API.
 
 Each open Python document is checked from the editor's text, never the file on disk: when it
-opens, when it is saved, and as it changes (debounced, and never two analyses of one document
-at once: a burst of edits is one analysis of the newest text). Its settings are the file's, found
+opens, when it is saved, and as it changes. Edits are debounced by the analysis itself: the
+first edit after a pause is checked at once (what the user waits for is the analysis, nothing
+more), and the edits that arrive while it runs are checked together, as one text, once it is
+done: one analysis at a time per document, of its newest text. Its settings are the file's, found
 as the command line finds them (`api.plan` of its path: the nearest pyproject.toml with the
 table, its per-file ignores and excludes); they are read again when a pyproject.toml changes.
 Project-wide rules, which need every file's facts, are left to the command line.
@@ -50,9 +52,6 @@ SOURCE = "pyarch-lint"
 CRITIQUE_SOURCE = "pyarch-lint critique"
 CRITIQUE_COMMAND = "pyarch-lint.critique"
 CRITIQUE_ACTION = "source.pyarch-lint.critique"
-# Edits closer together than this are one analysis; short, because the analysis of a
-# 500-line file itself takes about 50 ms and a user waits for the sum.
-DEBOUNCE = 0.02
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Python's line breaks (str.splitlines has more)
 _SEVERITY = {
     Severity.ERROR: lsp.DiagnosticSeverity.Error,
@@ -178,10 +177,10 @@ class _Session:
     def did_open(self, params: lsp.DidOpenTextDocumentParams) -> None:
         if _is_python(params.text_document.uri, params.text_document.language_id):
             self.documents[params.text_document.uri] = _Document()
-            self._schedule(params.text_document.uri, 0.0)
+            self._schedule(params.text_document.uri)
 
     def did_change(self, params: lsp.DidChangeTextDocumentParams) -> None:
-        self._schedule(params.text_document.uri, DEBOUNCE)
+        self._schedule(params.text_document.uri)
 
     def did_save(self, params: lsp.DidSaveTextDocumentParams) -> None:
         uri = params.text_document.uri
@@ -191,7 +190,7 @@ class _Session:
             path = _path_of(uri)
             if path is not None:  # a .gitignore may have changed what is excluded
                 self.plans.pop(path, None)
-            self._schedule(uri, 0.0)
+            self._schedule(uri)
 
     def did_close(self, params: lsp.DidCloseTextDocumentParams) -> None:
         state = self.documents.pop(params.text_document.uri, None)
@@ -209,21 +208,19 @@ class _Session:
         self.plans.clear()
         self.shown_error = None
         for uri in self.documents:
-            self._schedule(uri, 0.0)
+            self._schedule(uri)
 
-    def _schedule(self, uri: str, delay: float) -> None:
-        """Check the document's newest text in `delay` seconds, or after the analysis under way
-        (which then checks it again)."""
+    def _schedule(self, uri: str) -> None:
+        """Check the document's newest text now, or after the analysis under way, which then
+        checks it again."""
         state = self.documents.get(uri)
         if state is None:
             return
         state.stale = True
         if state.pending is None or state.pending.done():
-            state.pending = asyncio.create_task(self._check_while_stale(uri, state, delay))
+            state.pending = asyncio.create_task(self._check_while_stale(uri, state))
 
-    async def _check_while_stale(self, uri: str, state: _Document, delay: float) -> None:
-        if delay:
-            await asyncio.sleep(delay)
+    async def _check_while_stale(self, uri: str, state: _Document) -> None:
         while state.stale and self.documents.get(uri) is state:
             state.stale = False
             await self._check(uri, self.server.workspace.get_text_document(uri), state)
@@ -363,7 +360,7 @@ class _Session:
             return
         document = self.server.workspace.get_text_document(uri)
         if state.version != document.version:
-            self._schedule(uri, 0.0)
+            self._schedule(uri)
         if state.pending is not None:
             await state.pending
         checked = state.checked

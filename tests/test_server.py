@@ -4,7 +4,11 @@ talks to it over stdio, as an editor does."""
 from __future__ import annotations
 
 import asyncio
+import ctypes
+import os
 import textwrap
+import time
+from collections.abc import Callable
 from pathlib import Path
 from urllib.parse import urlparse
 from urllib.request import url2pathname
@@ -16,6 +20,7 @@ from lsp_client import Editor, editor
 from lsprotocol import types as lsp
 
 from pyarch_lint.catalogue import load_catalogue
+from pyarch_lint.workers import Failure, WarmWorker
 
 BLOCKING = textwrap.dedent(
     """\
@@ -78,6 +83,10 @@ def test_a_blocking_call_is_diagnosed_suppressed_and_cleared(project: Path) -> N
                 a for a in actions if isinstance(a, lsp.CodeAction) and "noqa" in a.title.lower()
             ]
             assert noqa.kind == lsp.CodeActionKind.QuickFix
+            [ask] = [a for a in actions if a.kind == "source.pyarch-lint.critique"]
+            assert ask.command is not None
+            assert ask.command.command == "pyarch-lint.critique"
+            assert ask.command.arguments == [uri]
             assert noqa.edit is not None
             assert noqa.edit.changes is not None
             [change] = noqa.edit.changes[uri]
@@ -223,3 +232,56 @@ def test_the_critique_command_without_a_key_says_why(project: Path, server: Mess
 
     asyncio.run(scenario())
     assert server.requests == []
+
+
+def test_a_text_past_file_timeout_costs_a_diagnostic_and_the_server_goes_on(
+    project: Path,
+) -> None:
+    (project / "pyproject.toml").write_text("[tool.pyarch-lint]\nfile-timeout = 2\n", "utf-8")
+    # Valid Python that LibCST's native parser takes about a minute over, holding the GIL.
+    slow = "x = a" + "[0]" * 2_900 + "\n"
+
+    async def scenario() -> None:
+        async with editor(project) as session:
+            uri = session.open(project / "app.py", slow)
+            _, diagnostics = await session.diagnostics(uri)
+            [stopped] = diagnostics
+            assert stopped.code == "PA003"
+            assert stopped.message == "analysis exceeded file-timeout (2 s) and was stopped"
+            version = session.replace(uri, BLOCKING)
+            _, diagnostics = await session.diagnostics(uri, version)
+            assert _codes(diagnostics) == ["PA401"]
+
+    asyncio.run(scenario())
+
+
+# -- the warm worker -----------------------------------------------------------------------------
+
+
+def _risky(_argument: None) -> Callable[[str], str]:
+    def work(item: str) -> str:
+        if item == "crash":
+            ctypes.string_at(0)  # a real SIGSEGV
+        if item == "hang":
+            time.sleep(600)
+        return f"{item} in {os.getpid()}"
+
+    return work
+
+
+def test_the_warm_worker_serves_on_after_a_crash_or_a_timeout() -> None:
+    worker = WarmWorker(_risky, None)
+    try:
+        first = worker.run("a", 60)
+        assert isinstance(first, str)
+        assert worker.run("b", 60) == first.replace("a in", "b in")  # the same process
+        assert worker.run("crash", 60) == Failure(False, "killed by SIGSEGV")
+        assert isinstance(worker.run("c", 60), str)
+        started = time.monotonic()
+        assert worker.run("hang", 1) == Failure(True, "1 s")
+        assert time.monotonic() - started < 10
+        after = worker.run("d", 60)
+        assert isinstance(after, str)
+        assert after != first.replace("a in", "d in")  # a fresh process
+    finally:
+        worker.close()
