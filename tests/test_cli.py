@@ -350,7 +350,13 @@ def test_the_top_level_help_lists_the_subcommands(project: Path, flag: str) -> N
     assert result.exit_code == 0
     assert "pyarch-lint check --help" in result.stdout  # where the options are
     commands = result.stdout.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
-    assert [line.split()[0] for line in commands.splitlines()] == ["check", "init", "rule", "rules"]
+    assert [line.split()[0] for line in commands.splitlines()] == [
+        "check",
+        "init",
+        "rule",
+        "rules",
+        "server",
+    ]
     assert "Exit status: 0 no finding at or above fail-on" in result.stdout
 
 
