@@ -177,6 +177,26 @@ def test_settings_follow_the_pyproject_and_reload_when_it_changes(project: Path)
     asyncio.run(scenario())
 
 
+def test_excludes_and_per_file_ignores_apply_by_the_document_s_path(project: Path) -> None:
+    (project / "pyproject.toml").write_text(
+        '[tool.pyarch-lint]\nextend-exclude = ["generated"]\n'
+        '[tool.pyarch-lint.per-file-ignores]\n"tests/**" = ["PA4"]\n',
+        encoding="utf-8",
+    )
+    for folder in ("generated", "tests"):
+        (project / folder).mkdir()
+        (project / folder / "app.py").write_text(BLOCKING, encoding="utf-8")
+
+    async def scenario() -> None:
+        async with editor(project) as session:
+            for name, expected in (("generated", []), ("tests", []), (".", ["PA401"])):
+                uri = session.open(project / name / "app.py")
+                _, diagnostics = await session.diagnostics(uri)
+                assert _codes(diagnostics) == expected, name
+
+    asyncio.run(scenario())
+
+
 def test_the_critique_command_publishes_the_model_s_items_of_the_editor_s_text(
     project: Path, server: MessagesServer
 ) -> None:
