@@ -223,7 +223,11 @@ class _Session:
     async def _check_while_stale(self, uri: str, state: _Document) -> None:
         while state.stale and self.documents.get(uri) is state:
             state.stale = False
-            await self._check(uri, self.server.workspace.get_text_document(uri), state)
+            try:
+                await self._check(uri, self.server.workspace.get_text_document(uri), state)
+            except Exception:  # a bug: said in the editor's log; the next edit tries again
+                log.exception("pyarch-lint: checking %s failed", uri)
+                return
 
     async def _check(self, uri: str, document: TextDocument, state: _Document) -> None:
         path = _path_of(uri)
