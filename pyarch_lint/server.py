@@ -115,7 +115,7 @@ class _Document:
     version: int | None = None  # of the text `checked` is of
     checked: api.Checked | None = None
     findings: tuple[Finding, ...] = ()  # PA003 for a worker's failure, else `checked`'s
-    critique: tuple[CritiqueItem, ...] = ()  # of the text as it was when critiqued
+    critique: tuple[CritiqueItem, ...] = ()  # its lines moved with the edits since
     stale: bool = False  # changed since the analysis under way or done
     pending: asyncio.Task[None] | None = None  # the analyses of its newest text
 
@@ -180,6 +180,9 @@ class _Session:
             self._schedule(params.text_document.uri)
 
     def did_change(self, params: lsp.DidChangeTextDocumentParams) -> None:
+        state = self.documents.get(params.text_document.uri)
+        if state is not None and state.critique:
+            state.critique = _moved(state.critique, params.content_changes)
         self._schedule(params.text_document.uri)
 
     def did_save(self, params: lsp.DidSaveTextDocumentParams) -> None:
@@ -414,6 +417,29 @@ def _review(checked: api.Checked, text: str, status: Callable[[str], None]) -> a
             copy.write_bytes(_as_bytes(text))
             copies[display] = copy
         return api.review(dataclasses.replace(checked, sources=copies), status=status)
+
+
+def _moved(
+    items: Sequence[CritiqueItem], changes: Sequence[lsp.TextDocumentContentChangeEvent]
+) -> tuple[CritiqueItem, ...]:
+    """The critique's items, their lines moved by the lines the edits add or remove above them
+    (an item an edit touches keeps its place; a new whole text drops them all)."""
+    for change in changes:
+        if not isinstance(change, lsp.TextDocumentContentChangePartial):
+            return ()
+        first, last = change.range.start.line + 1, change.range.end.line + 1  # 1-based
+        added = len(_LINE_BREAK.findall(change.text)) - (last - first)
+        if added:
+            items = [_moved_item(item, first, last, added) for item in items]
+    return tuple(items)
+
+
+def _moved_item(item: CritiqueItem, first: int, last: int, added: int) -> CritiqueItem:
+    if item.line > last:  # below the edit
+        return dataclasses.replace(item, line=item.line + added, end_line=item.end_line + added)
+    if item.end_line >= first:  # the edit is within it, or ends in it
+        return dataclasses.replace(item, end_line=max(item.line, item.end_line + added))
+    return item
 
 
 def _why_no_critique(checked: api.Checked, result: api.LintResult, said: Sequence[str]) -> str:

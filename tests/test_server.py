@@ -220,6 +220,16 @@ def test_the_critique_command_publishes_the_model_s_items_of_the_editor_s_text(
             done = await session.message()
             assert done.type == lsp.MessageType.Info
 
+            # Two lines typed above it: the item moves down with its line.
+            top = lsp.Range(
+                start=lsp.Position(line=0, character=0), end=lsp.Position(line=0, character=0)
+            )
+            version = session.edit(uri, top, "# one\n# two\n")
+            _, diagnostics = await session.diagnostics(uri, version)
+            [said] = [d for d in diagnostics if d.source == "pyarch-lint critique"]
+            assert said.range.start.line == SLEEP_LINE + 2
+            session.replace(uri, BLOCKING + marker + "\n")
+
             # Asked again for the same text: the cache answers, the model is not asked again.
             await session.client.workspace_execute_command_async(
                 lsp.ExecuteCommandParams(command="pyarch-lint.critique", arguments=[uri])
