@@ -41,7 +41,6 @@ from pygls.workspace.position_codec import ServerTextPosition
 from pyarch_lint import __version__, api
 from pyarch_lint.add_noqa import UNSUPPRESSIBLE, with_noqa
 from pyarch_lint.catalogue import RuleDoc, documents, rules_dir
-from pyarch_lint.checks.registry import RuleSet
 from pyarch_lint.engine import failure_message
 from pyarch_lint.errors import LintError
 from pyarch_lint.findings import CritiqueItem, Finding, Severity
@@ -113,6 +112,7 @@ class _Document:
     """What the server knows of one open document."""
 
     version: int | None = None  # of the text `checked` is of
+    text: str = ""  # that text
     checked: api.Checked | None = None
     findings: tuple[Finding, ...] = ()  # PA003 for a worker's failure, else `checked`'s
     critique: tuple[CritiqueItem, ...] = ()  # its lines moved with the edits since
@@ -238,9 +238,9 @@ class _Session:
         if plan is None:
             self._publish_empty(uri)
             return
-        version, source = document.version, _as_bytes(document.source)
+        version, text = document.version, document.source
         timeout = plan.settings.file_timeout
-        outcome = await asyncio.to_thread(self.worker.run, (plan, source), timeout)
+        outcome = await asyncio.to_thread(self.worker.run, (plan, _as_bytes(text)), timeout)
         if isinstance(outcome, Failure):
             info = plan.settings.rules.by_code["PA003"]
             message = failure_message(outcome)
@@ -248,7 +248,7 @@ class _Session:
             state.checked, state.findings = None, (problem,)
         else:
             state.checked, state.findings = outcome, outcome.findings
-        state.version = version
+        state.version, state.text = version, text
         if self.documents.get(uri) is state:
             self._publish(uri, document, state)
 
@@ -270,8 +270,9 @@ class _Session:
     # -- diagnostics
 
     def _publish(self, uri: str, document: TextDocument, state: _Document) -> None:
-        lines = _lines(document.source)
-        diagnostics = [self._diagnostic(f, document, lines) for f in state.findings]
+        """The document's findings and critique, placed in the text they are of."""
+        lines = _lines(state.text)
+        diagnostics = [_diagnostic(f, document, lines) for f in state.findings]
         diagnostics += [_critique_diagnostic(item, document, lines) for item in state.critique]
         self.server.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=uri, diagnostics=diagnostics, version=state.version)
@@ -280,20 +281,6 @@ class _Session:
     def _publish_empty(self, uri: str) -> None:
         self.server.text_document_publish_diagnostics(
             lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[])
-        )
-
-    def _diagnostic(
-        self, finding: Finding, document: TextDocument, lines: Sequence[str]
-    ) -> lsp.Diagnostic:
-        place = _range(document, lines, _place(finding))
-        href = _document_url(finding.code, finding.name)
-        return lsp.Diagnostic(
-            range=place,
-            message=finding.message,
-            severity=_SEVERITY[finding.severity],
-            code=finding.code,
-            code_description=None if href is None else lsp.CodeDescription(href=href),
-            source=SOURCE,
         )
 
     # -- hover
@@ -308,8 +295,7 @@ class _Session:
         lines = _lines(document.source)
         at = document.position_codec.position_from_client_units(lines, params.position)
         parts = []
-        rules = self._rules(state)
-        docs = documents(rules) if rules is not None else {}
+        docs = {} if state.checked is None else documents(state.checked.plan.settings.rules)
         for finding in state.findings:
             if _covers(finding.line, finding.end_line, at) and finding.code in docs:
                 parts.append(_rule_hover(finding, docs[finding.code]))
@@ -320,9 +306,6 @@ class _Session:
             return None
         text = "\n\n---\n\n".join(parts)
         return lsp.Hover(contents=lsp.MarkupContent(kind=lsp.MarkupKind.Markdown, value=text))
-
-    def _rules(self, state: _Document) -> RuleSet | None:
-        return None if state.checked is None else state.checked.plan.settings.rules
 
     # -- code actions
 
@@ -372,10 +355,11 @@ class _Session:
             await state.pending
         checked = state.checked
         if checked is None or not checked.files:
-            self._tell(lsp.MessageType.Warning, "pyarch-lint: this file is not checked")
+            why = "its settings exclude it, or its analysis failed"
+            self._tell(lsp.MessageType.Warning, f"pyarch-lint: no critique: {why}")
             return
         said: list[str] = []
-        result = await asyncio.to_thread(_review, checked, document.source, said.append)
+        result = await asyncio.to_thread(_review, checked, state.text, said.append)
         critiques = result.outcome.critiques
         if not critiques:
             self._tell(lsp.MessageType.Warning, _why_no_critique(checked, result, said))
@@ -495,6 +479,7 @@ def _is_pyproject(uri: str) -> bool:
     return uri.startswith("file:") and uri.endswith("/pyproject.toml")
 
 
+@functools.cache
 def _document_url(code: str, name: str) -> str | None:
     """Where the rule's document is: the installed package's copy (a checkout's rules/)."""
     document = rules_dir() / f"{code}-{name}.md"
@@ -575,6 +560,19 @@ def _critique_hover(item: CritiqueItem) -> str:
     if item.example:
         text += f"\n\n```python\n{item.example}\n```"
     return text
+
+
+def _diagnostic(finding: Finding, document: TextDocument, lines: Sequence[str]) -> lsp.Diagnostic:
+    place = _range(document, lines, _place(finding))
+    href = _document_url(finding.code, finding.name)
+    return lsp.Diagnostic(
+        range=place,
+        message=finding.message,
+        severity=_SEVERITY[finding.severity],
+        code=finding.code,
+        code_description=None if href is None else lsp.CodeDescription(href=href),
+        source=SOURCE,
+    )
 
 
 def _critique_diagnostic(
