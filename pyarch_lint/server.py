@@ -123,7 +123,9 @@ class _Document:
 @dataclass
 class _Session:
     server: LanguageServer
-    worker: WarmWorker = field(default_factory=lambda: WarmWorker(_checker, None))
+    worker: WarmWorker[tuple[api.Plan, bytes], api.Checked] = field(
+        default_factory=lambda: WarmWorker(_checker, None)
+    )
     documents: dict[str, _Document] = field(default_factory=dict)
     plans: dict[Path, api.Plan] = field(default_factory=dict)  # by file; cleared on reload
     shown_error: str | None = None  # the configuration error last shown, not shown again

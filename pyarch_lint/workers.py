@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing.connection import Connection, wait
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -261,7 +261,7 @@ def _stop(workers: Sequence[_Worker]) -> None:
         worker.connection.close()
 
 
-class WarmWorker:
+class WarmWorker(Generic[Item, Result]):
     """One long-lived worker process for items that come one at a time (the language server's
     edits): `make_work(argument)` runs once, so what it imports (LibCST) is paid once, not per
     item, and is not counted in any item's time. An item that kills the process or runs past
