@@ -30,7 +30,7 @@ import tokenize
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
@@ -39,18 +39,25 @@ from pygls.workspace import TextDocument
 from pygls.workspace.position_codec import ServerTextPosition
 
 from pyarch_lint import __version__, api
-from pyarch_lint.add_noqa import UNSUPPRESSIBLE, with_noqa
+from pyarch_lint.add_noqa import with_noqa
 from pyarch_lint.catalogue import RuleDoc, documents, rules_dir
 from pyarch_lint.engine import failure_message
 from pyarch_lint.errors import LintError
-from pyarch_lint.findings import CritiqueItem, Finding, Severity
+from pyarch_lint.findings import Applicability, CritiqueItem, Finding, Severity
 from pyarch_lint.report import counted
 from pyarch_lint.workers import Failure, WarmWorker
+
+if TYPE_CHECKING:
+    from pyarch_lint.fixes import QuickFix
 
 SOURCE = "pyarch-lint"
 CRITIQUE_SOURCE = "pyarch-lint critique"
 CRITIQUE_COMMAND = "pyarch-lint.critique"
 CRITIQUE_ACTION = "source.pyarch-lint.critique"
+FIX_ALL = f"{lsp.CodeActionKind.SourceFixAll.value}.pyarch-lint"
+# Fixing a text analyses it once per pass, up to `fixes.MAX_PASSES` times (not imported here:
+# fixes imports LibCST); `api.fix` bounds it the same way.
+FIX_PASSES = 10
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")  # Python's line breaks (str.splitlines has more)
 _SEVERITY = {
     Severity.ERROR: lsp.DiagnosticSeverity.Error,
@@ -81,16 +88,49 @@ def create_server() -> LanguageServer:
 # -- the analysis, in the worker process ---------------------------------------------------------
 
 
-def _checker(_argument: None) -> Callable[[tuple[api.Plan, bytes]], api.Checked]:
-    """The worker's work: `api.check_source`, its imports paid now rather than at the first
-    edit. The worker's stdout is the editor's connection: what anything would print there goes
-    to stderr instead, where editors keep the server's log."""
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """What the worker is asked about one text: its findings, or its fixes."""
+
+    plan: api.Plan  # the document's, with its one file (`api.plan_source`)
+    source: bytes
+    fixes: Literal["each", "all"] | None = None  # each finding's alone; all the safe ones
+
+
+# The worker's answers: findings, quick fixes, the text with every safe fix applied.
+_Answer = api.Checked | list["QuickFix"] | bytes
+
+
+def _worker(_argument: None) -> Callable[[_Job], _Answer]:
+    """The worker's work, its imports (LibCST, the rules, the fixes) paid now rather than at
+    the first edit. The worker's stdout is the editor's connection: what anything would print
+    there goes to stderr instead, where editors keep the server's log."""
     os.dup2(2, 1)
+    from pyarch_lint import fixes
     from pyarch_lint.analysis import visitors
     from pyarch_lint.config import Settings
 
-    visitors(Settings.default())  # LibCST and the default rules
-    return lambda item: api.check_source(*item, isolated=False)
+    visitors(Settings.default())
+
+    def work(job: _Job) -> _Answer:
+        if job.fixes is None:
+            return api.check_source(job.plan, job.source, isolated=False)
+        [group] = job.plan.groups
+        [file] = group.files
+        if job.fixes == "each":
+            return fixes.quick_fixes(job.source, str(file.path), group.settings)
+        return fixes.fix_source(job.source, str(file.path), group.settings).source
+
+    return work
+
+
+def _as_text(data: bytes) -> str:
+    """The fixed bytes as the editor's text (`_as_bytes` undone)."""
+    try:
+        encoding, _ = tokenize.detect_encoding(io.BytesIO(data).readline)
+        return data.decode(encoding)
+    except (SyntaxError, LookupError, UnicodeError):
+        return data.decode("utf-8", "surrogateescape")
 
 
 def _as_bytes(text: str) -> bytes:
@@ -123,9 +163,7 @@ class _Document:
 @dataclass
 class _Session:
     server: LanguageServer
-    worker: WarmWorker[tuple[api.Plan, bytes], api.Checked] = field(
-        default_factory=lambda: WarmWorker(_checker, None)
-    )
+    worker: WarmWorker[_Job, _Answer] = field(default_factory=lambda: WarmWorker(_worker, None))
     documents: dict[str, _Document] = field(default_factory=dict)
     plans: dict[Path, api.Plan] = field(default_factory=dict)  # by file; cleared on reload
     shown_error: str | None = None  # the configuration error last shown, not shown again
@@ -142,7 +180,7 @@ class _Session:
         feature(lsp.TEXT_DOCUMENT_DID_CLOSE, self.did_close)
         feature(lsp.WORKSPACE_DID_CHANGE_WATCHED_FILES, self.watched_files_changed)
         feature(lsp.TEXT_DOCUMENT_HOVER, self.hover)
-        kinds = [lsp.CodeActionKind.QuickFix, CRITIQUE_ACTION]
+        kinds = [lsp.CodeActionKind.QuickFix, FIX_ALL, CRITIQUE_ACTION]
         feature(
             lsp.TEXT_DOCUMENT_CODE_ACTION,
             self.code_action,
@@ -242,13 +280,13 @@ class _Session:
             return
         version, text = document.version, document.source
         timeout = plan.settings.file_timeout
-        outcome = await asyncio.to_thread(self.worker.run, (plan, _as_bytes(text)), timeout)
-        if isinstance(outcome, Failure):
+        outcome = await asyncio.to_thread(self.worker.run, _Job(plan, _as_bytes(text)), timeout)
+        if isinstance(outcome, Failure):  # the worker timed out or died
             info = plan.settings.rules.by_code["PA003"]
             message = failure_message(outcome)
             problem = Finding(uri, 1, 1, 1, 1, info.code, info.name, info.severity, message)
             state.checked, state.findings = None, (problem,)
-        else:
+        elif isinstance(outcome, api.Checked):
             state.checked, state.findings = outcome, outcome.findings
         state.version, state.text = version, text
         if self.documents.get(uri) is state:
@@ -311,7 +349,9 @@ class _Session:
 
     # -- code actions
 
-    def code_action(self, params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
+    async def code_action(self, params: lsp.CodeActionParams) -> list[lsp.CodeAction] | None:
+        """For the diagnostics in the request: each one's fix and its noqa comment; for the
+        document: every safe fix at once ("fix all"), and the model's critique."""
         uri = params.text_document.uri
         state = self.documents.get(uri)
         if state is None:
@@ -319,13 +359,42 @@ class _Session:
         document = self.server.workspace.get_text_document(uri)
         wanted = params.context.only
         actions: list[lsp.CodeAction] = []
-        if state.version == document.version and _wants(wanted, lsp.CodeActionKind.QuickFix):
-            for diagnostic in params.context.diagnostics:
-                finding = _finding_of(diagnostic, state.findings, document)
-                if finding is not None and finding.code not in UNSUPPRESSIBLE:
-                    action = _noqa_action(uri, document, diagnostic, finding)
-                    if action is not None:
-                        actions.append(action)
+        checked = state.checked if state.version == document.version else None
+        if checked is not None and _wants(wanted, lsp.CodeActionKind.QuickFix):
+            ours = [
+                (diagnostic, finding)
+                for diagnostic in params.context.diagnostics
+                if (finding := _finding_of(diagnostic, state.findings, document)) is not None
+            ]
+            if any(finding.fix is not None for _, finding in ours):
+                answer = await self._fixes(checked, document, "each")
+                offered = answer if isinstance(answer, list) else []
+                for diagnostic, finding in ours:
+                    actions.extend(
+                        _fix_action(uri, document, diagnostic, quick)
+                        for quick in offered
+                        if _place(quick.finding) == _place(finding)
+                        and quick.finding.code == finding.code
+                    )
+            for diagnostic, finding in ours:
+                action = _noqa_action(uri, document, diagnostic, finding)
+                if action is not None:
+                    actions.append(action)
+        safe = checked is not None and any(f.fix is Applicability.SAFE for f in checked.findings)
+        if checked is not None and safe and _wants(wanted, FIX_ALL):
+            answer = await self._fixes(checked, document, "all")
+            if isinstance(answer, bytes):
+                text = _as_text(answer)
+                if text != document.source:
+                    actions.append(
+                        lsp.CodeAction(
+                            title="pyarch-lint: apply every safe fix",
+                            kind=FIX_ALL,
+                            edit=lsp.WorkspaceEdit(
+                                changes={uri: [_edit(document, document.source, text)]}
+                            ),
+                        )
+                    )
         if _wants(wanted, CRITIQUE_ACTION):
             command = lsp.Command(
                 title="pyarch-lint: ask the model for a critique of this file",
@@ -336,6 +405,17 @@ class _Session:
                 lsp.CodeAction(title=command.title, kind=CRITIQUE_ACTION, command=command)
             )
         return actions
+
+    async def _fixes(
+        self, checked: api.Checked, document: TextDocument, fixes: Literal["each", "all"]
+    ) -> _Answer | Failure:
+        """The worker's fixes of the document's text (a Failure when fixing it died or ran
+        out of time: no action offered then)."""
+        timeout = checked.plan.settings.file_timeout
+        if fixes == "all":
+            timeout *= FIX_PASSES
+        job = _Job(checked.plan, _as_bytes(document.source), fixes)
+        return await asyncio.to_thread(self.worker.run, job, timeout)
 
     # -- the critique
 
@@ -504,6 +584,27 @@ def _finding_of(
         if finding.code == diagnostic.code and place == diagnostic.range:
             return finding
     return None
+
+
+def _fix_action(
+    uri: str, document: TextDocument, diagnostic: lsp.Diagnostic, quick: QuickFix
+) -> lsp.CodeAction:
+    lines = _lines(document.source)
+    edits = [
+        lsp.TextEdit(
+            range=_range(document, lines, (e.line, e.column, e.end_line, e.end_column)),
+            new_text=e.text,
+        )
+        for e in quick.edits
+    ]
+    safe = quick.applicability is Applicability.SAFE
+    return lsp.CodeAction(
+        title=quick.title if safe else f"{quick.title} (unsafe: check what it changes)",
+        kind=lsp.CodeActionKind.QuickFix,
+        diagnostics=[diagnostic],
+        is_preferred=safe,
+        edit=lsp.WorkspaceEdit(changes={uri: edits}),
+    )
 
 
 def _noqa_action(

@@ -112,6 +112,80 @@ def test_a_blocking_call_is_diagnosed_suppressed_and_cleared(project: Path) -> N
     asyncio.run(scenario())
 
 
+FIXABLE = textwrap.dedent(
+    """\
+    import asyncio
+    import time
+
+
+    async def handler() -> None:
+        time.sleep(1)
+        await asyncio.sleep(0)
+
+
+    def report(x: int):
+        print(x)
+
+
+    value = 1  # noqa: PA401
+    """
+)
+
+
+def test_quick_fixes_and_fix_all_are_code_actions(project: Path) -> None:
+    (project / "pyproject.toml").write_text(
+        '[tool.pyarch-lint]\nextend-select = ["PA004"]\n', encoding="utf-8"
+    )
+    (project / "app.py").write_text(FIXABLE, encoding="utf-8")
+
+    async def actions(
+        session: Editor, uri: str, diagnostics: list[lsp.Diagnostic], only: list[str] | None
+    ) -> list[lsp.CodeAction]:
+        everywhere = lsp.Range(
+            start=lsp.Position(line=0, character=0), end=lsp.Position(line=14, character=0)
+        )
+        found = await session.client.text_document_code_action_async(
+            lsp.CodeActionParams(
+                text_document=lsp.TextDocumentIdentifier(uri=uri),
+                range=diagnostics[0].range if diagnostics else everywhere,
+                context=lsp.CodeActionContext(diagnostics=diagnostics, only=only),
+            )
+        )
+        return [a for a in found or [] if isinstance(a, lsp.CodeAction)]
+
+    async def scenario() -> None:
+        async with editor(project) as session:
+            uri = session.open(project / "app.py")
+            _, diagnostics = await session.diagnostics(uri)
+            assert sorted(map(str, _codes(diagnostics))) == ["PA004", "PA202", "PA401"]
+            [blocking] = [d for d in diagnostics if d.code == "PA401"]
+
+            offered = await actions(session, uri, [blocking], None)
+            [fix] = [a for a in offered if "asyncio.sleep" in a.title]
+            assert fix.kind == lsp.CodeActionKind.QuickFix
+            assert "unsafe" in fix.title  # it changes when the sleep runs: said
+            assert fix.edit is not None
+            assert fix.edit.changes is not None
+            [change] = fix.edit.changes[uri]
+            assert _apply(FIXABLE, change).splitlines()[5] == "    await asyncio.sleep(1)"
+            assert any("noqa" in a.title for a in offered)
+
+            [fix_all] = await actions(session, uri, [], ["source.fixAll.pyarch-lint"])
+            assert fix_all.kind == "source.fixAll.pyarch-lint"
+            assert fix_all.edit is not None
+            assert fix_all.edit.changes is not None
+            [change] = fix_all.edit.changes[uri]
+            fixed = _apply(FIXABLE, change)
+            assert "def report(x: int) -> None:" in fixed
+            assert "value = 1\n" in fixed
+            assert "    time.sleep(1)" in fixed  # unsafe: not in "fix all"
+            version = session.replace(uri, fixed)
+            _, diagnostics = await session.diagnostics(uri, version)
+            assert _codes(diagnostics) == ["PA401"]
+
+    asyncio.run(scenario())
+
+
 def test_hover_on_a_diagnostic_shows_the_rule_summary(project: Path) -> None:
     async def scenario() -> None:
         async with editor(project) as session:
