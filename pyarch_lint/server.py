@@ -5,13 +5,14 @@ opens, when it is saved, and as it changes. Edits are debounced by the analysis 
 first edit after a pause is checked at once (what the user waits for is the analysis, nothing
 more), and the edits that arrive while it runs are checked together, as one text, once it is
 done: one analysis at a time per document, of its newest text. Its settings are the file's, found
-as the command line finds them (`api.plan` of its path: the nearest pyproject.toml with the
-table, its per-file ignores and excludes); they are read again when a pyproject.toml changes.
-Project-wide rules, which need every file's facts, are left to the command line.
+as the command line finds them (`api.plan_source` of its path: the nearest pyproject.toml with
+the table, its per-file ignores and excludes); they are read again when a pyproject.toml
+changes. Project-wide rules, which need every file's facts, are left to the command line.
 
-The analysis runs in one warm worker process (`workers.WarmWorker`): LibCST is imported once,
-and a text that crashes or hangs the parser costs a PA003 diagnostic, never the server; the
-per-file timeout (`file-timeout`) holds. The model's critique (`pyarch-lint.critique`) runs only
+The analysis, and the fixes (`fixes.quick_fixes`, `fixes.fix_source`) the code actions offer,
+run in one warm worker process (`workers.WarmWorker`): LibCST is imported once, and a text that
+crashes or hangs the parser costs a PA003 diagnostic, never the server; the per-file timeout
+(`file-timeout`) holds. The model's critique (`pyarch-lint.critique`) runs only
 when asked for, through `api.review`: the command line's redaction, spend ceiling and cache.
 """
 
@@ -361,40 +362,9 @@ class _Session:
         actions: list[lsp.CodeAction] = []
         checked = state.checked if state.version == document.version else None
         if checked is not None and _wants(wanted, lsp.CodeActionKind.QuickFix):
-            ours = [
-                (diagnostic, finding)
-                for diagnostic in params.context.diagnostics
-                if (finding := _finding_of(diagnostic, state.findings, document)) is not None
-            ]
-            if any(finding.fix is not None for _, finding in ours):
-                answer = await self._fixes(checked, document, "each")
-                offered = answer if isinstance(answer, list) else []
-                for diagnostic, finding in ours:
-                    actions.extend(
-                        _fix_action(uri, document, diagnostic, quick)
-                        for quick in offered
-                        if _place(quick.finding) == _place(finding)
-                        and quick.finding.code == finding.code
-                    )
-            for diagnostic, finding in ours:
-                action = _noqa_action(uri, document, diagnostic, finding)
-                if action is not None:
-                    actions.append(action)
-        safe = checked is not None and any(f.fix is Applicability.SAFE for f in checked.findings)
-        if checked is not None and safe and _wants(wanted, FIX_ALL):
-            answer = await self._fixes(checked, document, "all")
-            if isinstance(answer, bytes):
-                text = _as_text(answer)
-                if text != document.source:
-                    actions.append(
-                        lsp.CodeAction(
-                            title="pyarch-lint: apply every safe fix",
-                            kind=FIX_ALL,
-                            edit=lsp.WorkspaceEdit(
-                                changes={uri: [_edit(document, document.source, text)]}
-                            ),
-                        )
-                    )
+            actions += await self._quick_fixes(uri, document, checked, params.context.diagnostics)
+        if checked is not None and _wants(wanted, FIX_ALL):
+            actions += await self._fix_all(uri, document, checked)
         if _wants(wanted, CRITIQUE_ACTION):
             command = lsp.Command(
                 title="pyarch-lint: ask the model for a critique of this file",
@@ -405,6 +375,54 @@ class _Session:
                 lsp.CodeAction(title=command.title, kind=CRITIQUE_ACTION, command=command)
             )
         return actions
+
+    async def _quick_fixes(
+        self,
+        uri: str,
+        document: TextDocument,
+        checked: api.Checked,
+        diagnostics: Sequence[lsp.Diagnostic],
+    ) -> list[lsp.CodeAction]:
+        """Each of our diagnostics' fix, when its rule has one, and its noqa comment."""
+        ours = [
+            (diagnostic, finding)
+            for diagnostic in diagnostics
+            if (finding := _finding_of(diagnostic, checked.findings, document)) is not None
+        ]
+        offered: list[QuickFix] = []
+        if any(finding.fix is not None for _, finding in ours):
+            answer = await self._fixes(checked, document, "each")
+            offered = answer if isinstance(answer, list) else []
+        actions = [
+            _fix_action(uri, document, diagnostic, quick)
+            for diagnostic, finding in ours
+            for quick in offered
+            if _place(quick.finding) == _place(finding) and quick.finding.code == finding.code
+        ]
+        for diagnostic, finding in ours:
+            action = _noqa_action(uri, document, diagnostic, finding)
+            if action is not None:
+                actions.append(action)
+        return actions
+
+    async def _fix_all(
+        self, uri: str, document: TextDocument, checked: api.Checked
+    ) -> list[lsp.CodeAction]:
+        """Every safe fix at once, when there is one."""
+        if not any(f.fix is Applicability.SAFE for f in checked.findings):
+            return []
+        answer = await self._fixes(checked, document, "all")
+        text = _as_text(answer) if isinstance(answer, bytes) else document.source
+        if text == document.source:
+            return []
+        edit = _edit(document, document.source, text)
+        return [
+            lsp.CodeAction(
+                title="pyarch-lint: apply every safe fix",
+                kind=FIX_ALL,
+                edit=lsp.WorkspaceEdit(changes={uri: [edit]}),
+            )
+        ]
 
     async def _fixes(
         self, checked: api.Checked, document: TextDocument, fixes: Literal["each", "all"]
