@@ -19,7 +19,9 @@ from llm_server import MessagesServer, critique, item
 from lsp_client import Editor, editor
 from lsprotocol import types as lsp
 
+from pyarch_lint.fixes import MAX_PASSES
 from pyarch_lint.catalogue import load_catalogue
+from pyarch_lint.server import FIX_PASSES
 from pyarch_lint.workers import Failure, WarmWorker
 
 BLOCKING = textwrap.dedent(
@@ -388,3 +390,8 @@ def test_the_warm_worker_serves_on_after_a_crash_or_a_timeout() -> None:
         assert after != first.replace("a in", "d in")  # a fresh process
     finally:
         worker.close()
+
+
+def test_fix_all_is_bounded_as_the_command_line_bounds_it() -> None:
+    # The server cannot import `fixes` (LibCST) to read it; a change to one must reach both.
+    assert FIX_PASSES == MAX_PASSES
