@@ -19,8 +19,8 @@ from llm_server import MessagesServer, critique, item
 from lsp_client import Editor, editor
 from lsprotocol import types as lsp
 
-from pyarch_lint.fixes import MAX_PASSES
 from pyarch_lint.catalogue import load_catalogue
+from pyarch_lint.fixes import MAX_PASSES
 from pyarch_lint.server import FIX_PASSES
 from pyarch_lint.workers import Failure, WarmWorker
 
