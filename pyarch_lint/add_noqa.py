@@ -74,6 +74,18 @@ def add_noqa(findings: Sequence[Finding], paths: Mapping[str, Path]) -> Added:
     return Added(comments, files, left)
 
 
+def with_noqa(text: str, findings: Sequence[Finding]) -> str | None:
+    """`text` (one file's) with the comments for those of `findings` a comment can suppress, as
+    `add_noqa` writes them; None when the text cannot take them (the tokenizer refuses it, or a
+    finding's line is gone). What the language server's "add noqa" action edits in."""
+    suppressible = [f for f in findings if f.code not in UNSUPPRESSIBLE]
+    try:
+        new_text, _count = _with_comments(text, suppressible)
+    except _LeftAlone:
+        return None
+    return new_text
+
+
 def _where(finding: Finding) -> str:
     return f"{finding.path}:{finding.line}:{finding.column}: {finding.code}"
 

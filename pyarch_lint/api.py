@@ -90,6 +90,7 @@ __all__ = [
     "fix_checked_source",
     "lint",
     "plan",
+    "plan_source",
     "record_baseline",
     "review",
     "settings_for",
@@ -858,32 +859,61 @@ def settings_for(path: Path, options: LintOptions) -> Settings:
     return _with_options(settings_of([folder], options.config, cwd, rules)[0], options)
 
 
-def check_source(
-    source: bytes, path: Path, options: LintOptions, *, note: Note | None = None
-) -> Checked:
-    """The findings of `source` (standard input) as if it were the file `path`, which need not
-    exist: the settings of its nearest configuration, its per-file-ignores, and none at all when
-    an exclude or .gitignore leaves `path` out (as `--force-exclude` does for a file named).
-    Analysed in a worker process under the file timeout, never cached; the model never sees
-    it (there is no file to show). Not with a baseline or changed lines."""
+def plan_source(path: Path, options: LintOptions, *, note: Note | None = None) -> Plan:
+    """The plan of a text checked as if it were the file `path`, which need not exist (standard
+    input, an editor's unsaved text): the settings of its nearest configuration, and no file
+    at all when an exclude or .gitignore leaves `path` out (as `--force-exclude` does for a file
+    named). Not with a baseline or changed lines."""
     if options.baseline is not None or options.changed_since is not None:
         raise UsageError("standard input cannot be combined with --baseline or --changed-since")
     cwd = Path.cwd()
-    absolute = Path(os.path.abspath(cwd / path))
     settings = settings_for(path, options)
-    display = shown_as(path, cwd)
-    options = dataclasses.replace(options, escalate=False, paths=(path,))
-    planned = Plan(options, (Group(settings, ()),), None, None, ())
-    if excluded_name(path, settings, cwd=cwd, note=note or _silent):
-        return Checked(planned, (), 0, 0, (), (), {}, {}, None, {})
-    relative = relative_to_root(settings.root)(absolute)
-    analysis = _analyse_source(source, relative, settings)
+    absolute = Path(os.path.abspath(cwd / path))
+    excluded = excluded_name(path, settings, cwd=cwd, note=note or _silent)
+    files = () if excluded else (SourceFile(shown_as(path, cwd), absolute),)
+    options = dataclasses.replace(options, paths=(path,))
+    return Plan(options, (Group(settings, files),), None, None, ())
+
+
+def check_source(plan: Plan, source: bytes, *, isolated: bool = True) -> Checked:
+    """The findings of `source` in place of the bytes of the file `plan` (`plan_source`'s)
+    names: its per-file-ignores apply, and there are none when the plan excludes it. Analysed
+    in a worker process under the file timeout, or with `isolated=False` in this process (it
+    imports LibCST: for a caller that is such a worker itself, the language server's); never
+    cached. `review` critiques the file `sources` names: the file on disk, unless the caller
+    points it at a copy of `source`."""
+    [group] = plan.groups
+    if not group.files:
+        return Checked(plan, (), 0, 0, (), (), {}, {}, None, {})
+    [file] = group.files
+    settings = group.settings
+    relative = relative_to_root(settings.root)(file.path)
+    if isolated:
+        analysis = _analyse_source(source, relative, settings)
+    else:
+        analysis = source_analyser(settings)((source, relative))
     enabled = settings.enabled_codes()
-    findings = to_findings(display, analysis.findings, enabled, settings.rules, analysis.fixes)
+    findings = to_findings(file.display, analysis.findings, enabled, settings.rules, analysis.fixes)
     findings = per_file_ignores(findings, settings, relative)
-    crashes = tuple(f"{display}: {crash}" for crash in analysis.crashes)
-    excerpts = {display: analysis.excerpt}
-    return Checked(planned, tuple(findings), 1, 0, (), crashes, {}, {}, None, excerpts)
+    crashes = tuple(f"{file.display}: {crash}" for crash in analysis.crashes)
+    warnings: list[str] = []
+    key = _cache_key(warnings) if plan.options.cache else None
+    store = None if key is None else Store(settings.root / CACHE_DIR_NAME, key, _silent)
+    sources = {file.display: file.path}
+    root_paths = _root_paths({file.display}, sources, settings)
+    excerpts = {file.display: analysis.excerpt}
+    return Checked(
+        plan,
+        tuple(findings),
+        1,
+        0,
+        tuple(warnings),
+        crashes,
+        root_paths,
+        sources,
+        store,
+        excerpts,
+    )
 
 
 def _analyse_source(source: bytes, relative: str, settings: Settings) -> Analysis:

@@ -58,6 +58,7 @@ Examples:
   pyarch-lint init                       add [tool.pyarch-lint] to pyproject.toml
   pyarch-lint audit --submit .           send every flagged file as one Message Batch
   pyarch-lint audit --collect .          store the batch's critiques in the cache
+  pyarch-lint server                     the language server, for editors (docs/editors.md)
 
 \b
 Exit status: 0 no finding at or above fail-on (default: warning), 1 some, 2 usage,
@@ -547,7 +548,7 @@ def _check_stdin(
     fixed source goes to standard output and the findings that remain to standard error; with
     --diff, the diff to standard output."""
     source = sys.stdin.buffer.read()
-    checked = api.check_source(source, path, options, note=note)
+    checked = api.check_source(api.plan_source(path, options, note=note), source)
     _complain(checked.warnings, checked.crashes)
     findings = checked.findings
     if command.fixing.any:
@@ -858,6 +859,16 @@ _FAMILIES = {
     "PA5": "architecture",
     "PA6": "operations",
 }
+
+
+@main.command("server", short_help="Run the language server (LSP over stdio) for editors.")
+def server() -> None:
+    """Run the language server on standard input and output, for an editor to start: findings
+    as diagnostics as you type, "add noqa" quick fixes, rule summaries on hover, and the model's
+    critique on demand (the command `pyarch-lint.critique`). docs/editors.md shows the set-up."""
+    from pyarch_lint.server import serve  # pygls: only for this command
+
+    serve()
 
 
 @main.command("init", short_help="Add [tool.pyarch-lint] to pyproject.toml.")

@@ -129,14 +129,17 @@ def _failed(failure: Failure, path: Path) -> Analysis:
     return failed_analysis(failure, source)
 
 
+def failure_message(failure: Failure) -> str:
+    """What PA003 says of a file whose worker timed out or died."""
+    if failure.timed_out:
+        return f"analysis exceeded file-timeout ({failure.reason}) and was stopped"
+    return f"analysis failed: the process analysing this file died ({failure.reason})"
+
+
 def failed_analysis(failure: Failure, source: bytes | None) -> Analysis:
     """PA003 for a file whose worker died or ran out of time, with what the reports show of
     its `source` (None: unreadable)."""
-    if failure.timed_out:
-        message = f"analysis exceeded file-timeout ({failure.reason}) and was stopped"
-    else:
-        message = f"analysis failed: the process analysing this file died ({failure.reason})"
-    found: list[RawFinding] = [(1, 1, 1, 1, "PA003", message)]
+    found: list[RawFinding] = [(1, 1, 1, 1, "PA003", failure_message(failure))]
     # What the reports show of it, taken here since its worker could not; not parsed again, in
     # this process, for its scopes: that is what stopped its worker.
     shown = NO_EXCERPT

@@ -23,6 +23,7 @@ from __future__ import annotations
 import difflib
 import io
 import tokenize
+import warnings
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -394,7 +395,9 @@ def _validator(text: str) -> Callable[[str], bool]:
 
 def _compiles(text: str) -> bool:
     try:
-        compile(text, "<fixed>", "exec", dont_inherit=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # `x is 1` and the like: the file's, not the fix's
+            compile(text, "<fixed>", "exec", dont_inherit=True)
     except (SyntaxError, ValueError, RecursionError, MemoryError):
         return False
     return True

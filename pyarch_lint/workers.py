@@ -28,7 +28,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
 from multiprocessing.connection import Connection, wait
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
 Item = TypeVar("Item")
 Result = TypeVar("Result")
@@ -88,11 +88,15 @@ def _serve(
     *,
     make_work: Callable[[Argument], Callable[[Item], Result]],
     argument: Argument,
+    say_ready: bool = False,
 ) -> None:
-    """A worker process: items in, results (or a Failure for a bug in `work`) out, until None."""
+    """A worker process: items in, results (or a Failure for a bug in `work`) out, until None;
+    with `say_ready`, a None first, once `make_work` is done."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl-C is the parent's to handle
     faulthandler.disable()  # a crash is reported as a finding, not as a dump on stderr
     work = make_work(argument)
+    if say_ready:
+        connection.send(None)
 
     def loop() -> None:
         sys.setrecursionlimit(RECURSION_LIMIT)
@@ -255,3 +259,77 @@ def _stop(workers: Sequence[_Worker]) -> None:
             worker.process.kill()
             worker.process.join()
         worker.connection.close()
+
+
+class WarmWorker(Generic[Item, Result]):
+    """One long-lived worker process for items that come one at a time (the language server's
+    edits): `make_work(argument)` runs once, so what it imports (LibCST) is paid once, not per
+    item, and is not counted in any item's time. An item that kills the process or runs past
+    its timeout comes back as a `Failure`, and the next item starts a fresh worker. Started
+    with the platform's `spawn`, never `fork`: the process that owns it runs threads, and a
+    fork copies whatever lock one of them holds. Callers in several threads take turns."""
+
+    def __init__(
+        self, make_work: Callable[[Argument], Callable[[Item], Result]], argument: Argument
+    ) -> None:
+        self._serve = partial(_serve, make_work=make_work, argument=argument, say_ready=True)
+        self._worker: _Worker | None = None
+        self._ready = False  # the worker said make_work is done
+        self._turn = threading.Lock()
+
+    def start(self) -> None:
+        """Start the worker now rather than with the first item."""
+        with self._turn:
+            self._started()
+
+    def _started(self) -> _Worker:
+        if self._worker is None:
+            context = multiprocessing.get_context("spawn")
+            ours, theirs = context.Pipe()
+            process = context.Process(
+                target=self._serve, args=(theirs,), daemon=True, name="pyarch-lint-worker"
+            )
+            process.start()
+            theirs.close()
+            self._worker = _Worker(process, ours)
+            self._ready = False
+        return self._worker
+
+    def run(self, item: Item, timeout: float | None) -> Result | Failure:
+        """`work(item)` in the worker; `timeout` bounds its seconds."""
+        with self._turn:
+            worker = self._started()
+            if not self._ready:
+                wait([worker.connection, worker.process.sentinel])
+                try:
+                    worker.connection.recv()  # None: ready
+                except (EOFError, OSError):  # make_work failed: the process is gone
+                    return self._lost(Failure(False, _death(worker.process)))
+                self._ready = True
+            try:
+                worker.connection.send(item)
+            except OSError:  # it died since the last item: its sentinel says how
+                return self._lost(Failure(False, _death(worker.process)))
+            limit = timeout if timeout is not None and math.isfinite(timeout) else None
+            ready = wait([worker.connection, worker.process.sentinel], limit)
+            if worker.connection in ready:
+                with contextlib.suppress(EOFError, OSError):  # else died mid-message
+                    outcome: Result | Failure = worker.connection.recv()
+                    return outcome
+            if worker.process.sentinel in ready or worker.connection in ready:
+                return self._lost(Failure(False, _death(worker.process)))
+            worker.process.kill()
+            worker.process.join()
+            return self._lost(Failure(True, f"{limit:g} s"))
+
+    def _lost(self, failure: Failure) -> Failure:
+        if self._worker is not None:
+            self._worker.connection.close()
+            self._worker = None
+        return failure
+
+    def close(self) -> None:
+        with self._turn:
+            if self._worker is not None:
+                _stop([self._worker])
+                self._worker = None

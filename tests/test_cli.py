@@ -351,7 +351,7 @@ def test_the_top_level_help_lists_the_subcommands(project: Path, flag: str) -> N
     assert "pyarch-lint check --help" in result.stdout  # where the options are
     commands = result.stdout.split("Commands:\n", 1)[1].split("\n\n", 1)[0]
     names = [line.split()[0] for line in commands.splitlines()]
-    assert names == ["audit", "check", "init", "rule", "rules"]
+    assert names == ["audit", "check", "init", "rule", "rules", "server"]
     assert "Exit status: 0 no finding at or above fail-on" in result.stdout
 
 
