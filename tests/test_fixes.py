@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 import shutil
 import tokenize
+import warnings
 from pathlib import Path
 
 import libcst as cst
@@ -193,6 +194,15 @@ def test_fix_source_is_what_the_command_writes() -> None:
     assert result.fixed == 14
     assert [f.fix for f in result.remaining if f.fix] == []
     assert fix_source(result.source, "pkg/service.py", SETTINGS, unsafe=True).fixed == 0
+
+
+def test_the_files_own_warnings_stay_quiet_while_a_fix_is_checked() -> None:
+    source = b"def f(x: int):\n    if x is 1:\n        print(x)\n"
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = fix_source(source, "quiet.py", SETTINGS, unsafe=False)
+    assert result.source.startswith(b"def f(x: int) -> None:")
+    assert [w for w in caught if issubclass(w.category, SyntaxWarning)] == []
 
 
 def _applied(source: bytes, quick: QuickFix) -> bytes:
