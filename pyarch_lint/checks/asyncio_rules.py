@@ -8,13 +8,14 @@ every call in a file that says `async`; they report the ones in an async body.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import ClassVar, cast
 
 import libcst as cst
 
 from pyarch_lint.checks import blocking_calls as known
-from pyarch_lint.checks.base import Fix, Rule, RuleContext
+from pyarch_lint.checks.base import Fix, Handler, Rule, RuleContext
 from pyarch_lint.checks.options import AsyncOptions
 from pyarch_lint.findings import Severity
 from pyarch_lint.semantics import SemanticModel, dotted
@@ -70,6 +71,18 @@ _RESULTS: Mapping[str, str] = {
 }
 
 
+_CLIENT_METHOD_ENDINGS = frozenset(
+    method for client in known.BLOCKING_CLIENTS.values() for method in client.methods
+)
+
+
+def client_class(semantic: SemanticModel, node: cst.BaseExpression) -> str | None:
+    """The client class (`blocking_calls.CLIENT_RESULTS`) `node` visibly is an instance of,
+    under its usual name (`requests.Session` for a `requests.sessions.Session`), or None."""
+    kind = semantic.class_of(node, known.CLIENT_RESULTS)
+    return None if kind is None else known.CLIENT_ALIASES.get(kind, kind)
+
+
 def _is_path(semantic: SemanticModel, node: cst.BaseExpression) -> bool:
     return semantic.class_of(node, _RESULTS) in known.PATH_CLASSES
 
@@ -118,7 +131,7 @@ _TASK_FACTORY_ENDINGS = _endings(known.TASK_FACTORIES)
 _LOOP_RUNNER_ENDINGS = _endings(known.LOOP_RUNNERS)
 
 
-def _shown(func: cst.BaseExpression, qualified: str) -> str:
+def shown_call(func: cst.BaseExpression, qualified: str) -> str:
     """How a call is named in a message: as written, plus what it resolved to if different."""
     resolved = qualified.removeprefix("builtins.")
     written = dotted(func)
@@ -140,7 +153,9 @@ class BlockingCallInAsync(Rule):
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        self._catalogue = blocking_calls(context.options(AsyncOptions))
+        options = context.options(AsyncOptions)
+        self._catalogue = blocking_calls(options)
+        self._allowed = options.allowed_blocking_calls
         self._endings = (
             _CATALOGUE_ENDINGS
             if self._catalogue is known.BLOCKING_CALLS
@@ -150,14 +165,37 @@ class BlockingCallInAsync(Rule):
     def visit_Call(self, node: cst.Call) -> None:
         if not self.semantic.in_async_body():
             return
-        name = _match(self.semantic, node.func, self._catalogue, self._endings)
+        func = node.func
+        name = _match(self.semantic, func, self._catalogue, self._endings)
         if name is not None:
-            self.report(
-                node,
-                f"Blocking call {_shown(node.func, name)} in `async def` stalls the event "
-                f"loop; use {self._catalogue[name]}",
-                asyncio_sleep_fix(self.semantic, node) if name == "time.sleep" else None,
-            )
+            fix = asyncio_sleep_fix(self.semantic, node) if name == "time.sleep" else None
+            self._report(node, shown_call(func, name), self._catalogue[name], fix)
+            return
+        if isinstance(func, cst.Attribute) and func.attr.value in _CLIENT_METHOD_ENDINGS:
+            self._check_method(node, func)
+
+    def _check_method(self, node: cst.Call, func: cst.Attribute) -> None:
+        """A blocking method called on a sync client the code shows."""
+        receiver = func.value
+        # `requests.Session().get(url)`: the constructor is reported already, on this line.
+        if isinstance(receiver, cst.Call) and _match(
+            self.semantic, receiver.func, self._catalogue, self._endings
+        ):
+            return
+        kind = client_class(self.semantic, receiver)
+        client = None if kind is None else known.BLOCKING_CLIENTS.get(kind)
+        if client is None or func.attr.value not in client.methods:
+            return
+        name = f"{kind}.{func.attr.value}"
+        if not _is_allowed(name, self._allowed):
+            self._report(node, shown_call(func, name), client.alternative)
+
+    def _report(self, node: cst.Call, shown: str, alternative: str, fix: Fix | None = None) -> None:
+        self.report(
+            node,
+            f"Blocking call {shown} in `async def` stalls the event loop; use {alternative}",
+            fix,
+        )
 
 
 class BlockingFileIoInAsync(Rule):
@@ -180,7 +218,7 @@ class BlockingFileIoInAsync(Rule):
         func = node.func
         name = _match(semantic, func, self._calls, _FILE_CALL_ENDINGS)
         if name is not None:
-            self._report(node, _shown(func, name), self._calls[name])
+            self._report(node, shown_call(func, name), self._calls[name])
             return
         if not isinstance(func, cst.Attribute):
             return
@@ -219,7 +257,7 @@ class DanglingTask(Rule):
             func = func.value.func
         name = _match(self.semantic, func, known.TASK_FACTORIES, _TASK_FACTORY_ENDINGS)
         if name is not None:
-            self._report(node, _shown(func, name))
+            self._report(node, shown_call(func, name))
             return
         # `tg.create_task()` on a TaskGroup is fine: the group keeps the task. Only a loop's
         # `create_task` leaves it dangling.
@@ -252,7 +290,7 @@ class NestedEventLoop(Rule):
         func = node.func
         name = _match(self.semantic, func, known.LOOP_RUNNERS, _LOOP_RUNNER_ENDINGS)
         if name is not None:
-            self._report(node, _shown(func, name))
+            self._report(node, shown_call(func, name))
             return
         if not isinstance(func, cst.Attribute):
             return
@@ -316,3 +354,282 @@ def _imported_roots(semantic: SemanticModel) -> frozenset[str]:
 
 _IMPORTS: frozenset[type[cst.CSTNode]] = frozenset({cst.Import, cst.ImportFrom})
 _NOT_MODULE_LEVEL: frozenset[type[cst.CSTNode]] = frozenset({cst.FunctionDef, cst.ClassDef})
+
+
+def _is_false_or_zero(node: cst.BaseExpression) -> bool:
+    """`False`, `0` or `0.0`: a non-blocking `acquire` argument."""
+    if isinstance(node, cst.Name):
+        return node.value == "False"
+    if isinstance(node, cst.Integer | cst.Float):
+        return node.evaluated_value == 0
+    return False
+
+
+def _acquire_waits(call: cst.Call) -> bool:
+    """Does `lock.acquire(...)` wait? Not with `blocking=False` (or `False` first) nor a zero
+    timeout (`timeout=0`, or `0` second): those try once and return."""
+    positional = [arg.value for arg in call.args if arg.keyword is None and not arg.star]
+    keywords = {arg.keyword.value: arg.value for arg in call.args if arg.keyword is not None}
+    blocking = keywords.get("blocking", positional[0] if positional else None)
+    timeout = keywords.get("timeout", positional[1] if len(positional) > 1 else None)
+    return not any(value is not None and _is_false_or_zero(value) for value in (blocking, timeout))
+
+
+_LOCK_ADVICE = (
+    "waiting for it blocks the event loop, and a task holding it across an `await` can "
+    "deadlock the loop; use `asyncio.Lock` (`async with lock:`) between tasks, or move the "
+    "locked section to a thread with `asyncio.to_thread`"
+)
+
+
+class SyncLockInAsync(Rule):
+    CODE = "PA405"
+    NAME = "sync-lock-in-async"
+    SEVERITY = Severity.WARNING
+    OPTIONS = AsyncOptions
+    # Every lock it reports is taken in an `async def`. (The lock's class names are necessary
+    # too, but a file that says `async` is walked for PA401 anyway: no walk of its own.)
+    REQUIRES_ANY = _ASYNC
+
+    def visit_With(self, node: cst.With) -> None:
+        if node.asynchronous is not None or not self.semantic.in_async_body():
+            return
+        for item in node.items:
+            kind = self._lock_class(item.item)
+            if kind is not None:
+                self.report(
+                    node,
+                    f"`with {dotted(item.item) or '...'}:` takes a `{kind}` in `async def`: "
+                    + _LOCK_ADVICE,
+                )
+                return
+
+    def visit_Call(self, node: cst.Call) -> None:
+        func = node.func
+        if not (isinstance(func, cst.Attribute) and func.attr.value == "acquire"):
+            return
+        if not self.semantic.in_async_body() or not _acquire_waits(node):
+            return
+        kind = self._lock_class(func.value)
+        if kind is not None:
+            self.report(
+                node,
+                f"`{dotted(func) or 'acquire'}()` on a `{kind}` in `async def`: " + _LOCK_ADVICE,
+            )
+
+    def _lock_class(self, node: cst.BaseExpression) -> str | None:
+        kind = self.semantic.class_of(node, known.THREAD_LOCK_RESULTS)
+        return kind if kind in known.THREAD_LOCKS else None
+
+
+def _nested_scope(node: cst.CSTNode) -> bool:
+    """Code in a nested def, lambda or class runs elsewhere, later."""
+    return isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda)
+
+
+def _nested_scope_or_loop(node: cst.CSTNode) -> bool:
+    return _nested_scope(node) or isinstance(node, cst.For | cst.While)
+
+
+class _Scan(cst.CSTVisitor):
+    """Is there, in a block, a node `wanted` says yes to, outside the nodes `skip` says yes to?"""
+
+    def __init__(
+        self, wanted: Callable[[cst.CSTNode], bool], skip: Callable[[cst.CSTNode], bool]
+    ) -> None:
+        super().__init__()
+        self._wanted = wanted
+        self._skip = skip
+        self.found = False
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.found or self._skip(node):
+            return False
+        self.found = self._wanted(node)
+        return not self.found
+
+
+def _contains(
+    block: cst.CSTNode,
+    wanted: Callable[[cst.CSTNode], bool],
+    skip: Callable[[cst.CSTNode], bool] = _nested_scope,
+) -> bool:
+    scan = _Scan(wanted, skip)
+    block.visit(scan)
+    return scan.found
+
+
+def _is_await_point(node: cst.CSTNode) -> bool:
+    """Where a task can be cancelled: an `await`, `async with`, `async for`."""
+    if isinstance(node, cst.Await):
+        return True
+    return isinstance(node, cst.With | cst.For | cst.CompFor) and node.asynchronous is not None
+
+
+def _ends_or_reraises(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.Raise | cst.Return)
+
+
+def _asks_if_cancelled(node: cst.CSTNode) -> bool:
+    """`current_task().cancelling()`, `task.cancelled()`: the handler tells a cancellation of
+    this task from another one (`uncancel()` acknowledges one)."""
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in ("cancelling", "cancelled", "uncancel")
+    )
+
+
+def _breaks(node: cst.CSTNode) -> bool:
+    return isinstance(node, cst.Break)
+
+
+@dataclass(slots=True)
+class _Frame:
+    """What PA406 knows of the function (or module) being walked."""
+
+    cancelled: set[str] = field(default_factory=set)  # `x` of each `x.cancel()` statement seen
+
+
+class SwallowedCancellation(Rule):
+    CODE = "PA406"
+    NAME = "swallowed-cancellation"
+    SEVERITY = Severity.WARNING
+    OPTIONS = AsyncOptions
+    # Every handler it reports is in an `async def`.
+    REQUIRES_ANY = _ASYNC
+
+    def __init__(self, context: RuleContext) -> None:
+        super().__init__(context)
+        self._frames = [_Frame()]
+        self._tries: list[cst.Try | cst.TryStar] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._frames.append(_Frame())
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._frames.pop()
+
+    def visit_Expr(self, node: cst.Expr) -> None:
+        call = node.value
+        if (
+            isinstance(call, cst.Call)
+            and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value == "cancel"
+        ):
+            cancelled = dotted(call.func.value)
+            if cancelled is not None:
+                self._frames[-1].cancelled.add(cancelled)
+
+    def visit_Try(self, node: cst.Try) -> None:
+        self._tries.append(node)
+
+    def leave_Try(self, node: cst.Try) -> None:
+        self._tries.pop()
+
+    def visit_TryStar(self, node: cst.TryStar) -> None:
+        self._tries.append(node)
+
+    def leave_TryStar(self, node: cst.TryStar) -> None:
+        self._tries.pop()
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self._check(node)
+
+    def visit_ExceptStarHandler(self, node: cst.ExceptStarHandler) -> None:
+        self._check(node)
+
+    def _check(self, node: Handler) -> None:
+        if not self.semantic.in_async_body():
+            return
+        caught = self._caught(node.type)
+        if caught is None:
+            return
+        attempt = self._tries[-1]
+        # Cancellation arrives at an await point: a `try` without one is never cancelled.
+        if not _contains(attempt.body, _is_await_point):
+            return
+        body = node.body
+        if _contains(body, _ends_or_reraises) or _contains(body, _asks_if_cancelled):
+            return
+        # A `break` of the loop around the `try` (not of a loop inside the handler).
+        breaks = _contains(body, _breaks, _nested_scope_or_loop)
+        if breaks and self._loop_ends_the_task():
+            return
+        if self._awaits_cancelled_task(attempt):
+            return
+        self.report(
+            node,
+            f"{caught} and does not re-raise it: the task carries on as if it was never "
+            "cancelled, so a timeout, a `TaskGroup` or a shutdown waiting for it hangs or "
+            "misbehaves; clean up, then `raise`",
+        )
+
+    def _caught(self, kind: cst.BaseExpression | None) -> str | None:
+        """How the handler catches a cancellation, for the message; None if it does not."""
+        if kind is None:
+            return "Bare `except:` in `async def` also catches `asyncio.CancelledError`"
+        semantic = self.semantic
+        candidates = (
+            [element.value for element in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
+        )
+        for candidate in candidates:
+            if isinstance(candidate, cst.Call):
+                names = semantic.qualified_names(candidate.func)
+                if not known.CANCELLATION_FACTORIES.isdisjoint(names):
+                    return "Handler catches the cancellation exception"
+                continue
+            names = semantic.qualified_names(candidate)
+            cancellation = next((n for n in names if n in known.CANCELLATION), None)
+            if cancellation is not None:
+                return f"Handler catches `{cancellation}`"
+            if "builtins.BaseException" in names:
+                return (
+                    "`except BaseException:` in `async def` also catches `asyncio.CancelledError`"
+                )
+        return None
+
+    def _loop_ends_the_task(self) -> bool:
+        """Does a `break` here leave a loop after which the coroutine only finishes? The loop
+        around the `try` must sit in the async def's own body (within `try`/`with` blocks at
+        most): what follows it is the way out of the task."""
+        statements = self.semantic.statements
+        loop = None
+        for index in range(len(statements) - 1, -1, -1):
+            statement = statements[index]
+            if isinstance(statement, cst.FunctionDef):
+                return loop is not None
+            if isinstance(statement, cst.For | cst.While):
+                if loop is not None:
+                    return False  # a loop inside another loop: the outer one goes on
+                loop = statement
+            elif loop is not None and not isinstance(statement, cst.Try | cst.With):
+                return False
+        return False
+
+    def _awaits_cancelled_task(self, attempt: cst.Try | cst.TryStar) -> bool:
+        """`task.cancel()`, then `try: await task` / `except CancelledError: pass`: waiting for
+        a task this code cancelled, whose CancelledError is the expected outcome."""
+        cancelled = self._frames[-1].cancelled
+        if not cancelled:
+            return False
+        for statement in _statements(attempt.body):
+            value = None
+            if isinstance(statement, cst.Expr | cst.Assign | cst.AnnAssign):
+                value = statement.value
+            if not isinstance(value, cst.Await) or dotted(value.expression) not in cancelled:
+                return False
+        return True
+
+
+def _statements(body: cst.BaseSuite) -> list[cst.CSTNode]:
+    """The statements of a block, those sharing a line one by one."""
+    if isinstance(body, cst.SimpleStatementSuite):
+        return list(body.body)
+    found: list[cst.CSTNode] = []
+    for statement in body.body:
+        if isinstance(statement, cst.SimpleStatementLine):
+            found.extend(statement.body)
+        else:
+            found.append(statement)
+    return found

@@ -119,7 +119,7 @@ class AnnotationOptions:
 
 @dataclass(frozen=True, slots=True)
 class AsyncOptions:
-    """`[tool.pyarch-lint.async]`, shared by PA401-PA404."""
+    """`[tool.pyarch-lint.async]`, shared by PA401-PA406."""
 
     SECTION: ClassVar[str] = "async"
 
@@ -144,6 +144,35 @@ class AsyncOptions:
                 raise ValueError(
                     f"{name!r} is not a dotted name (expected e.g. `mylib.client.fetch`, "
                     "or `builtins.input` for a builtin)"
+                )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundOptions:
+    """`[tool.pyarch-lint.outbound]`: what PA601 checks beyond requests, urllib and httpx."""
+
+    SECTION: ClassVar[str] = "outbound"
+
+    check_aiohttp: bool = field(
+        default=False,
+        metadata={
+            "help": "PA601: also report `aiohttp.ClientSession(...)` and `aiohttp.request(...)` "
+            "without `timeout=` (aiohttp's default gives up after five minutes)."
+        },
+    )
+    extend_timeout_calls: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "PA601: more functions that wait forever unless given `timeout=`, by fully "
+            "qualified dotted name (`mylib.http.fetch`)."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        for name in self.extend_timeout_calls:
+            if not _DOTTED_NAME.fullmatch(name):
+                raise ValueError(
+                    f"{name!r} is not a dotted name (expected e.g. `mylib.http.fetch`)"
                 )
 
 
