@@ -484,6 +484,14 @@ def _breaks(node: cst.CSTNode) -> bool:
     return isinstance(node, cst.Break)
 
 
+@dataclass(frozen=True, slots=True)
+class _Caught:
+    """How a handler catches a cancellation."""
+
+    message: str  # the start of the finding's message
+    broadly: bool = True  # by `except:` or `BaseException`, not by its name
+
+
 @dataclass(slots=True)
 class _Frame:
     """What PA406 knows of the function (or module) being walked."""
@@ -546,6 +554,8 @@ class SwallowedCancellation(Rule):
         if caught is None:
             return
         attempt = self._tries[-1]
+        if caught.broadly and self._named_above(attempt, node):
+            return
         # Cancellation arrives at an await point: a `try` without one is never cancelled.
         if not _contains(attempt.body, _is_await_point):
             return
@@ -560,34 +570,45 @@ class SwallowedCancellation(Rule):
             return
         self.report(
             node,
-            f"{caught} and does not re-raise it: the task carries on as if it was never "
+            f"{caught.message} and does not re-raise it: the task carries on as if it was never "
             "cancelled, so a timeout, a `TaskGroup` or a shutdown waiting for it hangs or "
             "misbehaves; clean up, then `raise`",
         )
 
-    def _caught(self, kind: cst.BaseExpression | None) -> str | None:
-        """How the handler catches a cancellation, for the message; None if it does not."""
+    def _named_above(self, attempt: cst.Try | cst.TryStar, node: Handler) -> bool:
+        """Does a handler above `node` name the cancellation? It sees it first."""
+        for handler in attempt.handlers:
+            if handler is node:
+                return False
+            caught = self._caught(handler.type)
+            if caught is not None and not caught.broadly:
+                return True
+        return False
+
+    def _caught(self, kind: cst.BaseExpression | None) -> _Caught | None:
+        """How a handler of `kind` catches a cancellation; None if it does not."""
         if kind is None:
-            return "Bare `except:` in `async def` also catches `asyncio.CancelledError`"
+            return _Caught("Bare `except:` in `async def` also catches `asyncio.CancelledError`")
         semantic = self.semantic
         candidates = (
             [element.value for element in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
         )
+        broadly = None
         for candidate in candidates:
             if isinstance(candidate, cst.Call):
                 names = semantic.qualified_names(candidate.func)
                 if not known.CANCELLATION_FACTORIES.isdisjoint(names):
-                    return "Handler catches the cancellation exception"
+                    return _Caught("Handler catches the cancellation exception", broadly=False)
                 continue
             names = semantic.qualified_names(candidate)
             cancellation = next((n for n in names if n in known.CANCELLATION), None)
             if cancellation is not None:
-                return f"Handler catches `{cancellation}`"
+                return _Caught(f"Handler catches `{cancellation}`", broadly=False)
             if "builtins.BaseException" in names:
-                return (
+                broadly = _Caught(
                     "`except BaseException:` in `async def` also catches `asyncio.CancelledError`"
                 )
-        return None
+        return broadly
 
     def _loop_ends_the_task(self) -> bool:
         """Does a `break` here leave a loop after which the coroutine only finishes? The loop

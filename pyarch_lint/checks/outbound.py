@@ -129,16 +129,16 @@ class OutboundCallWithoutTimeout(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        if isinstance(func, cst.Attribute):
+        if isinstance(func, cst.Name):  # `from requests import get as fetch`: any name
+            self._check_function(node, func)
+        elif isinstance(func, cst.Attribute):
+            # Resolution changes what the head of `a.b.c` stands for, never the last
+            # attribute, so most method calls are ruled out without a lookup.
             ending = func.attr.value
-        elif isinstance(func, cst.Name):
-            ending = func.value
-        else:
-            return
-        if ending in self._endings and self._check_function(node, func):
-            return
-        if isinstance(func, cst.Attribute) and ending in _METHOD_ENDINGS:
-            self._check_method(node, func)
+            if ending in self._endings and self._check_function(node, func):
+                return
+            if ending in _METHOD_ENDINGS:
+                self._check_method(node, func)
 
     def _check_function(self, node: cst.Call, func: cst.BaseExpression) -> bool:
         """Report a library function or constructor called without a timeout; True when
