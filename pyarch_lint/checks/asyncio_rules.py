@@ -470,6 +470,15 @@ def _ends_or_reraises(node: cst.CSTNode) -> bool:
     return isinstance(node, cst.Raise | cst.Return)
 
 
+def _hands_on(node: cst.CSTNode) -> bool:
+    """`generator.throw(*sys.exc_info())`, `future.set_exception(error)`: raised elsewhere."""
+    return (
+        isinstance(node, cst.Call)
+        and isinstance(node.func, cst.Attribute)
+        and node.func.attr.value in _HANDERS_ON
+    )
+
+
 def _asks_if_cancelled(node: cst.CSTNode) -> bool:
     """`current_task().cancelling()`, `task.cancelled()`: the handler tells a cancellation of
     this task from another one (`uncancel()` acknowledges one)."""
@@ -478,6 +487,33 @@ def _asks_if_cancelled(node: cst.CSTNode) -> bool:
         and isinstance(node.func, cst.Attribute)
         and node.func.attr.value in ("cancelling", "cancelled", "uncancel")
     )
+
+
+# Calls that keep the caught exception for whoever waits for it: a list of errors raised later,
+# a queue.
+_KEEPERS = frozenset({"append", "add", "extend", "insert", "appendleft", "put", "put_nowait"})
+# Calls that raise the exception being handled elsewhere, whatever they are given (it is often
+# `sys.exc_info()`): into a generator or greenlet, or a future someone awaits.
+_HANDERS_ON = frozenset({"throw", "athrow", "set_exception"})
+
+
+def _keeps(name: str) -> Callable[[cst.CSTNode], bool]:
+    """Is the caught exception `name` kept to be raised later: stored in a variable or
+    attribute (`self._error = error`), or handed on (`errors.append(error)`,
+    `future.set_exception(error)`)?"""
+
+    def is_named(node: cst.BaseExpression) -> bool:
+        return isinstance(node, cst.Name) and node.value == name
+
+    def keeps(node: cst.CSTNode) -> bool:
+        if isinstance(node, cst.Assign | cst.AnnAssign) and node.value is not None:
+            return is_named(node.value)
+        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
+            return False
+        method = node.func.attr.value
+        return method in _KEEPERS and any(is_named(arg.value) for arg in node.args)
+
+    return keeps
 
 
 def _breaks(node: cst.CSTNode) -> bool:
@@ -497,6 +533,8 @@ class _Frame:
     """What PA406 knows of the function (or module) being walked."""
 
     cancelled: set[str] = field(default_factory=set)  # `x` of each `x.cancel()` statement seen
+    # Per handler being walked: does it catch a cancellation and end the task?
+    reraising: list[bool] = field(default_factory=list)
 
 
 class SwallowedCancellation(Rule):
@@ -519,15 +557,10 @@ class SwallowedCancellation(Rule):
         self._frames.pop()
 
     def visit_Expr(self, node: cst.Expr) -> None:
-        call = node.value
-        if (
-            isinstance(call, cst.Call)
-            and isinstance(call.func, cst.Attribute)
-            and call.func.attr.value == "cancel"
-        ):
-            cancelled = dotted(call.func.value)
-            if cancelled is not None:
-                self._frames[-1].cancelled.add(cancelled)
+        task = _cancelled_by(node)
+        cancelled = None if task is None else dotted(task)
+        if cancelled is not None:
+            self._frames[-1].cancelled.add(cancelled)
 
     def visit_Try(self, node: cst.Try) -> None:
         self._tries.append(node)
@@ -542,38 +575,60 @@ class SwallowedCancellation(Rule):
         self._tries.pop()
 
     def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
-        self._check(node)
+        self._frames[-1].reraising.append(self._check(node))
+
+    def leave_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        self._frames[-1].reraising.pop()
 
     def visit_ExceptStarHandler(self, node: cst.ExceptStarHandler) -> None:
-        self._check(node)
+        self._frames[-1].reraising.append(self._check(node))
 
-    def _check(self, node: Handler) -> None:
+    def leave_ExceptStarHandler(self, node: cst.ExceptStarHandler) -> None:
+        self._frames[-1].reraising.pop()
+
+    def _check(self, node: Handler) -> bool:
+        """Report `node` if it swallows a cancellation; True if it catches one and ends the
+        task (re-raises or returns)."""
         if not self.semantic.in_async_body():
-            return
+            return False
         caught = self._caught(node.type)
         if caught is None:
-            return
-        attempt = self._tries[-1]
-        if caught.broadly and self._named_above(attempt, node):
-            return
-        # Cancellation arrives at an await point: a `try` without one is never cancelled.
-        if not _contains(attempt.body, _is_await_point):
-            return
+            return False
         body = node.body
-        if _contains(body, _ends_or_reraises) or _contains(body, _asks_if_cancelled):
-            return
-        # A `break` of the loop around the `try` (not of a loop inside the handler).
-        breaks = _contains(body, _breaks, _nested_scope_or_loop)
-        if breaks and self._loop_ends_the_task():
-            return
-        if self._awaits_cancelled_task(attempt):
-            return
+        if _contains(body, _ends_or_reraises):
+            return True
+        if self._absorbed(node, caught):
+            return False
         self.report(
             node,
             f"{caught.message} and does not re-raise it: the task carries on as if it was never "
             "cancelled, so a timeout, a `TaskGroup` or a shutdown waiting for it hangs or "
             "misbehaves; clean up, then `raise`",
         )
+        return False
+
+    def _absorbed(self, node: Handler, caught: _Caught) -> bool:
+        """Is the cancellation `node` catches absorbed on purpose, or never its to see?"""
+        attempt = self._tries[-1]
+        if caught.broadly and self._named_above(attempt, node):
+            return True
+        # Cancellation arrives at an await point: a `try` without one is never cancelled.
+        if not _contains(attempt.body, _is_await_point):
+            return True
+        # Inside a handler that re-raises the cancellation, a second one caught while cleaning
+        # up is absorbed on purpose: the first still ends the task.
+        if any(self._frames[-1].reraising):
+            return True
+        body = node.body
+        if _contains(body, _asks_if_cancelled) or _contains(body, _hands_on):
+            return True
+        bound = node.name.name if node.name is not None else None
+        if isinstance(bound, cst.Name) and _contains(body, _keeps(bound.value)):
+            return True
+        # A `break` of the loop around the `try` (not of a loop inside the handler).
+        if _contains(body, _breaks, _nested_scope_or_loop) and self._loop_ends_the_task():
+            return True
+        return self._awaits_cancelled_task(attempt)
 
     def _named_above(self, attempt: cst.Try | cst.TryStar, node: Handler) -> bool:
         """Does a handler above `node` name the cancellation? It sees it first."""
@@ -630,7 +685,9 @@ class SwallowedCancellation(Rule):
 
     def _awaits_cancelled_task(self, attempt: cst.Try | cst.TryStar) -> bool:
         """`task.cancel()`, then `try: await task` / `except CancelledError: pass`: waiting for
-        a task this code cancelled, whose CancelledError is the expected outcome."""
+        a task this code cancelled, whose CancelledError is the expected outcome. Every
+        statement of the `try` awaits such tasks (also through `asyncio.wait_for`, `gather` or
+        `shield`), or is the `cancel()` itself."""
         cancelled = self._frames[-1].cancelled
         if not cancelled:
             return False
@@ -638,9 +695,33 @@ class SwallowedCancellation(Rule):
             value = None
             if isinstance(statement, cst.Expr | cst.Assign | cst.AnnAssign):
                 value = statement.value
-            if not isinstance(value, cst.Await) or dotted(value.expression) not in cancelled:
+            if isinstance(value, cst.Await) and self._cancelled_tasks(value.expression):
+                continue
+            if _cancelled_by(statement) is None:
                 return False
         return True
+
+    def _cancelled_tasks(self, awaited: cst.BaseExpression) -> bool:
+        """Is `awaited` a task cancelled above, or a wait on nothing but such tasks?"""
+        cancelled = self._frames[-1].cancelled
+        if dotted(awaited) in cancelled:
+            return True
+        if not isinstance(awaited, cst.Call):
+            return False
+        if known.TASK_WAITERS.isdisjoint(self.semantic.qualified_names(awaited.func)):
+            return False
+        tasks = [arg for arg in awaited.args if arg.keyword is None]
+        return bool(tasks) and all(not arg.star and dotted(arg.value) in cancelled for arg in tasks)
+
+
+def _cancelled_by(statement: cst.CSTNode) -> cst.BaseExpression | None:
+    """`x` of an `x.cancel()` statement."""
+    if not (isinstance(statement, cst.Expr) and isinstance(statement.value, cst.Call)):
+        return None
+    func = statement.value.func
+    if isinstance(func, cst.Attribute) and func.attr.value == "cancel":
+        return func.value
+    return None
 
 
 def _statements(body: cst.BaseSuite) -> list[cst.CSTNode]:

@@ -269,5 +269,12 @@ THREAD_LOCK_RESULTS: Mapping[str, str] = MappingProxyType(
 CANCELLATION = frozenset(
     {"asyncio.CancelledError", "asyncio.exceptions.CancelledError", "trio.Cancelled"}
 )
+# Waits on tasks that end as their tasks do: awaiting one on a cancelled task raises its
+# CancelledError, the expected outcome.
+TASK_WAITERS = frozenset(
+    f"{module}.{name}"
+    for module in ("asyncio", "asyncio.tasks")
+    for name in ("wait_for", "gather", "shield")
+)
 # A call whose result is the cancellation class of the running framework.
 CANCELLATION_FACTORIES = frozenset({"anyio.get_cancelled_exc_class"})
