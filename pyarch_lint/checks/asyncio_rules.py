@@ -8,7 +8,7 @@ every call in a file that says `async`; they report the ones in an async body.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, cast
 
@@ -520,6 +520,13 @@ def _breaks(node: cst.CSTNode) -> bool:
     return isinstance(node, cst.Break)
 
 
+_BASE_EXCEPTION = "`BaseException`"
+_CARRIES_ON = (
+    "the task carries on as if it was never cancelled, so a timeout, a `TaskGroup` or a "
+    "shutdown waiting for it hangs or misbehaves"
+)
+
+
 @dataclass(frozen=True, slots=True)
 class _Caught:
     """How a handler catches a cancellation."""
@@ -562,6 +569,31 @@ class SwallowedCancellation(Rule):
         if cancelled is not None:
             self._frames[-1].cancelled.add(cancelled)
 
+    def visit_With(self, node: cst.With) -> None:
+        """`with contextlib.suppress(asyncio.CancelledError):` is a handler that passes."""
+        if not self.semantic.in_async_body():
+            return
+        for item in node.items:
+            call = item.item
+            if not (
+                isinstance(call, cst.Call)
+                and "contextlib.suppress" in self.semantic.qualified_names(call.func)
+            ):
+                continue
+            caught = self._catches([arg.value for arg in call.args if not arg.star])
+            if caught is None or not _contains(node.body, _is_await_point):
+                continue
+            if any(self._frames[-1].reraising) or self._awaits_cancelled_task(node.body):
+                return
+            shown = cst.Module(body=[]).code_for_node(call)
+            self.report(
+                node,
+                f"`{shown}` in `async def` swallows the task's own cancellation too: "
+                + _CARRIES_ON
+                + "; suppress only the exceptions you expect, or re-raise the cancellation",
+            )
+            return
+
     def visit_Try(self, node: cst.Try) -> None:
         self._tries.append(node)
 
@@ -601,9 +633,7 @@ class SwallowedCancellation(Rule):
             return False
         self.report(
             node,
-            f"{caught.message} and does not re-raise it: the task carries on as if it was never "
-            "cancelled, so a timeout, a `TaskGroup` or a shutdown waiting for it hangs or "
-            "misbehaves; clean up, then `raise`",
+            f"{caught.message} and does not re-raise it: {_CARRIES_ON}; clean up, then `raise`",
         )
         return False
 
@@ -628,7 +658,7 @@ class SwallowedCancellation(Rule):
         # A `break` of the loop around the `try` (not of a loop inside the handler).
         if _contains(body, _breaks, _nested_scope_or_loop) and self._loop_ends_the_task():
             return True
-        return self._awaits_cancelled_task(attempt)
+        return self._awaits_cancelled_task(attempt.body)
 
     def _named_above(self, attempt: cst.Try | cst.TryStar, node: Handler) -> bool:
         """Does a handler above `node` name the cancellation? It sees it first."""
@@ -644,26 +674,36 @@ class SwallowedCancellation(Rule):
         """How a handler of `kind` catches a cancellation; None if it does not."""
         if kind is None:
             return _Caught("Bare `except:` in `async def` also catches `asyncio.CancelledError`")
-        semantic = self.semantic
         candidates = (
             [element.value for element in kind.elements] if isinstance(kind, cst.Tuple) else [kind]
         )
-        broadly = None
+        caught = self._catches(candidates)
+        if caught is None:
+            return None
+        if caught == _BASE_EXCEPTION:
+            return _Caught(
+                "`except BaseException:` in `async def` also catches `asyncio.CancelledError`"
+            )
+        return _Caught(f"Handler catches {caught}", broadly=False)
+
+    def _catches(self, candidates: Sequence[cst.BaseExpression]) -> str | None:
+        """Which cancellation these exception types (of `except` or `suppress`) take in, as
+        shown in a message: `` `asyncio.CancelledError` ``, or `_BASE_EXCEPTION`."""
+        semantic = self.semantic
+        found = None
         for candidate in candidates:
             if isinstance(candidate, cst.Call):
                 names = semantic.qualified_names(candidate.func)
                 if not known.CANCELLATION_FACTORIES.isdisjoint(names):
-                    return _Caught("Handler catches the cancellation exception", broadly=False)
+                    return "the cancellation exception"
                 continue
             names = semantic.qualified_names(candidate)
             cancellation = next((n for n in names if n in known.CANCELLATION), None)
             if cancellation is not None:
-                return _Caught(f"Handler catches `{cancellation}`", broadly=False)
+                return f"`{cancellation}`"
             if "builtins.BaseException" in names:
-                broadly = _Caught(
-                    "`except BaseException:` in `async def` also catches `asyncio.CancelledError`"
-                )
-        return broadly
+                found = _BASE_EXCEPTION
+        return found
 
     def _loop_ends_the_task(self) -> bool:
         """Does a `break` here leave a loop after which the coroutine only finishes? The loop
@@ -683,15 +723,15 @@ class SwallowedCancellation(Rule):
                 return False
         return False
 
-    def _awaits_cancelled_task(self, attempt: cst.Try | cst.TryStar) -> bool:
-        """`task.cancel()`, then `try: await task` / `except CancelledError: pass`: waiting for
-        a task this code cancelled, whose CancelledError is the expected outcome. Every
-        statement of the `try` awaits such tasks (also through `asyncio.wait_for`, `gather` or
-        `shield`), or is the `cancel()` itself."""
+    def _awaits_cancelled_task(self, body: cst.BaseSuite) -> bool:
+        """`task.cancel()`, then `try: await task` / `except CancelledError: pass` (or `with
+        suppress(CancelledError): await task`): waiting for a task this code cancelled, whose
+        CancelledError is the expected outcome. Every statement of the block awaits such tasks
+        (also through `asyncio.wait_for`, `gather` or `shield`), or is the `cancel()` itself."""
         cancelled = self._frames[-1].cancelled
         if not cancelled:
             return False
-        for statement in _statements(attempt.body):
+        for statement in _statements(body):
             value = None
             if isinstance(statement, cst.Expr | cst.Assign | cst.AnnAssign):
                 value = statement.value

@@ -67,7 +67,7 @@ _AIOHTTP_TIMEOUT = "pass `timeout=aiohttp.ClientTimeout(total=...)`"
 class _Timeout:
     """What a call says about its timeout."""
 
-    given: bool  # passed, by keyword or in its position
+    given: cst.BaseExpression | None  # the value passed, by keyword or in its position
     off: bool  # passed as `None` (or `httpx.Timeout(None)`): no timeout at all
     unknown: bool  # `**kwargs` or `*args` may carry one: no verdict
 
@@ -77,20 +77,26 @@ def _timeout(call: cst.Call, position: int | None) -> _Timeout:
     positional = 0
     for arg in call.args:
         if arg.star:
-            return _Timeout(False, False, True)
+            return _Timeout(None, False, True)
         if arg.keyword is None:
             if positional == position:
-                return _Timeout(True, _is_off(arg.value), False)
+                return _Timeout(arg.value, _is_off(arg.value), False)
             positional += 1
         elif arg.keyword.value == "timeout":
-            return _Timeout(True, _is_off(arg.value), False)
-    return _Timeout(False, False, False)
+            return _Timeout(arg.value, _is_off(arg.value), False)
+    return _Timeout(None, False, False)
 
 
 def _is_off(value: cst.BaseExpression) -> bool:
-    """`None`, or a timeout object made from `None` alone (`httpx.Timeout(None)`)."""
+    """`None`, a `(connect, read)` pair with a `None` in it (requests then waits forever for
+    that phase), or a timeout object made from `None` alone (`httpx.Timeout(None)`)."""
     if isinstance(value, cst.Name):
         return value.value == "None"
+    if isinstance(value, cst.Tuple):
+        return any(
+            isinstance(element.value, cst.Name) and element.value.value == "None"
+            for element in value.elements
+        )
     if isinstance(value, cst.Call) and len(value.args) == 1:
         arg = value.args[0]
         called = dotted(value.func) or ""
@@ -172,15 +178,21 @@ class OutboundCallWithoutTimeout(Rule):
             self._forbid_off(node, _timeout(node, None), shown)
 
     def _require(self, node: cst.Call, timeout: _Timeout, shown: str, advice: str) -> None:
-        if timeout.unknown or (timeout.given and not timeout.off):
+        if timeout.unknown or (timeout.given is not None and not timeout.off):
             return
-        how = "with `timeout=None`" if timeout.given else "without a timeout"
+        how = "without a timeout" if timeout.given is None else f"with {_written(timeout.given)}"
         self.report(node, f"{shown} {how} waits forever on a server that stops answering; {advice}")
 
     def _forbid_off(self, node: cst.Call, timeout: _Timeout, shown: str) -> None:
-        if timeout.off:
+        if timeout.off and timeout.given is not None:
             self.report(
                 node,
-                f"{shown} with `timeout=None` turns the default timeout off and waits forever "
-                "on a server that stops answering; pass seconds or an `httpx.Timeout(...)`",
+                f"{shown} with {_written(timeout.given)} turns the default timeout off and waits "
+                "forever on a server that stops answering; pass seconds or an "
+                "`httpx.Timeout(...)`",
             )
+
+
+def _written(value: cst.BaseExpression) -> str:
+    """`` `timeout=<value as written>` ``."""
+    return f"`timeout={cst.Module(body=[]).code_for_node(value)}`"
