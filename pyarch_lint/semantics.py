@@ -573,13 +573,7 @@ class SemanticModel:
             owner, binding = found
             return self._agreed((id(binding), node.value), [(owner, binding)], results)
         if isinstance(node, cst.Call):
-            func = node.func
-            names = self._qualified(func, scope, at)
-            if names:
-                return _one(results.get(name, name) for name in names)
-            if isinstance(func, cst.Attribute):
-                return self._member(func.value, func.attr.value, scope, at, results)
-            return None
+            return self._called(node.func, scope, at, results)
         if isinstance(node, cst.Attribute):
             instance = self._instance_attribute(node, scope, at)
             if instance is not None:
@@ -595,6 +589,21 @@ class SemanticModel:
             if left is not None:
                 return left
             return self._member(node.right, "__rtruediv__", scope, at, results)
+        return None
+
+    def _called(
+        self,
+        func: cst.BaseExpression,
+        scope: Scope,
+        at: cst.CSTNode | None,
+        results: Mapping[str, str],
+    ) -> str | None:
+        """The class of what calling `func` gives."""
+        names = self._qualified(func, scope, at)
+        if names:
+            return _one(results.get(name, name) for name in names)
+        if isinstance(func, cst.Attribute):
+            return self._member(func.value, func.attr.value, scope, at, results)
         return None
 
     def _either(
