@@ -8,7 +8,7 @@ every call in a file that says `async`; they report the ones in an async body.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import ClassVar, cast
 
@@ -422,73 +422,52 @@ class SyncLockInAsync(Rule):
         return kind if kind in known.THREAD_LOCKS else None
 
 
-def _nested_scope(node: cst.CSTNode) -> bool:
-    """Code in a nested def, lambda or class runs elsewhere, later."""
-    return isinstance(node, cst.FunctionDef | cst.ClassDef | cst.Lambda)
+# Code in a nested def, lambda or class runs elsewhere, later: a block's own code stops there.
+_NESTED_SCOPES: frozenset[type[cst.CSTNode]] = frozenset(
+    {cst.FunctionDef, cst.ClassDef, cst.Lambda}
+)
+_NESTED_SCOPES_AND_LOOPS: frozenset[type[cst.CSTNode]] = _NESTED_SCOPES | {cst.For, cst.While}
+_AWAIT_POINTS: frozenset[type[cst.CSTNode]] = frozenset({cst.Await, cst.With, cst.For, cst.CompFor})
+_ENDINGS_OF_THE_TASK: frozenset[type[cst.CSTNode]] = frozenset({cst.Raise, cst.Return})
+_CALLS: frozenset[type[cst.CSTNode]] = frozenset({cst.Call})
+_KEEPING: frozenset[type[cst.CSTNode]] = frozenset({cst.Call, cst.Assign, cst.AnnAssign})
+_BREAKS: frozenset[type[cst.CSTNode]] = frozenset({cst.Break})
 
 
-def _nested_scope_or_loop(node: cst.CSTNode) -> bool:
-    return _nested_scope(node) or isinstance(node, cst.For | cst.While)
-
-
-class _Scan(cst.CSTVisitor):
-    """Is there, in a block, a node `wanted` says yes to, outside the nodes `skip` says yes to?"""
-
-    def __init__(
-        self, wanted: Callable[[cst.CSTNode], bool], skip: Callable[[cst.CSTNode], bool]
-    ) -> None:
-        super().__init__()
-        self._wanted = wanted
-        self._skip = skip
-        self.found = False
-
-    def on_visit(self, node: cst.CSTNode) -> bool:
-        if self.found or self._skip(node):
-            return False
-        self.found = self._wanted(node)
-        return not self.found
-
-
-def _contains(
+def _own(
     block: cst.CSTNode,
-    wanted: Callable[[cst.CSTNode], bool],
-    skip: Callable[[cst.CSTNode], bool] = _nested_scope,
-) -> bool:
-    scan = _Scan(wanted, skip)
-    block.visit(scan)
-    return scan.found
+    kinds: frozenset[type[cst.CSTNode]],
+    opaque: frozenset[type[cst.CSTNode]] = _NESTED_SCOPES,
+) -> Iterator[cst.CSTNode]:
+    """The nodes of `kinds` in a block's own code (not in nested scopes, nor `opaque` ones)."""
+    return descendants(block, kinds, opaque)
 
 
-def _is_await_point(node: cst.CSTNode) -> bool:
-    """Where a task can be cancelled: an `await`, `async with`, `async for`."""
-    if isinstance(node, cst.Await):
-        return True
-    return isinstance(node, cst.With | cst.For | cst.CompFor) and node.asynchronous is not None
-
-
-def _ends_or_reraises(node: cst.CSTNode) -> bool:
-    return isinstance(node, cst.Raise | cst.Return)
-
-
-def _hands_on(node: cst.CSTNode) -> bool:
-    """`generator.throw(*sys.exc_info())`, `future.set_exception(error)`: raised elsewhere."""
-    return (
-        isinstance(node, cst.Call)
-        and isinstance(node.func, cst.Attribute)
-        and node.func.attr.value in _HANDERS_ON
+def _has_await_point(block: cst.CSTNode) -> bool:
+    """Can a task be cancelled here: an `await`, `async with` or `async for`?"""
+    return any(
+        isinstance(node, cst.Await) or getattr(node, "asynchronous", None) is not None
+        for node in _own(block, _AWAIT_POINTS)
     )
 
 
-def _asks_if_cancelled(node: cst.CSTNode) -> bool:
-    """`current_task().cancelling()`, `task.cancelled()`: the handler tells a cancellation of
-    this task from another one (`uncancel()` acknowledges one)."""
-    return (
+def _ends_the_task(block: cst.CSTNode) -> bool:
+    """A `raise` or a `return`."""
+    return any(True for _ in _own(block, _ENDINGS_OF_THE_TASK))
+
+
+def _method_called(block: cst.CSTNode, methods: Collection[str]) -> bool:
+    return any(
         isinstance(node, cst.Call)
         and isinstance(node.func, cst.Attribute)
-        and node.func.attr.value in ("cancelling", "cancelled", "uncancel")
+        and node.func.attr.value in methods
+        for node in _own(block, _CALLS)
     )
 
 
+# `current_task().cancelling()`, `task.cancelled()`: the handler tells a cancellation of this
+# task from another one (`uncancel()` acknowledges one).
+_ASKS_IF_CANCELLED = frozenset({"cancelling", "cancelled", "uncancel"})
 # Calls that keep the caught exception for whoever waits for it: a list of errors raised later,
 # a queue.
 _KEEPERS = frozenset({"append", "add", "extend", "insert", "appendleft", "put", "put_nowait"})
@@ -497,27 +476,30 @@ _KEEPERS = frozenset({"append", "add", "extend", "insert", "appendleft", "put", 
 _HANDERS_ON = frozenset({"throw", "athrow", "set_exception"})
 
 
-def _keeps(name: str) -> Callable[[cst.CSTNode], bool]:
+def _keeps(block: cst.CSTNode, name: str) -> bool:
     """Is the caught exception `name` kept to be raised later: stored in a variable or
-    attribute (`self._error = error`), or handed on (`errors.append(error)`,
-    `future.set_exception(error)`)?"""
+    attribute (`self._error = error`), or handed on (`errors.append(error)`)?"""
 
-    def is_named(node: cst.BaseExpression) -> bool:
+    def is_named(node: cst.BaseExpression | None) -> bool:
         return isinstance(node, cst.Name) and node.value == name
 
-    def keeps(node: cst.CSTNode) -> bool:
-        if isinstance(node, cst.Assign | cst.AnnAssign) and node.value is not None:
-            return is_named(node.value)
-        if not (isinstance(node, cst.Call) and isinstance(node.func, cst.Attribute)):
-            return False
-        method = node.func.attr.value
-        return method in _KEEPERS and any(is_named(arg.value) for arg in node.args)
+    for node in _own(block, _KEEPING):
+        if isinstance(node, cst.Assign | cst.AnnAssign):
+            if is_named(node.value):
+                return True
+        elif (
+            isinstance(node, cst.Call)
+            and isinstance(node.func, cst.Attribute)
+            and node.func.attr.value in _KEEPERS
+            and any(is_named(arg.value) for arg in node.args)
+        ):
+            return True
+    return False
 
-    return keeps
 
-
-def _breaks(node: cst.CSTNode) -> bool:
-    return isinstance(node, cst.Break)
+def _breaks(block: cst.CSTNode) -> bool:
+    """A `break` of the loop around the block (not of a loop inside it)."""
+    return any(True for _ in _own(block, _BREAKS, _NESTED_SCOPES_AND_LOOPS))
 
 
 _BASE_EXCEPTION = "`BaseException`"
@@ -581,7 +563,7 @@ class SwallowedCancellation(Rule):
             ):
                 continue
             caught = self._catches([arg.value for arg in call.args if not arg.star])
-            if caught is None or not _contains(node.body, _is_await_point):
+            if caught is None or not _has_await_point(node.body):
                 continue
             if any(self._frames[-1].reraising) or self._awaits_cancelled_task(node.body):
                 return
@@ -627,7 +609,7 @@ class SwallowedCancellation(Rule):
         if caught is None:
             return False
         body = node.body
-        if _contains(body, _ends_or_reraises):
+        if _ends_the_task(body):
             return True
         if self._absorbed(node, caught):
             return False
@@ -643,20 +625,20 @@ class SwallowedCancellation(Rule):
         if caught.broadly and self._named_above(attempt, node):
             return True
         # Cancellation arrives at an await point: a `try` without one is never cancelled.
-        if not _contains(attempt.body, _is_await_point):
+        if not _has_await_point(attempt.body):
             return True
         # Inside a handler that re-raises the cancellation, a second one caught while cleaning
         # up is absorbed on purpose: the first still ends the task.
         if any(self._frames[-1].reraising):
             return True
         body = node.body
-        if _contains(body, _asks_if_cancelled) or _contains(body, _hands_on):
+        if _method_called(body, _ASKS_IF_CANCELLED | _HANDERS_ON):
             return True
         bound = node.name.name if node.name is not None else None
-        if isinstance(bound, cst.Name) and _contains(body, _keeps(bound.value)):
+        if isinstance(bound, cst.Name) and _keeps(body, bound.value):
             return True
         # A `break` of the loop around the `try` (not of a loop inside the handler).
-        if _contains(body, _breaks, _nested_scope_or_loop) and self._loop_ends_the_task():
+        if _breaks(body) and self._loop_ends_the_task():
             return True
         return self._awaits_cancelled_task(attempt.body)
 
