@@ -486,10 +486,9 @@ def test_self_attributes_assigned_a_path_or_a_loop_in_another_method() -> None:
     assert _lines("PA404", source) == [14]
 
 
-@pytest.mark.parametrize("name", ["requests.get()", "my lib.fetch", ""])
-def test_an_extend_timeout_call_that_is_not_dotted_is_a_configuration_error(name: str) -> None:
-    with pytest.raises(ConfigError, match="not a dotted name"):
-        settings_from_toml(f'[outbound]\nextend-timeout-calls = ["{name}"]')
+def test_an_outbound_option_of_the_wrong_type_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigError, match="check-aiohttp"):
+        settings_from_toml('[outbound]\ncheck-aiohttp = "yes"')
 
 
 # --- PA405-PA406 and PA601 beyond the fixtures -------------------------------------------------

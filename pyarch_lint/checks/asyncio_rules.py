@@ -521,7 +521,7 @@ class _Caught:
 class _Frame:
     """What PA406 knows of the function (or module) being walked."""
 
-    cancelled: set[str] = field(default_factory=set)  # `x` of each `x.cancel()` statement seen
+    cancelled: set[str] = field(default_factory=set)  # `_task_key` of each `x.cancel()` seen
     # Per handler being walked: does it catch a cancellation and end the task?
     reraising: list[bool] = field(default_factory=list)
 
@@ -547,7 +547,7 @@ class SwallowedCancellation(Rule):
 
     def visit_Expr(self, node: cst.Expr) -> None:
         task = _cancelled_by(node)
-        cancelled = None if task is None else dotted(task)
+        cancelled = None if task is None else _task_key(task)
         if cancelled is not None:
             self._frames[-1].cancelled.add(cancelled)
 
@@ -726,14 +726,24 @@ class SwallowedCancellation(Rule):
     def _cancelled_tasks(self, awaited: cst.BaseExpression) -> bool:
         """Is `awaited` a task cancelled above, or a wait on nothing but such tasks?"""
         cancelled = self._frames[-1].cancelled
-        if dotted(awaited) in cancelled:
+        if _task_key(awaited) in cancelled:
             return True
         if not isinstance(awaited, cst.Call):
             return False
         if known.TASK_WAITERS.isdisjoint(self.semantic.qualified_names(awaited.func)):
             return False
         tasks = [arg for arg in awaited.args if arg.keyword is None]
-        return bool(tasks) and all(not arg.star and dotted(arg.value) in cancelled for arg in tasks)
+        return bool(tasks) and all(
+            not arg.star and _task_key(arg.value) in cancelled for arg in tasks
+        )
+
+
+def _task_key(node: cst.BaseExpression) -> str | None:
+    """What identifies a task in `x.cancel()` and `await x`: `task`, `self._task`,
+    `app[listener]` as written; None for a call, which makes a new object each time."""
+    if isinstance(node, cst.Name | cst.Attribute | cst.Subscript):
+        return dotted(node) or cst.Module(body=[]).code_for_node(node)
+    return None
 
 
 def _cancelled_by(statement: cst.CSTNode) -> cst.BaseExpression | None:

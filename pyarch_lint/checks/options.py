@@ -160,20 +160,6 @@ class OutboundOptions:
             "without `timeout=` (aiohttp's default gives up after five minutes)."
         },
     )
-    extend_timeout_calls: tuple[str, ...] = field(
-        default=(),
-        metadata={
-            "help": "PA601: more functions that wait forever unless given `timeout=`, by fully "
-            "qualified dotted name (`mylib.http.fetch`)."
-        },
-    )
-
-    def __post_init__(self) -> None:
-        for name in self.extend_timeout_calls:
-            if not _DOTTED_NAME.fullmatch(name):
-                raise ValueError(
-                    f"{name!r} is not a dotted name (expected e.g. `mylib.http.fetch`)"
-                )
 
 
 @dataclass(frozen=True, slots=True)

@@ -128,10 +128,7 @@ class OutboundCallWithoutTimeout(Rule):
 
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
-        options = context.options(OutboundOptions)
-        self._aiohttp = options.check_aiohttp
-        self._extended = frozenset(options.extend_timeout_calls)
-        self._endings = _ENDINGS | {name.rpartition(".")[2] for name in self._extended}
+        self._aiohttp = context.options(OutboundOptions).check_aiohttp
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
@@ -141,7 +138,7 @@ class OutboundCallWithoutTimeout(Rule):
             # Resolution changes what the head of `a.b.c` stands for, never the last
             # attribute, so most method calls are ruled out without a lookup.
             ending = func.attr.value
-            if ending in self._endings and self._check_function(node, func):
+            if ending in _ENDINGS and self._check_function(node, func):
                 return
             if ending in _METHOD_ENDINGS:
                 self._check_method(node, func)
@@ -150,7 +147,7 @@ class OutboundCallWithoutTimeout(Rule):
         """Report a library function or constructor called without a timeout; True when
         `func` is one of them."""
         for name in self.semantic.qualified_names(func):
-            if name in _REQUESTS or name in self._extended:
+            if name in _REQUESTS:
                 self._require(node, _timeout(node, None), shown_call(func, name), _PAIR)
             elif name in _URLOPEN:  # urlopen(url, data, timeout)
                 self._require(node, _timeout(node, 2), shown_call(func, name), _SECONDS)
