@@ -22,8 +22,9 @@ falls back to every binding. Imports win over other bindings of the same name
 The type facts are the ones the code shows: a value built by a call (`httpx.Client()` is an
 `httpx.Client`), an annotation (`requests.Session | None`, `Optional[...]`, a string), a name
 bound in an enclosing scope or at module level, `self.x` assigned in any method of the class or
-declared in its body. In the face of ambiguity (two bindings that disagree, an import, a loop
-target) there is no fact.
+declared in its body, alternatives that agree (`session or requests.Session()`), and a `with`
+target when the caller says entering the manager gives the manager itself. In the face of
+ambiguity (two bindings that disagree, an import, a loop target) there is no fact.
 """
 
 from __future__ import annotations
@@ -52,15 +53,23 @@ Comprehension = cst.ListComp | cst.SetComp | cst.DictComp | cst.GeneratorExp
 ScopeOwner = cst.Module | cst.FunctionDef | cst.ClassDef | cst.Lambda | Comprehension
 
 
+class Bound(enum.Enum):
+    """How a value binding gives its name a type."""
+
+    ASSIGNED = "assigned"  # `name = value`: the type of the value
+    ANNOTATED = "annotated"  # `name: Ann`, an annotated parameter: the class the annotation names
+    ENTERED = "entered"  # `with manager as name`: what entering the manager gives (`results`)
+
+
 @dataclass(slots=True)
 class Binding:
     """One name (or `self` attribute) bound by one statement, or all of its bindings merged."""
 
     # Qualified names from absolute imports, in source order (so messages are deterministic).
     imports: list[str] = field(default_factory=list)
-    # (is an annotation, expression, the statement it is evaluated at): `name: Ann` and
-    # annotated parameters, and `name = value`.
-    values: list[tuple[bool, cst.BaseExpression, cst.CSTNode | None]] = field(default_factory=list)
+    # (how, expression, the statement it is evaluated at): `name = value`, `name: Ann` and
+    # annotated parameters, `with manager as name`.
+    values: list[tuple[Bound, cst.BaseExpression, cst.CSTNode | None]] = field(default_factory=list)
     opaque: bool = False  # bound in a way not followed: loop target, def, relative import...
     position: int = -1  # of its statement among the scope's statements (-1: a parameter)
     unconditional: bool = True  # made directly in the scope's body, not inside a block
@@ -119,13 +128,13 @@ class _Table:
             self.stars.append((module, len(self.positions) - 1, self._depth == 0))
 
     def assigned(
-        self, target: cst.BaseExpression, is_annotation: bool, expression: cst.BaseExpression
+        self, target: cst.BaseExpression, how: Bound, expression: cst.BaseExpression
     ) -> None:
         key = self.key(target)
         if key is None:
             self.target(target)
         else:
-            self._new(key).values.append((is_annotation, expression, self._statement))
+            self._new(key).values.append((how, expression, self._statement))
 
     def target(self, node: cst.BaseExpression) -> None:
         """What an assignment target not followed binds (`for a, *b in ...`)."""
@@ -147,7 +156,7 @@ class _Table:
         for param in (*params.posonly_params, *params.params, *params.kwonly_params):
             if param.annotation is not None:
                 binding = self._new(param.name.value)
-                binding.values.append((True, param.annotation.annotation, None))
+                binding.values.append((Bound.ANNOTATED, param.annotation.annotation, None))
             else:
                 self.name(param.name.value)
         for star in (params.star_arg, params.star_kwarg):
@@ -202,9 +211,9 @@ def _bind_small(statement: cst.BaseSmallStatement, table: _Table) -> None:
         _bind_import_from(statement, table)
     elif isinstance(statement, cst.Assign):
         for target in statement.targets:
-            table.assigned(target.target, False, statement.value)
+            table.assigned(target.target, Bound.ASSIGNED, statement.value)
     elif isinstance(statement, cst.AnnAssign):
-        table.assigned(statement.target, True, statement.annotation.annotation)
+        table.assigned(statement.target, Bound.ANNOTATED, statement.annotation.annotation)
     elif isinstance(statement, cst.AugAssign):
         # `path /= "sub"` keeps a Path a Path; any other operator is not followed.
         if not isinstance(statement.operator, cst.DivideAssign):
@@ -269,6 +278,10 @@ def _bind_compound(statement: cst.BaseCompoundStatement, table: _Table) -> None:
         for case in statement.cases:
             table.block(case.body)
         return
+    if isinstance(statement, cst.With):
+        for item in statement.items:
+            if item.asname is not None:
+                table.assigned(item.asname.name, Bound.ENTERED, item.item)
     for target in _header_targets(statement):
         table.target(target)
     for block in _blocks(statement):
@@ -276,11 +289,9 @@ def _bind_compound(statement: cst.BaseCompoundStatement, table: _Table) -> None:
 
 
 def _header_targets(statement: cst.BaseCompoundStatement) -> list[cst.BaseExpression]:
-    """Names bound by `for x in`, `with ... as x` and `except ... as x`."""
+    """Names bound by `for x in` and `except ... as x` (`with ... as x` is a value binding)."""
     if isinstance(statement, cst.For):
         return [statement.target]
-    if isinstance(statement, cst.With):
-        return [item.asname.name for item in statement.items if item.asname is not None]
     if isinstance(statement, cst.Try | cst.TryStar):
         return [h.name.name for h in statement.handlers if h.name is not None]
     return []
@@ -562,24 +573,52 @@ class SemanticModel:
             owner, binding = found
             return self._agreed((id(binding), node.value), [(owner, binding)], results)
         if isinstance(node, cst.Call):
-            func = node.func
-            names = self._qualified(func, scope, at)
-            if names:
-                return _one(results.get(name, name) for name in names)
-            if isinstance(func, cst.Attribute):
-                return self._member(func.value, func.attr.value, scope, at, results)
-            return None
+            return self._called(node.func, scope, at, results)
         if isinstance(node, cst.Attribute):
             instance = self._instance_attribute(node, scope, at)
             if instance is not None:
                 return self._agreed(*instance, results)
             return self._member(node.value, node.attr.value, scope, at, results)
+        if isinstance(node, cst.BooleanOperation) and isinstance(node.operator, cst.Or):
+            # `session or requests.Session()`: an injected client, else a default one.
+            return self._either((node.left, node.right), scope, at, results)
+        if isinstance(node, cst.IfExp):
+            return self._either((node.body, node.orelse), scope, at, results)
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Divide):
             left = self._member(node.left, "__truediv__", scope, at, results)
             if left is not None:
                 return left
             return self._member(node.right, "__rtruediv__", scope, at, results)
         return None
+
+    def _called(
+        self,
+        func: cst.BaseExpression,
+        scope: Scope,
+        at: cst.CSTNode | None,
+        results: Mapping[str, str],
+    ) -> str | None:
+        """The class of what calling `func` gives."""
+        names = self._qualified(func, scope, at)
+        if names:
+            return _one(results.get(name, name) for name in names)
+        if isinstance(func, cst.Attribute):
+            return self._member(func.value, func.attr.value, scope, at, results)
+        return None
+
+    def _either(
+        self,
+        nodes: tuple[cst.BaseExpression, cst.BaseExpression],
+        scope: Scope,
+        at: cst.CSTNode | None,
+        results: Mapping[str, str],
+    ) -> str | None:
+        """The class both alternatives agree on, a `None` literal left out (`a or b`,
+        `a if c else b`)."""
+        kinds = {self._type(n, scope, at, results) for n in nodes if not _is_none(n)}
+        if _CYCLE in kinds and len(kinds) > 1:
+            kinds.discard(_CYCLE)
+        return kinds.pop() if len(kinds) == 1 else None
 
     def _member(
         self,
@@ -632,11 +671,9 @@ class SemanticModel:
         self._evaluating.add(key)
         try:
             kinds = {
-                self._annotated(expression, scope, at)
-                if is_annotation
-                else self._type(expression, scope, at, results)
+                self._bound(how, expression, scope, at, results)
                 for scope, binding in bindings
-                for is_annotation, expression, at in binding.values
+                for how, expression, at in binding.values
             }
         finally:
             self._evaluating.discard(key)
@@ -644,6 +681,24 @@ class SemanticModel:
         if not kinds:
             return _CYCLE
         return kinds.pop() if len(kinds) == 1 else None
+
+    def _bound(
+        self,
+        how: Bound,
+        node: cst.BaseExpression,
+        scope: Scope,
+        at: cst.CSTNode | None,
+        results: Mapping[str, str],
+    ) -> str | None:
+        """The class one value binding gives its name."""
+        if how is Bound.ANNOTATED:
+            return self._annotated(node, scope, at)
+        kind = self._type(node, scope, at, results)
+        if how is Bound.ASSIGNED or kind is None:
+            return kind
+        # Entering a manager gives what its `__enter__` (or `__aenter__`) returns: `results`
+        # says which classes give themselves; an open file, a lock or a transaction may not.
+        return _CYCLE if kind == _CYCLE else results.get(f"{kind}.__enter__")
 
     def _annotated(
         self, node: cst.BaseExpression, scope: Scope, at: cst.CSTNode | None

@@ -484,3 +484,63 @@ def test_self_attributes_assigned_a_path_or_a_loop_in_another_method() -> None:
     """
     assert _lines("PA402", source) == [12]
     assert _lines("PA404", source) == [14]
+
+
+def test_an_outbound_option_of_the_wrong_type_is_a_configuration_error() -> None:
+    with pytest.raises(ConfigError, match="check-aiohttp"):
+        settings_from_toml('[outbound]\ncheck-aiohttp = "yes"')
+
+
+# --- PA405-PA406 and PA601 beyond the fixtures -------------------------------------------------
+
+
+def test_a_bare_except_swallowing_a_cancellation_is_also_bare_and_broad() -> None:
+    source = """\
+    async def ping(send):
+        try:
+            await send()
+        except:
+            pass
+    """
+    settings = settings_from_toml('select = ["PA3", "PA4"]')
+    found = check_source(textwrap.dedent(source).encode(), "example.py", settings)
+    assert sorted((f.code, f.line) for f in found) == [("PA301", 4), ("PA302", 4), ("PA406", 4)]
+
+
+def test_logging_satisfies_pa302_but_not_pa406() -> None:
+    source = """\
+    import logging
+
+    async def ping(send):
+        try:
+            await send()
+        except BaseException:
+            logging.exception("ping failed")
+    """
+    settings = settings_from_toml('select = ["PA302", "PA406"]')
+    found = check_source(textwrap.dedent(source).encode(), "example.py", settings)
+    assert [(f.code, f.line) for f in found] == [("PA406", 6)]
+
+
+def test_a_requests_call_in_a_coroutine_is_both_blocking_and_without_timeout() -> None:
+    source = """\
+    import requests
+
+    async def fetch(url):
+        return requests.get(url)
+    """
+    settings = settings_from_toml('select = ["PA401", "PA601"]')
+    found = check_source(textwrap.dedent(source).encode(), "example.py", settings)
+    assert sorted(f.code for f in found) == ["PA401", "PA601"]
+
+
+def test_a_client_from_a_relative_import_or_a_project_factory_is_not_guessed() -> None:
+    source = """\
+    from .http import Session, make_session
+
+    async def fetch(session: Session, url):
+        make_session().get(url)
+        session.get(url)
+    """
+    assert _lines("PA401", source) == []
+    assert _lines("PA601", source) == []

@@ -370,3 +370,47 @@ def test_results_follow_methods_and_reassignment() -> None:
         """,
         PATHS,
     ) == ["pathlib.Path", None, None]
+
+
+def test_alternatives_that_agree_give_their_class_and_a_none_literal_is_left_out() -> None:
+    assert classes(
+        """\
+        import httpx
+        import requests
+
+        def build(session: requests.Session | None, flag):
+            injected = session or requests.Session()
+            maybe = httpx.Client() if flag else None
+            mixed = httpx.Client() if flag else requests.Session()
+            unknown = session or make()
+            probe(injected)
+            probe(maybe)
+            probe(mixed)
+            probe(unknown)
+        """
+    ) == ["requests.Session", "httpx.Client", None, None]
+
+
+def test_a_with_target_is_what_entering_gives_as_the_results_say() -> None:
+    source = """\
+        import httpx
+
+        with httpx.Client() as client, open("f") as handle:
+            probe(client)
+            probe(handle)
+        """
+    assert classes(source) == [None, None]  # entering is not assumed to give the manager
+    entered = {"httpx.Client.__enter__": "httpx.Client"}
+    assert classes(source, entered) == ["httpx.Client", None]
+
+
+def test_a_with_target_still_hides_an_import() -> None:
+    assert names(
+        """\
+        import json
+
+        def load(path):
+            with open(path) as json:
+                probe(json.load)
+        """
+    ) == [()]

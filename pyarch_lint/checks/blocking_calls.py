@@ -9,6 +9,7 @@ lists the same table; a test keeps the two in step.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from types import MappingProxyType
 
 
@@ -30,6 +31,10 @@ _DNS = "`await asyncio.get_running_loop().getaddrinfo(...)`"
 _NAMEINFO = "`await asyncio.get_running_loop().getnameinfo(...)`"
 _INPUT = "`await asyncio.to_thread(input, ...)` (or read stdin with a `StreamReader`)"
 _THREAD = "`await asyncio.to_thread(...)`"
+_HTTPX2 = (
+    "`httpx2.AsyncClient` (`async with httpx2.AsyncClient() as client: await client.get(...)`)"
+)
+_FILE = "`await asyncio.to_thread(...)`, `anyio.open_file`/`anyio.Path`, or aiofiles"
 
 # PA401 blocking-call-in-async.
 BLOCKING_CALLS: Mapping[str, str] = MappingProxyType(
@@ -46,6 +51,10 @@ BLOCKING_CALLS: Mapping[str, str] = MappingProxyType(
         **_group(_under("httpx", "get post put patch delete head options request stream"), _HTTPX),
         "httpx.Client": "`httpx.AsyncClient`",
         **_group(
+            _under("httpx2", "get post put patch delete head options request stream"), _HTTPX2
+        ),
+        "httpx2.Client": "`httpx2.AsyncClient`",
+        **_group(
             _under(
                 "urllib3",
                 "PoolManager ProxyManager HTTPConnectionPool HTTPSConnectionPool "
@@ -60,6 +69,8 @@ BLOCKING_CALLS: Mapping[str, str] = MappingProxyType(
         "subprocess.Popen": _PROCESS,
         "os.system": "`await asyncio.create_subprocess_shell(...)`",
         "os.popen": "`await asyncio.create_subprocess_shell(..., stdout=PIPE)`",
+        # A file object over a descriptor: reading it blocks like `open()`'s (PA402).
+        "os.fdopen": _FILE,
         **_group(_under("os", "wait wait3 wait4 waitid waitpid"), _WAIT),
         **_group(
             _under(
@@ -102,9 +113,100 @@ BLOCKING_CALLS: Mapping[str, str] = MappingProxyType(
     }
 )
 
+
+@dataclass(frozen=True, slots=True)
+class Client:
+    """A sync client class: its methods that wait for the network or the disk, and what to use
+    instead."""
+
+    methods: frozenset[str]
+    alternative: str
+
+
+def _client(methods: str, alternative: str) -> Client:
+    return Client(frozenset(methods.split()), alternative)
+
+
+_HTTP_METHODS = "request get post put patch delete head options send"
+_POOL = _client("request urlopen request_encode_url request_encode_body", _HTTP)
+_SMTP = _client(
+    "connect login starttls ehlo helo sendmail send_message quit noop verify", "`aiosmtplib.SMTP`"
+)
+_FTP = _client(
+    "connect login cwd nlst dir mlsd retrbinary retrlines storbinary storlines quit",
+    "aioftp's `Client`, or `asyncio.to_thread`",
+)
+
+# PA401 on method calls: the clients whose instances block on every request, by class, checked
+# when the receiver visibly is one (built in the coroutine, a parameter annotated with the
+# class, `self.x` assigned one in any method, a module-level client).
+BLOCKING_CLIENTS: Mapping[str, Client] = MappingProxyType(
+    {
+        "requests.Session": _client(_HTTP_METHODS, _HTTP),
+        "httpx.Client": _client(_HTTP_METHODS + " stream", "`httpx.AsyncClient`"),
+        "httpx2.Client": _client(_HTTP_METHODS + " stream", "`httpx2.AsyncClient`"),
+        **dict.fromkeys(
+            _under("urllib3", "PoolManager ProxyManager HTTPConnectionPool HTTPSConnectionPool"),
+            _POOL,
+        ),
+        **dict.fromkeys(
+            _under("http.client", "HTTPConnection HTTPSConnection"),
+            _client("request getresponse connect endheaders send", _HTTP),
+        ),
+        **dict.fromkeys(_under("smtplib", "SMTP SMTP_SSL"), _SMTP),
+        **dict.fromkeys(_under("ftplib", "FTP FTP_TLS"), _FTP),
+        "sqlite3.Connection": _client(
+            "execute executemany executescript commit rollback backup",
+            "`aiosqlite.connect(...)` or `asyncio.to_thread`",
+        ),
+        "redis.Redis": _client(
+            "get set delete exists expire incr decr mget mset hget hset hgetall hdel lpush rpush "
+            "lpop rpop blpop brpop lrange sadd srem smembers publish keys scan ping "
+            "execute_command",
+            "`redis.asyncio.Redis`",
+        ),
+    }
+)
+
+# Other names of those classes, and calls that return an instance of one (the constructors
+# themselves need no entry: calling a class gives an instance).
+CLIENT_ALIASES: Mapping[str, str] = MappingProxyType(
+    {
+        "requests.session": "requests.Session",
+        "requests.sessions.Session": "requests.Session",
+        "requests.sessions.session": "requests.Session",
+        "urllib3.poolmanager.PoolManager": "urllib3.PoolManager",
+        "urllib3.connection_from_url": "urllib3.HTTPConnectionPool",
+        "urllib3.PoolManager.connection_from_url": "urllib3.HTTPConnectionPool",
+        **dict.fromkeys(
+            ["redis.StrictRedis", "redis.client.Redis", "redis.client.StrictRedis"], "redis.Redis"
+        ),
+        **dict.fromkeys(
+            _under("redis", "from_url Redis.from_url StrictRedis.from_url"), "redis.Redis"
+        ),
+        "sqlite3.connect": "sqlite3.Connection",
+    }
+)
+
+# What calls of known names give (`class_of`'s results): the aliases above, and entering a
+# client (`with requests.Session() as s`, `async with httpx.AsyncClient() as c`) gives itself.
+CLIENT_RESULTS: Mapping[str, str] = MappingProxyType(
+    {
+        **CLIENT_ALIASES,
+        **{
+            f"{cls}.__enter__": cls
+            for cls in [
+                *BLOCKING_CLIENTS,
+                "httpx.AsyncClient",
+                "httpx2.AsyncClient",
+                "aiohttp.ClientSession",
+            ]
+        },
+    }
+)
+
 # PA402 blocking-file-io-in-async: functions that open a file, and `pathlib.Path` methods that
 # read or write one (checked when the receiver is visibly a Path).
-_FILE = "`await asyncio.to_thread(...)`, `anyio.open_file`/`anyio.Path`, or aiofiles"
 BLOCKING_FILE_CALLS: Mapping[str, str] = MappingProxyType(
     {
         **_group(["builtins.open", "io.open", "io.open_code", "codecs.open"], _FILE),
@@ -150,3 +252,29 @@ LOOP_RUNNERS = frozenset(
 
 # Alternative shown for a user-added entry (`extend-blocking-calls`) given without one.
 DEFAULT_ALTERNATIVE = _THREAD + " or an async library"
+
+# PA405 sync-lock-in-async: thread locks, whose waiting blocks the whole event loop. A name
+# called to make one (the multiprocessing factories, `_thread.allocate_lock`) gives its class.
+THREAD_LOCKS = frozenset(
+    _under("threading", "Lock RLock Semaphore BoundedSemaphore Condition")
+    + _under("multiprocessing", "Lock RLock Semaphore BoundedSemaphore Condition")
+    + ["_thread.LockType", "_thread.lock", "_thread.RLock"]
+)
+THREAD_LOCK_RESULTS: Mapping[str, str] = MappingProxyType(
+    {"_thread.allocate_lock": "_thread.LockType", "_thread.allocate": "_thread.LockType"}
+)
+
+# PA406 swallowed-cancellation: the exceptions that cancel a task. Unlike
+# `concurrent.futures.CancelledError` (an `Exception` since Python 3.8) they must propagate.
+CANCELLATION = frozenset(
+    {"asyncio.CancelledError", "asyncio.exceptions.CancelledError", "trio.Cancelled"}
+)
+# Waits on tasks that end as their tasks do: awaiting one on a cancelled task raises its
+# CancelledError, the expected outcome.
+TASK_WAITERS = frozenset(
+    f"{module}.{name}"
+    for module in ("asyncio", "asyncio.tasks")
+    for name in ("wait_for", "gather", "shield")
+)
+# A call whose result is the cancellation class of the running framework.
+CANCELLATION_FACTORIES = frozenset({"anyio.get_cancelled_exc_class"})

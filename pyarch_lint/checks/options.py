@@ -119,7 +119,7 @@ class AnnotationOptions:
 
 @dataclass(frozen=True, slots=True)
 class AsyncOptions:
-    """`[tool.pyarch-lint.async]`, shared by PA401-PA404."""
+    """`[tool.pyarch-lint.async]`, shared by PA401-PA406."""
 
     SECTION: ClassVar[str] = "async"
 
@@ -145,6 +145,21 @@ class AsyncOptions:
                     f"{name!r} is not a dotted name (expected e.g. `mylib.client.fetch`, "
                     "or `builtins.input` for a builtin)"
                 )
+
+
+@dataclass(frozen=True, slots=True)
+class OutboundOptions:
+    """`[tool.pyarch-lint.outbound]`: what PA601 checks beyond requests, urllib and httpx."""
+
+    SECTION: ClassVar[str] = "outbound"
+
+    check_aiohttp: bool = field(
+        default=False,
+        metadata={
+            "help": "PA601: also report `aiohttp.ClientSession(...)` and `aiohttp.request(...)` "
+            "without `timeout=` (aiohttp's default gives up after five minutes)."
+        },
+    )
 
 
 @dataclass(frozen=True, slots=True)

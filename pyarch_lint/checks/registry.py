@@ -27,6 +27,7 @@ from pyarch_lint.checks.options import (
     EnvironmentOptions,
     ModuleStateOptions,
     NoqaOptions,
+    OutboundOptions,
     StructureOptions,
 )
 from pyarch_lint.findings import Severity
@@ -214,6 +215,20 @@ BUILTIN_RULES: tuple[RuleInfo, ...] = (
         _CHECKS + "asyncio_rules:NestedEventLoop",
         options_type=AsyncOptions,
     ),
+    RuleInfo(
+        "PA405",
+        "sync-lock-in-async",
+        Severity.WARNING,
+        _CHECKS + "asyncio_rules:SyncLockInAsync",
+        options_type=AsyncOptions,
+    ),
+    RuleInfo(
+        "PA406",
+        "swallowed-cancellation",
+        Severity.WARNING,
+        _CHECKS + "asyncio_rules:SwallowedCancellation",
+        options_type=AsyncOptions,
+    ),
     # PA5xx: architecture, over the import graph of every file's facts (`project`)
     RuleInfo(
         "PA501",
@@ -260,8 +275,16 @@ BUILTIN_RULES: tuple[RuleInfo, ...] = (
         _CHECKS + "architecture_rules:MutableModuleState",
         options_type=ModuleStateOptions,
     ),
-    # PA6xx: operations. Decided by the engine from the file's tokens (`analysis`): the walker
-    # gives rules tree nodes, and a secret may sit in a comment, which the tree does not hold.
+    # PA6xx: operations
+    RuleInfo(
+        "PA601",
+        "outbound-call-without-timeout",
+        Severity.WARNING,
+        _CHECKS + "outbound:OutboundCallWithoutTimeout",
+        options_type=OutboundOptions,
+    ),
+    # Decided by the engine from the file's tokens (`analysis`): the walker gives rules tree
+    # nodes, and a secret may sit in a comment, which the tree does not hold.
     RuleInfo("PA607", "hard-coded-secret", Severity.WARNING, None),
 )
 
