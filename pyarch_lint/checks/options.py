@@ -163,6 +163,71 @@ class OutboundOptions:
 
 
 @dataclass(frozen=True, slots=True)
+class OperationsOptions:
+    """`[tool.pyarch-lint.operations]`, shared by the PA6xx rules."""
+
+    SECTION: ClassVar[str] = "operations"
+
+    extend_sql_sinks: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "PA602: more calls whose first argument is SQL: `.name` for a method of any "
+            "receiver (`.run_query`), or a fully qualified function (`mylib.db.raw`)."
+        },
+    )
+    sql_constant_hints: bool = field(
+        default=True,
+        metadata={
+            "help": "PA602: also report SQL whose only interpolated values are module-level "
+            "string constants (table or column names), with a hint to compose identifiers "
+            "with the driver instead."
+        },
+    )
+    print_allowed: tuple[str, ...] = field(
+        default=(),
+        metadata={
+            "help": "PA606: modules where `print()` is the intended output, by dotted name "
+            "(`mypkg.cli` also allows `mypkg.cli.*`), matched against the file's path from "
+            "any folder down (`src/mypkg/cli.py` is `mypkg.cli`)."
+        },
+    )
+
+    def __post_init__(self) -> None:
+        for sink in self.extend_sql_sinks:
+            if not _DOTTED_NAME.fullmatch(sink.removeprefix(".")):
+                raise ValueError(
+                    f"{sink!r} is not a sink (expected `.method` or a dotted function name "
+                    "such as `mylib.db.raw`)"
+                )
+        for module in self.print_allowed:
+            if not _DOTTED_NAME.fullmatch(module):
+                raise ValueError(f"{module!r} is not a dotted module name (e.g. `mypkg.cli`)")
+
+    def allows_print_in(self, path: str) -> bool:
+        """Is the file at `path` (`/`-separated) an entry point, where printing is its job:
+        `__main__.py`, a test (`test_*.py`, `*_test.py`, `conftest.py`, a `tests`/`test`
+        folder), a script (a `scripts`/`bin` folder), or a module in `print-allowed`?"""
+        parts = path.split("/")
+        name = parts[-1]
+        if name in ("__main__.py", "conftest.py") or name.startswith("test_"):
+            return True
+        if name.removesuffix(".pyi").removesuffix(".py").endswith("_test"):
+            return True
+        if _ENTRY_POINT_FOLDERS.intersection(parts[:-1]):
+            return True
+        if not self.print_allowed:
+            return False
+        stem = name.partition(".")[0]
+        segments = [*parts[:-1]] if stem == "__init__" else [*parts[:-1], stem]
+        dotted = "." + ".".join(segments) + "."
+        return any(f".{module}." in dotted for module in self.print_allowed)
+
+
+# Folders whose files are run, not imported: tests and scripts.
+_ENTRY_POINT_FOLDERS = frozenset({"tests", "test", "scripts", "bin"})
+
+
+@dataclass(frozen=True, slots=True)
 class NoqaOptions:
     """`[tool.pyarch-lint.noqa]`: what PA004 judges."""
 

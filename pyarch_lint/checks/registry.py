@@ -27,6 +27,7 @@ from pyarch_lint.checks.options import (
     EnvironmentOptions,
     ModuleStateOptions,
     NoqaOptions,
+    OperationsOptions,
     OutboundOptions,
     StructureOptions,
 )
@@ -283,8 +284,41 @@ BUILTIN_RULES: tuple[RuleInfo, ...] = (
         _CHECKS + "outbound:OutboundCallWithoutTimeout",
         options_type=OutboundOptions,
     ),
-    # Decided by the engine from the file's tokens (`analysis`): the walker gives rules tree
-    # nodes, and a secret may sit in a comment, which the tree does not hold.
+    RuleInfo(
+        "PA602",
+        "sql-interpolated-into-execute",
+        Severity.WARNING,
+        _CHECKS + "ops_rules:SqlInterpolatedIntoExecute",
+        options_type=OperationsOptions,
+    ),
+    RuleInfo(
+        "PA603",
+        "metric-constructed-in-function",
+        Severity.ERROR,
+        _CHECKS + "ops_rules:MetricConstructedInFunction",
+    ),
+    RuleInfo(
+        "PA604",
+        "task-enqueued-in-transaction",
+        Severity.WARNING,
+        _CHECKS + "ops_rules:TaskEnqueuedInTransaction",
+    ),
+    RuleInfo(
+        "PA605",
+        "db-session-without-scope",
+        Severity.WARNING,
+        _CHECKS + "ops_rules:DbSessionWithoutScope",
+    ),
+    RuleInfo(
+        "PA606",
+        "print-in-library-code",
+        Severity.INFO,
+        _CHECKS + "ops_rules:PrintInLibraryCode",
+        default_enabled=False,
+        options_type=OperationsOptions,
+    ),
+    # PA607: decided by the engine from the file's tokens (`analysis`): the walker gives rules
+    # tree nodes, and a secret may sit in a comment, which the tree does not hold.
     RuleInfo("PA607", "hard-coded-secret", Severity.WARNING, None),
 )
 
