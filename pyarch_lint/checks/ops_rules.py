@@ -154,11 +154,24 @@ class _SqlText:
             isinstance(node, cst.Call)
             and isinstance(node.func, cst.Attribute)
             and node.func.attr.value == "format"
+            and self._is_template(node.func.value)
         ):
-            self.read(node.func.value)
             self._note("`.format()`", [arg.value for arg in node.args])
             return True
         return False
+
+    def _is_template(self, node: cst.BaseExpression) -> bool:
+        """A string whose `.format()` builds text: a literal, or a name assigned one (psycopg's
+        `sql.SQL("...").format(sql.Identifier(name))` composes safely and is not one)."""
+        if _is_string(node):
+            return True
+        if not isinstance(node, cst.Name):
+            return False
+        value = _local_value(self.semantic, node)
+        if value is not None:
+            return _is_string(value)
+        values = _assigned_values(self.semantic, node, local=False)
+        return values is not None and all(_is_string(v) for v in values)
 
     def _builds_text(self, node: cst.BaseExpression) -> bool:
         probe = _SqlText(self.semantic)
@@ -166,7 +179,17 @@ class _SqlText:
 
     def _note(self, how: str, operands: Sequence[cst.BaseExpression]) -> None:
         self.how = self.how or how
-        self.operands.extend(o for o in operands if not self._literal(o))
+        self.operands.extend(o for o in operands if not self._literal(o) and not self._quoted(o))
+
+    def _quoted(self, node: cst.BaseExpression) -> bool:
+        """An identifier quoted by the driver or framework (`quote_name(table)`, also through
+        one local assignment): composing it is the safe way."""
+        if isinstance(node, cst.Name):
+            value = _local_value(self.semantic, node)
+            if value is None:
+                return False
+            node = value
+        return isinstance(node, cst.Call) and "quote" in (_last(node.func) or "").lower()
 
     def _literal(self, node: cst.BaseExpression, depth: int = 0) -> bool:
         """Is `node` made of literals alone (`", ".join(["%s"] * len(ids))`), also through one
@@ -180,6 +203,8 @@ class _SqlText:
             return value is not None and self._literal(value, depth + 1)
         if isinstance(node, cst.UnaryOperation):
             return self._literal(node.expression, depth)
+        if isinstance(node, cst.IfExp):
+            return self._literal(node.body, depth) and self._literal(node.orelse, depth)
         if isinstance(node, cst.Tuple | cst.List):
             return all(self._literal(element.value, depth) for element in node.elements)
         if isinstance(node, cst.BinaryOperation):
@@ -262,13 +287,14 @@ class SqlInterpolatedIntoExecute(Rule):
 
     def visit_Call(self, node: cst.Call) -> None:
         func = node.func
-        last = _last(func)
-        if last is None or last not in self._endings:
-            return
-        if not (
-            (isinstance(func, cst.Attribute) and last in self._methods)
-            or _resolves_to(self.semantic, func, self._functions)
-        ):
+        if isinstance(func, cst.Attribute):
+            # Resolution never changes the last attribute: most method calls end here.
+            last = func.attr.value
+            if last not in self._endings:
+                return
+            if last not in self._methods and not _resolves_to(self.semantic, func, self._functions):
+                return
+        elif not _resolves_to(self.semantic, func, self._functions):  # `from ... import text as t`
             return
         argument = _sql_argument(node)
         if argument is None:
@@ -287,9 +313,10 @@ class SqlInterpolatedIntoExecute(Rule):
         if len(constants) == len(text.operands):
             if self._hints:
                 names = ", ".join(f"`{_shown(c)}`" for c in constants)
+                are = "is a module constant" if len(constants) == 1 else "are module constants"
                 self.report(
                     node,
-                    f"Hint: {names} interpolated into the SQL of {sink} is a module constant, "
+                    f"Hint: {names} interpolated into the SQL of {sink} {are}, "
                     "so nothing outside can inject through it; if it names a table or column, "
                     "compose it with the driver's identifier quoting (`psycopg.sql.Identifier`, "
                     "SQLAlchemy `table()`/`column()`) so a later edit cannot turn it into "
@@ -302,7 +329,8 @@ class SqlInterpolatedIntoExecute(Rule):
             f"SQL built with {text.how} from `{_shown(operand)}` reaches {sink}: a value that "
             "contains a quote can rewrite the query (SQL injection); keep the query text "
             "constant and pass values as parameters (`execute(sql, params)` with `%s`, `?` or "
-            "`:name` placeholders)",
+            "`:name` placeholders), and quote identifiers with the driver (`quote_name()`, "
+            "`psycopg.sql.Identifier`)",
         )
 
     def _is_constant(self, node: cst.BaseExpression) -> bool:
@@ -340,8 +368,7 @@ class MetricConstructedInFunction(Rule):
     REQUIRES_ANY = (b"prometheus",)
 
     def visit_Call(self, node: cst.Call) -> None:
-        last = _last(node.func)
-        if last not in _METRICS:
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value not in _METRICS:
             return
         scope = _function_scope(self.semantic)
         if scope is None or not _resolves_to(self.semantic, node.func, _METRIC_CLASSES):

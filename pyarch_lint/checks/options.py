@@ -205,11 +205,12 @@ class OperationsOptions:
 
     def allows_print_in(self, path: str) -> bool:
         """Is the file at `path` (`/`-separated) an entry point, where printing is its job:
-        `__main__.py`, a test (`test_*.py`, `*_test.py`, `conftest.py`, a `tests`/`test`
-        folder), a script (a `scripts`/`bin` folder), or a module in `print-allowed`?"""
+        `__main__.py`, `setup.py`, `noxfile.py`, `manage.py`, a test (`test_*.py`, `*_test.py`,
+        `conftest.py`, a `tests`/`test` folder), a script (in `scripts`, `bin`, `examples` or
+        `docs`), or a module in `print-allowed`?"""
         parts = path.split("/")
         name = parts[-1]
-        if name in ("__main__.py", "conftest.py") or name.startswith("test_"):
+        if name in _ENTRY_POINT_FILES or name.startswith("test_"):
             return True
         if name.removesuffix(".pyi").removesuffix(".py").endswith("_test"):
             return True
@@ -223,8 +224,13 @@ class OperationsOptions:
         return any(f".{module}." in dotted for module in self.print_allowed)
 
 
-# Folders whose files are run, not imported: tests and scripts.
-_ENTRY_POINT_FOLDERS = frozenset({"tests", "test", "scripts", "bin"})
+# Files that are run, never imported by an application.
+_ENTRY_POINT_FILES = frozenset(
+    {"__main__.py", "conftest.py", "setup.py", "noxfile.py", "manage.py"}
+)
+# Folders whose files are run rather than imported by an application: tests, scripts, examples
+# and documentation code, whose output is what they print.
+_ENTRY_POINT_FOLDERS = frozenset({"tests", "test", "scripts", "bin", "examples", "docs"})
 
 
 @dataclass(frozen=True, slots=True)
