@@ -299,14 +299,8 @@ class SqlInterpolatedIntoExecute(Rule):
         argument = _sql_argument(node)
         if argument is None:
             return
-        text = _SqlText(self.semantic)
-        if not text.read(argument):
-            value = (
-                _local_value(self.semantic, argument) if isinstance(argument, cst.Name) else None
-            )
-            if value is None or not text.read(value):
-                return
-        if not text.operands:
+        text = self._interpolated(argument)
+        if text is None:
             return
         sink = f"`{_shown(func)}()`"
         constants = [o for o in text.operands if self._is_constant(o)]
@@ -332,6 +326,18 @@ class SqlInterpolatedIntoExecute(Rule):
             "`:name` placeholders), and quote identifiers with the driver (`quote_name()`, "
             "`psycopg.sql.Identifier`)",
         )
+
+    def _interpolated(self, argument: cst.BaseExpression) -> _SqlText | None:
+        """What interpolation puts into the SQL argument, directly or through a local name
+        assigned above (any of its values, when it has several): None if nothing."""
+        candidates = [argument]
+        if isinstance(argument, cst.Name):
+            candidates = _assigned_values(self.semantic, argument, local=True) or []
+        for candidate in candidates:
+            text = _SqlText(self.semantic)
+            if text.read(candidate) and text.operands:
+                return text
+        return None
 
     def _is_constant(self, node: cst.BaseExpression) -> bool:
         """A module-level name assigned only literal strings."""

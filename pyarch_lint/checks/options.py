@@ -196,12 +196,14 @@ class OperationsOptions:
         for sink in self.extend_sql_sinks:
             if not _DOTTED_NAME.fullmatch(sink.removeprefix(".")):
                 raise ValueError(
-                    f"{sink!r} is not a sink (expected `.method` or a dotted function name "
-                    "such as `mylib.db.raw`)"
+                    f"`extend-sql-sinks`: {sink!r} is not a sink (expected `.method` or a "
+                    "dotted function name such as `mylib.db.raw`)"
                 )
         for module in self.print_allowed:
             if not _DOTTED_NAME.fullmatch(module):
-                raise ValueError(f"{module!r} is not a dotted module name (e.g. `mypkg.cli`)")
+                raise ValueError(
+                    f"`print-allowed`: {module!r} is not a dotted module name (e.g. `mypkg.cli`)"
+                )
 
     def allows_print_in(self, path: str) -> bool:
         """Is the file at `path` (`/`-separated) an entry point, where printing is its job:
