@@ -600,8 +600,28 @@ class DbSessionWithoutScope(Rule):
                 semantic, func.func, _SESSION_MAKERS
             )
         if isinstance(func, cst.Name | cst.Attribute):  # a name bound to `sessionmaker(...)`
-            return semantic.class_of(func) in _SESSION_MAKERS
+            return semantic.class_of(func) in _SESSION_MAKERS or self._annotated_maker(func)
         return False
+
+    def _annotated_maker(self, func: cst.BaseExpression) -> bool:
+        """A name annotated with a parametrised maker: `factory: async_sessionmaker[AsyncSession]`
+        (`class_of` reads plain class annotations only)."""
+        if not isinstance(func, cst.Name):
+            return False
+        semantic = self.semantic
+        found = semantic.scope.lookup(
+            func.value, semantic.statements[-1] if semantic.statements else None
+        )
+        if found is None or found[1].imports:
+            return False
+        annotations = [
+            expression for is_annotation, expression, _ in found[1].values if is_annotation
+        ]
+        return bool(annotations) and all(
+            isinstance(annotation, cst.Subscript)
+            and _resolves_to(semantic, annotation.value, _SESSION_MAKERS)
+            for annotation in annotations
+        )
 
     def _scoped(self, node: cst.Call, scope: Scope) -> bool:
         statement = self.semantic.statements[-1] if self.semantic.statements else None
