@@ -78,6 +78,8 @@ _SQL_FUNCTIONS = frozenset(
 # The SQL argument when passed by keyword: DB-API `operation`, sqlite3 `sql`, SQLAlchemy
 # `statement`, `text`, pandas `sql`.
 _SQL_KEYWORDS = frozenset({"sql", "query", "statement", "operation", "text"})
+# How many local assignments in a row are followed to show that a value is made of literals.
+_LITERAL_STEPS = 3
 # Calls whose result is a number, which cannot carry SQL: `LIMIT {len(rows)}`.
 _NUMERIC_CALLS = frozenset({"builtins.len", "builtins.int", "builtins.float"})
 
@@ -192,15 +194,21 @@ class _SqlText:
         return isinstance(node, cst.Call) and "quote" in (_last(node.func) or "").lower()
 
     def _literal(self, node: cst.BaseExpression, depth: int = 0) -> bool:
-        """Is `node` made of literals alone (`", ".join(["%s"] * len(ids))`), also through one
-        local assignment?"""
+        """Is `node` made of literals alone (`", ".join(["%s"] * len(ids))`), also through a
+        few local assignments (`name = "t"`, then `sql = "DROP TABLE %s" % name`)?"""
         if _is_string(node) or isinstance(node, cst.Integer | cst.Float | cst.Imaginary):
             return True
         if isinstance(node, cst.Name):
             if node.value in ("None", "True", "False"):
                 return True
-            value = _local_value(self.semantic, node) if depth == 0 else None
+            value = _local_value(self.semantic, node) if depth < _LITERAL_STEPS else None
             return value is not None and self._literal(value, depth + 1)
+        if isinstance(node, cst.FormattedString):  # `f"{prefix}_users"` with a literal prefix
+            return all(
+                self._literal(part.expression, depth)
+                for part in node.parts
+                if isinstance(part, cst.FormattedStringExpression)
+            )
         if isinstance(node, cst.UnaryOperation):
             return self._literal(node.expression, depth)
         if isinstance(node, cst.IfExp):
@@ -416,15 +424,12 @@ class MetricConstructedInFunction(Rule):
                 return True
         if function.name.value != "__init__":
             return False
-        for param in (*function.params.params, *function.params.kwonly_params):
-            if param.name.value == "registry":
-                return True
-            annotation = param.annotation
-            if annotation is not None and _resolves_to(
-                self.semantic, annotation.annotation, _REGISTRY_CLASSES
-            ):
-                return True
-        return False
+        # A parameter named so, or annotated as one (`CollectorRegistry | None` too).
+        return any(
+            param.name.value == "registry"
+            or self.semantic.class_of(param.name) in _REGISTRY_CLASSES
+            for param in (*function.params.params, *function.params.kwonly_params)
+        )
 
 
 # -- PA604 ------------------------------------------------------------------------------------
