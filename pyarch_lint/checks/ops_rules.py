@@ -118,40 +118,15 @@ class _SqlText:
     def read(self, node: cst.BaseExpression) -> bool:
         """Does `node` build text by interpolation? Collects its operands."""
         if isinstance(node, cst.FormattedString):
-            expressions = [
-                part.expression
-                for part in node.parts
-                if isinstance(part, cst.FormattedStringExpression)
-            ]
-            if not expressions:
-                return False
-            self._note("an f-string", expressions)
-            return True
+            return self._f_string(node)
         if isinstance(node, cst.ConcatenatedString):
             left, right = self.read(node.left), self.read(node.right)
             return left or right
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Modulo):
-            values = node.right
-            if isinstance(values, cst.Tuple):
-                operands = [element.value for element in values.elements]
-            elif isinstance(values, cst.Dict):
-                operands = [e.value for e in values.elements if isinstance(e, cst.DictElement)]
-            else:
-                operands = [values]
-            if not self.read(node.left) and not self._literal(node.left):
-                operands.append(node.left)
-            self._note("`%` formatting", operands)
+            self._percent(node)
             return True
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Add):
-            pieces = list(_added(node))
-            texts = [p for p in pieces if _is_string(p) or self._builds_text(p)]
-            if not texts:
-                return False  # `a + b`: nothing shows that strings are joined
-            for piece in pieces:
-                if not self.read(piece) and not self._literal(piece):
-                    self._note("`+` concatenation", [piece])
-            self.how = self.how or "`+` concatenation"
-            return True
+            return self._concatenation(node)
         if (
             isinstance(node, cst.Call)
             and isinstance(node.func, cst.Attribute)
@@ -161,6 +136,38 @@ class _SqlText:
             self._note("`.format()`", [arg.value for arg in node.args])
             return True
         return False
+
+    def _f_string(self, node: cst.FormattedString) -> bool:
+        expressions = [
+            part.expression
+            for part in node.parts
+            if isinstance(part, cst.FormattedStringExpression)
+        ]
+        if expressions:
+            self._note("an f-string", expressions)
+        return bool(expressions)
+
+    def _percent(self, node: cst.BinaryOperation) -> None:
+        values = node.right
+        if isinstance(values, cst.Tuple):
+            operands = [element.value for element in values.elements]
+        elif isinstance(values, cst.Dict):
+            operands = [e.value for e in values.elements if isinstance(e, cst.DictElement)]
+        else:
+            operands = [values]
+        if not self.read(node.left) and not self._literal(node.left):
+            operands.append(node.left)
+        self._note("`%` formatting", operands)
+
+    def _concatenation(self, node: cst.BinaryOperation) -> bool:
+        pieces = list(_added(node))
+        if not any(_is_string(p) or self._builds_text(p) for p in pieces):
+            return False  # `a + b`: nothing shows that strings are joined
+        for piece in pieces:
+            if not self.read(piece) and not self._literal(piece):
+                self._note("`+` concatenation", [piece])
+        self.how = self.how or "`+` concatenation"
+        return True
 
     def _is_template(self, node: cst.BaseExpression) -> bool:
         """A string whose `.format()` builds text: a literal, or a name assigned one (psycopg's
@@ -203,24 +210,6 @@ class _SqlText:
                 return True
             value = _local_value(self.semantic, node) if depth < _LITERAL_STEPS else None
             return value is not None and self._literal(value, depth + 1)
-        if isinstance(node, cst.FormattedString):  # `f"{prefix}_users"` with a literal prefix
-            return all(
-                self._literal(part.expression, depth)
-                for part in node.parts
-                if isinstance(part, cst.FormattedStringExpression)
-            )
-        if isinstance(node, cst.UnaryOperation):
-            return self._literal(node.expression, depth)
-        if isinstance(node, cst.IfExp):
-            return self._literal(node.body, depth) and self._literal(node.orelse, depth)
-        if isinstance(node, cst.Tuple | cst.List):
-            return all(self._literal(element.value, depth) for element in node.elements)
-        if isinstance(node, cst.BinaryOperation):
-            if isinstance(node.operator, cst.Multiply):  # repetition: `"?, " * n`
-                return self._literal(node.left, depth) or self._literal(node.right, depth)
-            return self._literal(node.left, depth) and self._literal(node.right, depth)
-        if isinstance(node, cst.ListComp | cst.GeneratorExp):
-            return self._literal(node.elt, depth)
         if isinstance(node, cst.Call):
             func = node.func
             if isinstance(func, cst.Attribute) and func.attr.value == "join":
@@ -228,7 +217,30 @@ class _SqlText:
                     self._literal(arg.value, depth) for arg in node.args
                 )
             return _resolves_to(self.semantic, func, _NUMERIC_CALLS)
-        return False
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.Multiply):
+            # repetition: `"?, " * n`
+            return self._literal(node.left, depth) or self._literal(node.right, depth)
+        parts = _parts(node)
+        return parts is not None and all(self._literal(part, depth) for part in parts)
+
+
+def _parts(node: cst.BaseExpression) -> list[cst.BaseExpression] | None:
+    """The values an expression is made of, for the kinds whose value is literal when all of
+    those are (an f-string, an operation, a conditional, a tuple or list, a comprehension's
+    element); None for any other kind."""
+    if isinstance(node, cst.FormattedString):  # `f"{prefix}_users"` with a literal prefix
+        return [p.expression for p in node.parts if isinstance(p, cst.FormattedStringExpression)]
+    if isinstance(node, cst.UnaryOperation):
+        return [node.expression]
+    if isinstance(node, cst.BinaryOperation):
+        return [node.left, node.right]
+    if isinstance(node, cst.IfExp):
+        return [node.body, node.orelse]
+    if isinstance(node, cst.Tuple | cst.List):
+        return [element.value for element in node.elements]
+    if isinstance(node, cst.ListComp | cst.GeneratorExp):
+        return [node.elt]
+    return None
 
 
 def _added(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
@@ -447,25 +459,39 @@ def _transaction(semantic: SemanticModel) -> tuple[str, bool] | None:
         return None
     for statement in reversed(semantic.statements):
         if isinstance(statement, cst.With):
-            for item in statement.items:
-                called = item.item
-                if not isinstance(called, cst.Call):
-                    continue
-                func = called.func
-                if _resolves_to(semantic, func, _ATOMIC):
-                    return f"with {_shown(called)}", True
-                if isinstance(func, cst.Attribute) and func.attr.value in _BEGIN:
-                    keyword = "async with" if statement.asynchronous else "with"
-                    return f"{keyword} {_shown(called)}", False
+            found = _opened_by(semantic, statement)
+            if found is not None:
+                return found
         elif isinstance(statement, cst.FunctionDef):
-            for decorator in statement.decorators:
-                expression = decorator.decorator
-                bare = expression.func if isinstance(expression, cst.Call) else expression
-                if _resolves_to(semantic, bare, _ATOMIC):
-                    return f"@{_shown(expression)}", True
-            return None
+            return _atomic_decorator(semantic, statement)
         elif isinstance(statement, cst.ClassDef):
             return None
+    return None
+
+
+def _opened_by(semantic: SemanticModel, statement: cst.With) -> tuple[str, bool] | None:
+    """The transaction a `with` statement opens, if it opens one."""
+    for item in statement.items:
+        called = item.item
+        if not isinstance(called, cst.Call):
+            continue
+        func = called.func
+        if _resolves_to(semantic, func, _ATOMIC):
+            return f"with {_shown(called)}", True
+        if isinstance(func, cst.Attribute) and func.attr.value in _BEGIN:
+            keyword = "async with" if statement.asynchronous else "with"
+            return f"{keyword} {_shown(called)}", False
+    return None
+
+
+def _atomic_decorator(
+    semantic: SemanticModel, function: cst.FunctionDef
+) -> tuple[str, bool] | None:
+    for decorator in function.decorators:
+        expression = decorator.decorator
+        bare = expression.func if isinstance(expression, cst.Call) else expression
+        if _resolves_to(semantic, bare, _ATOMIC):
+            return f"@{_shown(expression)}", True
     return None
 
 
@@ -629,36 +655,37 @@ class DbSessionWithoutScope(Rule):
         )
 
     def _scoped(self, node: cst.Call, scope: Scope) -> bool:
+        """Is the new session `node` given a scope by the statement that makes it, or, when
+        that statement binds it to a local name, by the function?"""
         statement = self.semantic.statements[-1] if self.semantic.statements else None
-        if statement is None:
-            return False
         if isinstance(statement, cst.With):
             return any(_contains(item.item, node) for item in statement.items)
         if isinstance(statement, cst.Return):
             return _hands_over(statement.value, node)
-        if isinstance(statement, cst.Expr | cst.Assign | cst.AnnAssign):
-            value = statement.value
-            if isinstance(value, cst.Await):
-                value = value.expression
-            if isinstance(value, cst.Yield):
-                return _hands_over(value.value, node)
-            if (
-                isinstance(value, cst.Call)
-                and isinstance(value.func, cst.Attribute)
-                and value.func.attr.value in _ENTERS
-                and any(arg.value is node for arg in value.args)
-            ):
-                return True
-            if value is node and not isinstance(statement, cst.Expr):
-                targets = (
-                    [t.target for t in statement.targets]
-                    if isinstance(statement, cst.Assign)
-                    else [statement.target]
-                )
-                if any(isinstance(target, cst.Attribute) for target in targets):
-                    return True
-                if len(targets) == 1 and isinstance(targets[0], cst.Name):
-                    return _scoped_in(scope.owner, targets[0].value)
+        if not isinstance(statement, cst.Expr | cst.Assign | cst.AnnAssign):
+            return False
+        value = statement.value
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if isinstance(value, cst.Yield):
+            return _hands_over(value.value, node)
+        if (
+            isinstance(value, cst.Call)
+            and isinstance(value.func, cst.Attribute)
+            and value.func.attr.value in _ENTERS
+        ):
+            return any(arg.value is node for arg in value.args)
+        if value is not node or isinstance(statement, cst.Expr):
+            return False
+        targets = (
+            [t.target for t in statement.targets]
+            if isinstance(statement, cst.Assign)
+            else [statement.target]
+        )
+        if any(isinstance(target, cst.Attribute) for target in targets):
+            return True  # stored on an object
+        if len(targets) == 1 and isinstance(targets[0], cst.Name):
+            return _scoped_in(scope.owner, targets[0].value)
         return False
 
 
