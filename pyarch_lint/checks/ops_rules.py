@@ -186,6 +186,10 @@ class _SqlText:
         probe = _SqlText(self.semantic)
         return probe.read(node)
 
+    def add(self, how: str, piece: cst.BaseExpression) -> None:
+        """A piece appended to the text as it is (`query += condition`)."""
+        self._note(how, [piece])
+
     def _note(self, how: str, operands: Sequence[cst.BaseExpression]) -> None:
         self.how = self.how or how
         self.operands.extend(o for o in operands if not self._literal(o) and not self._quoted(o))
@@ -250,6 +254,17 @@ def _added(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
         yield from _added(node.right)
     else:
         yield node
+
+
+def _appended(function: cst.CSTNode, name: str) -> Iterator[cst.BaseExpression]:
+    """What a function appends to a local name with `+=` or formats into it with `%=`."""
+    for node in _children(function):
+        if (
+            isinstance(node, cst.AugAssign)
+            and isinstance(node.operator, cst.AddAssign | cst.ModuloAssign)
+            and _is_name(node.target, name)
+        ):
+            yield node.value
 
 
 def _local_value(semantic: SemanticModel, name: cst.Name) -> cst.BaseExpression | None:
@@ -356,6 +371,15 @@ class SqlInterpolatedIntoExecute(Rule):
         for candidate in candidates:
             text = _SqlText(self.semantic)
             if text.read(candidate) and text.operands:
+                return text
+        scope = _function_scope(self.semantic)
+        if isinstance(argument, cst.Name) and scope is not None:
+            # `query += f" AND name = '{name}'"`: a query grown piece by piece.
+            text = _SqlText(self.semantic)
+            for piece in _appended(scope.owner, argument.value):
+                if not text.read(piece):
+                    text.add("`+=` concatenation", piece)
+            if text.operands:
                 return text
         return None
 
