@@ -9,6 +9,7 @@ object passed in) is not guessed at.
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
@@ -53,11 +54,15 @@ def _function_scope(semantic: SemanticModel) -> Scope | None:
 
 def _children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     """Every node below `node` that runs with it: nested functions, classes and lambdas run
-    later, elsewhere, and are not entered."""
-    for child in node.children:
-        yield child
-        if not isinstance(child, cst.FunctionDef | cst.ClassDef | cst.Lambda):
-            yield from _children(child)
+    later, elsewhere, and are not entered. Read from the node's fields: LibCST's `children`
+    rebuilds the node, which costs a copy and re-validates what the parser was trusted with."""
+    for field in dataclasses.fields(node):
+        value = getattr(node, field.name)
+        for child in value if isinstance(value, tuple | list) else (value,):
+            if isinstance(child, cst.CSTNode):
+                yield child
+                if not isinstance(child, cst.FunctionDef | cst.ClassDef | cst.Lambda):
+                    yield from _children(child)
 
 
 def _is_name(node: cst.CSTNode | None, name: str) -> bool:
@@ -155,8 +160,9 @@ class _SqlText:
             operands = [e.value for e in values.elements if isinstance(e, cst.DictElement)]
         else:
             operands = [values]
-        if not self.read(node.left) and not self._literal(node.left):
-            operands.append(node.left)
+        # The left side is the template: what it interpolates counts, a template kept in a
+        # name or attribute (Django's `self.sql_delete_table`) is not a value.
+        self.read(node.left)
         self._note("`%` formatting", operands)
 
     def _concatenation(self, node: cst.BinaryOperation) -> bool:
