@@ -182,11 +182,10 @@ class _SqlText:
             return True
         if not isinstance(node, cst.Name):
             return False
-        value = _local_value(self.semantic, node)
-        if value is not None:
-            return _is_string(value)
-        values = _assigned_values(self.semantic, node, local=False)
-        return values is not None and all(_is_string(v) for v in values)
+        values = _local_values(self.semantic, node) or _assigned_values(
+            self.semantic, node, local=False
+        )
+        return bool(values) and all(_is_string(value) for value in values or ())
 
     def _builds_text(self, node: cst.BaseExpression) -> bool:
         probe = _SqlText(self.semantic)
@@ -202,13 +201,12 @@ class _SqlText:
 
     def _quoted(self, node: cst.BaseExpression) -> bool:
         """An identifier quoted by the driver or framework (`quote_name(table)`, also through
-        one local assignment): composing it is the safe way."""
-        if isinstance(node, cst.Name):
-            value = _local_value(self.semantic, node)
-            if value is None:
-                return False
-            node = value
-        return isinstance(node, cst.Call) and "quote" in (_last(node.func) or "").lower()
+        local assignments): composing it is the safe way."""
+        values = _local_values(self.semantic, node) if isinstance(node, cst.Name) else [node]
+        return bool(values) and all(
+            isinstance(value, cst.Call) and "quote" in (_last(value.func) or "").lower()
+            for value in values
+        )
 
     def _literal(self, node: cst.BaseExpression, depth: int = 0) -> bool:
         """Is `node` made of literals alone (`", ".join(["%s"] * len(ids))`), also through a
@@ -218,8 +216,8 @@ class _SqlText:
         if isinstance(node, cst.Name):
             if node.value in ("None", "True", "False"):
                 return True
-            value = _local_value(self.semantic, node) if depth < _LITERAL_STEPS else None
-            return value is not None and self._literal(value, depth + 1)
+            values = _local_values(self.semantic, node) if depth < _LITERAL_STEPS else []
+            return bool(values) and all(self._literal(value, depth + 1) for value in values)
         if isinstance(node, cst.Call):
             func = node.func
             if isinstance(func, cst.Attribute) and func.attr.value == "join":
@@ -273,10 +271,10 @@ def _appended(function: cst.CSTNode, name: str) -> Iterator[cst.BaseExpression]:
             yield node.value
 
 
-def _local_value(semantic: SemanticModel, name: cst.Name) -> cst.BaseExpression | None:
-    """The value of a function's local name assigned exactly once above (None otherwise)."""
-    values = _assigned_values(semantic, name, local=True)
-    return values[0] if values is not None and len(values) == 1 else None
+def _local_values(semantic: SemanticModel, name: cst.Name) -> list[cst.BaseExpression]:
+    """The values a function's local name may hold here, when all are plain assignments
+    (empty otherwise)."""
+    return _assigned_values(semantic, name, local=True) or []
 
 
 def _assigned_values(
