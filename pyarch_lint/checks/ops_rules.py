@@ -18,7 +18,7 @@ import libcst as cst
 from pyarch_lint.checks.base import Report, Rule, RuleContext
 from pyarch_lint.checks.options import OperationsOptions
 from pyarch_lint.findings import Severity
-from pyarch_lint.semantics import Scope, ScopeKind, SemanticModel, dotted
+from pyarch_lint.semantics import Bound, Scope, ScopeKind, SemanticModel, dotted
 
 _FUNCTIONS = frozenset({ScopeKind.FUNCTION, ScopeKind.ASYNC_FUNCTION})
 _EMPTY = cst.Module([])
@@ -291,10 +291,14 @@ def _assigned_values(
     if not wanted or binding.opaque or binding.imports or not binding.values:
         return None
     values = []
-    for is_annotation, expression, statement in binding.values:
-        if not is_annotation:
+    for how, expression, statement in binding.values:
+        if how is Bound.ASSIGNED:
             values.append(expression)
-        elif isinstance(statement, cst.AnnAssign) and statement.value is not None:
+        elif (
+            how is Bound.ANNOTATED
+            and isinstance(statement, cst.AnnAssign)
+            and statement.value is not None
+        ):
             values.append(statement.value)  # `query: str = f"..."`
         else:
             return None
@@ -674,7 +678,7 @@ class DbSessionWithoutScope(Rule):
         if found is None or found[1].imports:
             return False
         annotations = [
-            expression for is_annotation, expression, _ in found[1].values if is_annotation
+            expression for how, expression, _ in found[1].values if how is Bound.ANNOTATED
         ]
         return bool(annotations) and all(
             isinstance(annotation, cst.Subscript)
