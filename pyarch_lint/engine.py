@@ -15,8 +15,7 @@ from types import MappingProxyType
 from typing import TYPE_CHECKING
 
 from pyarch_lint.cache import Analysis, Cache, digest
-from pyarch_lint.checks.options import OperationsOptions
-from pyarch_lint.checks.registry import PRINT_IN_LIBRARY_CODE, RuleSet
+from pyarch_lint.checks.registry import RuleSet
 from pyarch_lint.config import Settings
 from pyarch_lint.excerpt import NO_EXCERPT, Excerpt, excerpt_of, lenient_text, merged
 from pyarch_lint.facts import FileFacts
@@ -274,13 +273,6 @@ def _project_phase(
 
 
 def per_file_ignores(findings: list[Finding], settings: Settings, relative: str) -> list[Finding]:
-    """What the file's place leaves of its findings: per-file-ignores, and no PA606 where
-    printing is the file's job (a test, a script, a `print-allowed` module; see
-    `OperationsOptions.allows_print_in`), a built-in per-file exemption."""
-    if any(f.code == PRINT_IN_LIBRARY_CODE for f in findings):
-        options = settings.rule_options.get(OperationsOptions, OperationsOptions())
-        if options.allows_print_in(relative):
-            findings = [f for f in findings if f.code != PRINT_IN_LIBRARY_CODE]
     if not settings.per_file_ignores or not findings:
         return findings
     ignored = [

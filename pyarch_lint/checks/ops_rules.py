@@ -769,12 +769,17 @@ class PrintInLibraryCode(Rule):
     def __init__(self, context: RuleContext) -> None:
         super().__init__(context)
         self._held = []
-        self._entry_point = False
+        # Where printing is the file's job by its place: a test, a script, `print-allowed`.
+        self._by_place = bool(context.path) and context.options(OperationsOptions).allows_print_in(
+            context.path
+        )
+        self._entry_point = self._by_place
         self._called_from_main = set()
 
     def visit_Module(self, node: cst.Module) -> None:
         first = node.header[0].comment if node.header else None
-        self._entry_point = first is not None and first.value.startswith("#!")  # a script
+        script = first is not None and first.value.startswith("#!")
+        self._entry_point = self._by_place or script
 
     def visit_Import(self, node: cst.Import) -> None:
         for alias in node.names:

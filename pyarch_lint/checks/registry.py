@@ -322,12 +322,9 @@ BUILTIN_RULES: tuple[RuleInfo, ...] = (
     RuleInfo("PA607", "hard-coded-secret", Severity.WARNING, None),
 )
 
+
 # The code of the secrets the engine reports (`pyarch_lint.secrets`).
 HARD_CODED_SECRET = "PA607"
-# The code whose findings the engine drops by the file's place as well (`OperationsOptions.
-# allows_print_in`): the cache keeps findings by content, so a place is judged after it, as
-# per-file-ignores are.
-PRINT_IN_LIBRARY_CODE = "PA606"
 
 # Every code is letters then digits (`PA401`, `ACME101`); a selector is ALL, or a code or a
 # prefix of one that keeps its letters whole (`PA`, `PA4`, `ACME1`; not `P` or `ACM`).
