@@ -188,6 +188,11 @@ def _trusting_the_parser() -> Iterator[None]:
 
 def _parse(text: str, verdict: ast.Module | SyntaxError | None) -> cst.Module:
     try:
+        if isinstance(verdict, SyntaxError):
+            # Syntax this Python rejects, which LibCST may half know (3.14's t-strings): its
+            # nodes check themselves as they are built, so an inconsistent tree is a syntax
+            # error here rather than a crash of whatever reads it later.
+            return cst.parse_module(text)
         with _trusting_the_parser():
             return cst.parse_module(text)
     except cst.ParserSyntaxError as error:

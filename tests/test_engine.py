@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sys
 from pathlib import Path
 
 import libcst as cst
@@ -137,6 +138,14 @@ def test_syntax_errors_are_pa001_at_the_parsers_position(
     [finding] = check_source(source, "bad.py", PA3)
     assert (finding.code, finding.line, finding.column) == ("PA001", line, column)
     assert words in finding.message
+
+
+def test_syntax_libcst_half_knows_is_a_syntax_error_where_python_rejects_it() -> None:
+    # 3.14's template strings: before 3.14, LibCST builds a tree of them that its own node checks
+    # reject, which crashed whatever read the tree later (PA003, "Logic error!").
+    source = b'def f(a):\n    return t"a {a}" t" b"\n'
+    codes = [f.code for f in check_source(source, "tstrings.py", PA3)]
+    assert codes == ([] if sys.version_info >= (3, 14) else ["PA001"])
 
 
 @pytest.mark.parametrize(
