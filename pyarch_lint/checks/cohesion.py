@@ -85,14 +85,17 @@ def _is_dunder(name: str) -> bool:
     return name.startswith("__") and name.endswith("__")
 
 
-def _assigned_attributes(methods: list[cst.FunctionDef], receivers: dict[str, str]) -> set[str]:
-    """The instance attributes `__init__` assigns as `self.<name> = ...`: the state every
-    instance starts with (reading every method again for the ones assigned later would cost
-    a second walk of most of a module's code)."""
+def _assigned_attributes(
+    methods: list[cst.FunctionDef], receivers: dict[str, str], *, anywhere: bool = False
+) -> set[str]:
+    """The instance attributes `__init__` (`anywhere`: any method) assigns as
+    `self.<name> = ...`: the state every instance starts with (reading every method again for
+    the ones assigned later would cost a second walk of most of a module's code, so that is
+    done only for a class about to be judged)."""
     found: set[str] = set()
     for method in methods:
         receiver = receivers.get(method.name.value)
-        if receiver is None or method.name.value != "__init__":
+        if receiver is None or (method.name.value != "__init__" and not anywhere):
             continue
         for statement in descendants(method.body, _ASSIGNMENTS, _NOTHING):
             if isinstance(statement, cst.Assign):
@@ -238,6 +241,10 @@ class GodClass(Rule):
             for method in methods
             if method.name.value in receivers and not _is_dunder(method.name.value)
         }
+        if node.bases and not _assigned_attributes(methods, receivers, anywhere=True):
+            # No state of its own: what its methods use is its bases', and which of them belong
+            # together is the bases' design (a compiler's `visit_*` methods, a backend's hooks).
+            return
         groups = cohesive_groups({method: used for method, used in members.items() if used})
         if len(groups) < 2:
             return
