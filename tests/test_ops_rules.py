@@ -188,3 +188,24 @@ def test_allows_print_in_is_a_place_rule_only() -> None:
     assert options.allows_print_in("src/tools/report/__init__.py")
     assert not options.allows_print_in("src/tools/reports.py")
     assert not OperationsOptions().allows_print_in("src/tools/report.py")
+
+
+def test_pa602_follows_a_query_grown_with_plus_equals_only_from_text() -> None:
+    settings = settings_from_toml('select = ["PA602"]', where="test")
+    grown = """\
+        def find(cur, name):
+            query = "SELECT * FROM users WHERE 1 = 1"
+            query += name
+            cur.execute(query)
+    """
+    statement = """\
+        def find(session, n):
+            stmt = lambda_stmt(lambda: select(User))
+            stmt += lambda s: s.where(User.id == n)
+            session.execute(stmt)
+    """
+    found = [
+        [f.line for f in check_source(textwrap.dedent(code).encode(), "q.py", settings)]
+        for code in (grown, statement)
+    ]
+    assert found == [[4], []]  # SQLAlchemy's lambda statements grow with `+=` too: no text

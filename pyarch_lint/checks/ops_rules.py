@@ -271,6 +271,13 @@ def _appended(function: cst.CSTNode, name: str) -> Iterator[cst.BaseExpression]:
             yield node.value
 
 
+def _assigned_in(function: cst.CSTNode, name: str) -> Iterator[cst.BaseExpression]:
+    """What a function assigns to a local name with a plain `=`."""
+    for node in _children(function):
+        if isinstance(node, cst.Assign) and any(_is_name(t.target, name) for t in node.targets):
+            yield node.value
+
+
 def _local_values(semantic: SemanticModel, name: cst.Name) -> list[cst.BaseExpression]:
     """The values a function's local name may hold here, when all are plain assignments
     (empty otherwise)."""
@@ -382,9 +389,14 @@ class SqlInterpolatedIntoExecute(Rule):
                 return text
         scope = _function_scope(self.semantic)
         if isinstance(argument, cst.Name) and scope is not None:
-            # `query += f" AND name = '{name}'"`: a query grown piece by piece.
+            # `query += f" AND name = '{name}'"`: a query grown piece by piece, from text (a
+            # statement object grown with `+=`, such as SQLAlchemy's lambda statements, is none).
+            pieces = list(_appended(scope.owner, argument.value))
+            starts = list(_assigned_in(scope.owner, argument.value))
+            if not any(_is_string(p) or _SqlText(self.semantic).read(p) for p in starts + pieces):
+                return None
             text = _SqlText(self.semantic)
-            for piece in _appended(scope.owner, argument.value):
+            for piece in pieces:
                 if not text.read(piece):
                     text.add("`+=` concatenation", piece)
             if text.operands:
