@@ -37,6 +37,7 @@ from typing import TYPE_CHECKING
 
 from pyarch_lint import baseline
 from pyarch_lint.cache import CACHE_DIR_NAME, Analysis, Cache
+from pyarch_lint.checks.options import ArchitectureOptions
 from pyarch_lint.config import (
     LlmSettings,
     Settings,
@@ -620,7 +621,9 @@ def _escalate(
         progress=each_file,
         show=shown,
     )
-    project = project_of(checked.plan.settings.root, checked.facts, checked.findings)
+    project = project_of(
+        checked.plan.settings.root, checked.facts, checked.findings, _contracts(checked)
+    )
     escalation = run_escalation(
         checked.findings,
         checked.sources,
@@ -639,6 +642,23 @@ def _escalate(
     )
 
 
+def _contracts(checked: Checked) -> dict[str, tuple[str, ...]]:
+    """What the architecture contracts ask of each checked file's module, by display path."""
+    settings = checked.plan.settings
+    options = settings.rule_options.get(ArchitectureOptions, ArchitectureOptions())
+    if not options.contracts:
+        return {}
+    from pyarch_lint.architecture import contract_places
+
+    root = os.path.abspath(settings.root)
+    relative = {
+        os.path.relpath(os.path.abspath(location), root).replace(os.sep, "/"): display
+        for display, (location, _facts) in checked.facts.items()
+    }
+    facts = {path: checked.facts[display][1] for path, display in relative.items()}
+    return {relative[path]: lines for path, lines in contract_places(facts, options).items()}
+
+
 def audit(checked: Checked, *, submit: bool, status: Note | None = None) -> None:
     """`pyarch-lint audit` after `check`: the flagged files' critiques through the Message
     Batches API. `submit`: send the files that are neither cached nor in a batch as one batch;
@@ -648,7 +668,9 @@ def audit(checked: Checked, *, submit: bool, status: Note | None = None) -> None
     from pyarch_lint.escalation.context import project_of
 
     run_options = RunOptions(api_key=_api_key(), cache=checked.store)
-    project = project_of(checked.plan.settings.root, checked.facts, checked.findings)
+    project = project_of(
+        checked.plan.settings.root, checked.facts, checked.findings, _contracts(checked)
+    )
     run_audit(
         checked.findings,
         checked.sources,

@@ -607,6 +607,40 @@ def _chain(
     return None
 
 
+def contract_places(
+    facts: Mapping[str, FileFacts], options: ArchitectureOptions
+) -> dict[str, tuple[str, ...]]:
+    """What the contracts ask of each file's module (by the facts' paths), one line per
+    contract that binds it: what a reviewer of the file should know of its place."""
+    if not options.contracts:
+        return {}
+    graph = _graph_of(facts, options)
+    names = module_names(facts, options.source_roots)
+    places: dict[str, list[str]] = {}
+    for number, contract in enumerate(options.contracts):
+        checked = _resolve(contract, number, graph, [])
+        hint = f" ({contract.hint.strip()})" if contract.hint.strip() else ""
+        for path, module in names.items():
+            if checked.bound(module):
+                what = _place(contract, module)
+                places.setdefault(path, []).append(f"contract '{contract.name}': {what}{hint}")
+    return {path: tuple(lines) for path, lines in sorted(places.items())}
+
+
+def _place(contract: Contract, module: str) -> str:
+    if contract.type == "layers":
+        layers = ", ".join(contract.layers or ())
+        within = f" in each of {', '.join(contract.containers)}" if contract.containers else ""
+        return (
+            f"layers, high to low: {layers}{within}; `{module}` may import the layers below "
+            "its own, never those above"
+        )
+    if contract.type == "forbidden":
+        return f"`{module}` must not import {', '.join(contract.forbidden_modules or ())}"
+    others = ", ".join(m for m in contract.modules or () if not _within(module, m))
+    return f"`{module}` must stay independent of {others}"
+
+
 # -- the rules ---------------------------------------------------------------------------------
 
 

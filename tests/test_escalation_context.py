@@ -127,6 +127,31 @@ def test_the_request_holds_the_imported_modules_signatures_and_none_of_their_bod
     assert text.index("<<<PROJECT-CONTEXT-") < text.index("<<<UNTRUSTED-SOURCE-")
 
 
+def test_the_request_says_what_the_architecture_contracts_ask_of_the_module(server, project):
+    with (project / "pyproject.toml").open("a") as config:
+        config.write(
+            "\n[[tool.pyarch-lint.architecture.contracts]]\n"
+            'name = "service over domain"\ntype = "layers"\n'
+            'layers = ["shop.service", "shop.domain"]\nhint = "the domain knows no service"\n'
+            "\n[[tool.pyarch-lint.architecture.contracts]]\n"
+            'name = "pure domain"\ntype = "forbidden"\n'
+            'source-modules = ["shop.domain"]\nforbidden-modules = ["sqlalchemy"]\n'
+        )
+    lint(server, "--format", "json", ".")
+
+    model = request_for(server, "shop/domain/model.py").user_text
+    assert "The project's architecture contracts that bind this module:" in model
+    assert (
+        "  contract 'service over domain': layers, high to low: shop.service, shop.domain; "
+        "`shop.domain.model` may import the layers below its own, never those above "
+        "(the domain knows no service)" in model
+    )
+    assert "  contract 'pure domain': `shop.domain.model` must not import sqlalchemy" in model
+    service = request_for(server, "shop/service.py").user_text
+    assert "contract 'service over domain'" in service
+    assert "contract 'pure domain'" not in service
+
+
 def test_a_globs_guidance_goes_with_matching_files_only(server, project):
     lint(server, "--format", "json", ".")
 

@@ -54,6 +54,8 @@ class Project:
     names: Mapping[str, str]  # display path -> module name
     importers: Mapping[str, tuple[str, ...]]  # display path -> the modules importing it, sorted
     imported: Mapping[str, tuple[str, ...]]  # display path -> the project modules it imports
+    # display path -> what the architecture contracts ask of its module, a line per contract
+    contracts: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
     # display path -> its outline, made when first needed: each module is read once a run
     outlines: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
@@ -65,10 +67,13 @@ class Project:
 
 
 def project_of(
-    root: Path, files: Mapping[str, tuple[Path, FileFacts]], findings: Sequence[Finding]
+    root: Path,
+    files: Mapping[str, tuple[Path, FileFacts]],
+    findings: Sequence[Finding],
+    contracts: Mapping[str, tuple[str, ...]] | None = None,
 ) -> Project:
-    """The project at `root` of `files` (display path -> the file and its facts) and the run's
-    findings."""
+    """The project at `root` of `files` (display path -> the file and its facts), the run's
+    findings, and what the architecture contracts ask of each file (by display path)."""
     locations = {path: location for path, (location, _facts) in files.items()}
     facts = {path: known for path, (_location, known) in files.items()}
     names = _module_names(locations)
@@ -94,6 +99,7 @@ def project_of(
         unique,
         {path: tuple(sorted(found)) for path, found in importers.items()},
         imported,
+        contracts or {},
     )
 
 
@@ -121,6 +127,10 @@ def _lines(path: str, project: Project) -> Iterator[str]:
     module = project.names.get(path)
     if module is None:
         return
+    places = project.contracts.get(path, ())
+    if places:
+        yield "The project's architecture contracts that bind this module:"
+        yield from (f"  {place}" for place in places)
     involving = [
         f
         for f in project.findings
