@@ -127,7 +127,7 @@ def build_graph(facts: Mapping[str, FileFacts], names: Mapping[str, str]) -> Gra
     for path, module in sorted(names.items(), key=lambda item: item[1]):
         package = path.endswith("__init__.py")
         for found in facts[path].imports:
-            base = _absolute(found, module, package=package)
+            base = absolute_import(found, module, package=package)
             if base is None:
                 continue
             if base.partition(".")[0] not in roots:
@@ -142,7 +142,7 @@ def build_graph(facts: Mapping[str, FileFacts], names: Mapping[str, str]) -> Gra
     return Graph(modules, known, tuple(edges))
 
 
-def _absolute(found: Import, module: str, *, package: bool) -> str | None:
+def absolute_import(found: Import, module: str, *, package: bool) -> str | None:
     """The absolute dotted name `found` imports from (`from ..a import b` in `p.q.m` -> `p.a`);
     None when a relative import climbs above the top-level package."""
     if not found.level:

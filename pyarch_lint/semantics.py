@@ -193,6 +193,18 @@ class _AttributeTable(_Table):
         pass
 
 
+def target_parts(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
+    """The expressions an assignment, `for` or `del` target writes to (`a, (b, *c[k]) = ...`
+    gives `a`, `b` and `c[k]`)."""
+    if isinstance(node, cst.Tuple | cst.List):
+        for element in node.elements:
+            yield from target_parts(element.value)
+    elif isinstance(node, cst.StarredElement):
+        yield from target_parts(node.value)
+    else:
+        yield node
+
+
 def dotted(node: cst.BaseExpression) -> str | None:
     """`a.b.c` for a chain of names, else None."""
     if isinstance(node, cst.Name):

@@ -25,7 +25,7 @@ from pyarch_lint.checks.options import (
 )
 from pyarch_lint.files import path_matches
 from pyarch_lint.findings import Severity
-from pyarch_lint.semantics import ScopeKind, dotted
+from pyarch_lint.semantics import ScopeKind, dotted, target_parts
 
 
 def is_main_guard(node: cst.If) -> bool:
@@ -83,17 +83,6 @@ _GETTER_ENDINGS = frozenset({"getenv", "getenvb", "get"})
 _ENVIRON_ENDINGS = frozenset({"environ", "environb"})
 
 
-def _store_targets(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    """The expressions an assignment or `del` target writes to (`a, b[k] = ...`)."""
-    if isinstance(node, cst.Tuple | cst.List):
-        for element in node.elements:
-            yield from _store_targets(element.value)
-    elif isinstance(node, cst.StarredElement):
-        yield from _store_targets(node.value)
-    else:
-        yield node
-
-
 class EnvReadOutsideConfig(Rule):
     """Reads: `os.environ[...]` as a value, `os.environ.get`, `os.getenv`, `in os.environ`.
     Writes (assigned or deleted items, `setdefault`, `update`, `pop`) are not reads."""
@@ -119,7 +108,7 @@ class EnvReadOutsideConfig(Rule):
         return not is_main_guard(node)
 
     def _writes(self, target: cst.BaseExpression) -> None:
-        for written in _store_targets(target):
+        for written in target_parts(target):
             if isinstance(written, cst.Subscript):
                 self._written.add(id(written))
 
@@ -608,7 +597,7 @@ class MutableModuleState(Rule):
                 self._rebound(bound)
 
     def _stored(self, target: cst.BaseExpression) -> None:
-        for written in _store_targets(target):
+        for written in target_parts(target):
             if isinstance(written, cst.Name):
                 self._rebound(written)
             elif isinstance(written, cst.Subscript):

@@ -20,7 +20,7 @@ from pyarch_lint.checks.base import Rule, RuleContext
 from pyarch_lint.checks.options import TEST_MODULES, ClassOptions
 from pyarch_lint.files import path_matches
 from pyarch_lint.findings import Severity
-from pyarch_lint.semantics import dotted
+from pyarch_lint.semantics import dotted, target_parts
 from pyarch_lint.walk import descendants
 
 # Classes that are records, declarations or interfaces by what they derive from: data holders
@@ -71,16 +71,6 @@ def _receiver(method: cst.FunctionDef) -> str | None:
     return first[0].name.value if first else None
 
 
-def _targets(node: cst.BaseExpression) -> Iterator[cst.BaseExpression]:
-    if isinstance(node, cst.Tuple | cst.List):
-        for element in node.elements:
-            yield from _targets(element.value)
-    elif isinstance(node, cst.StarredElement):
-        yield from _targets(node.value)
-    else:
-        yield node
-
-
 def _is_dunder(name: str) -> bool:
     return name.startswith("__") and name.endswith("__")
 
@@ -105,7 +95,7 @@ def _assigned_attributes(
             found.update(
                 node.attr.value
                 for target in targets
-                for node in _targets(target)
+                for node in target_parts(target)
                 if isinstance(node, cst.Attribute)
                 and isinstance(node.value, cst.Name)
                 and node.value.value == receiver

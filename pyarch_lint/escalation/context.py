@@ -30,6 +30,7 @@ from pathlib import Path
 
 import pathspec
 
+from pyarch_lint.architecture import absolute_import
 from pyarch_lint.escalation.prompt import CHARS_PER_TOKEN, decode_source
 from pyarch_lint.facts import FileFacts, Import
 from pyarch_lint.files import read_regular
@@ -283,7 +284,7 @@ def _targets(
     `package`) name, each once, in the order first imported; never the module itself."""
     found: dict[str, None] = {}
     for imported in sorted(imports, key=lambda i: (i.line, i.column)):
-        target = _resolve(imported, module, package)
+        target = absolute_import(imported, module, package=package)
         if target is None:
             continue
         submodule = f"{target}.{imported.name}" if target and imported.name else None
@@ -293,19 +294,6 @@ def _targets(
                     found.setdefault(candidate)
                 break
     return tuple(found)
-
-
-def _resolve(imported: Import, module: str, package: bool) -> str | None:
-    """The absolute name of the module an import statement names (`from ..x import y` in
-    `a.b.c`: `a.x`), or None when it climbs out of the top package."""
-    if not imported.level:
-        return imported.module
-    parts = module.split(".") if package else module.split(".")[:-1]
-    up = imported.level - 1
-    if up > len(parts):
-        return None
-    base = parts[: len(parts) - up]
-    return ".".join([*base, imported.module] if imported.module else base)
 
 
 def guidance_for(path: str, guidance: Mapping[str, str]) -> tuple[str, ...]:
